@@ -1,0 +1,123 @@
+"""Guards: every operation declares its scopes (and roles) through ``secured()`` or is ``public()``.
+
+The guard checks the bearer token (an RFC 9068 JWT signed by our authorization server, still
+live in PostgreSQL), the scopes the operation names, and — when the path holds ``org_id`` —
+the caller's role in that organisation. The result is the request's ``Principal``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.errors import problems
+from domain import keys
+from domain.db import Database
+from domain.errors import Forbidden, Unauthenticated
+from domain.oauth.principals import Principal, principal_for_token
+from domain.scopes import Role
+
+ACCESS_TOKEN_KEY_PURPOSE = "oauth"
+SECURITY_SCHEME = "oauth2"
+
+
+class TokenVerifier:
+    """Verifies access-token JWTs against the authorization server's published keys.
+
+    Public keys are cached per process; an unknown ``kid`` (a key rotated in by another
+    replica) triggers one reload from PostgreSQL.
+    """
+
+    def __init__(self, db: Database, issuer: str) -> None:
+        self.db = db
+        self.issuer = issuer
+        self._keys: KeySet | None = None
+        self._kids: set[str] = set()
+
+    async def _key_set(self, kid: str | None) -> KeySet:
+        if self._keys is None or (kid is not None and kid not in self._kids):
+            async with self.db.connection() as conn:
+                self._keys = await keys.public_keys(conn, ACCESS_TOKEN_KEY_PURPOSE)
+            self._kids = {k.kid for k in self._keys.keys if k.kid}
+        return self._keys
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.extract_compact(token.encode()).protected
+            key_set = await self._key_set(header.get("kid"))
+            decoded = jwt.decode(token, key_set, algorithms=["ES256"])
+        except (JoseError, ValueError) as exc:
+            raise Unauthenticated("the access token is malformed or its signature does not verify") from exc
+        if decoded.header.get("typ") != "at+jwt":
+            raise Unauthenticated("this is not an access token (its typ is not at+jwt)")
+        claims = decoded.claims
+        if claims.get("iss") != self.issuer:
+            raise Unauthenticated("the access token was issued by another authorization server")
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or exp <= time.time():
+            raise Unauthenticated("the access token has expired; get a new one")
+        if not isinstance(claims.get("jti"), str):
+            raise Unauthenticated("the access token has no jti")
+        return claims
+
+
+def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send an access token in the Authorization header: 'Bearer <token>'")
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    state = connection.app.state
+    claims = await state.token_verifier.verify(_bearer_token(connection))
+    async with state.db.connection() as conn:
+        return await principal_for_token(conn, claims["jti"])
+
+
+async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    principal = await authenticate(connection)
+    missing = [s for s in handler.opt.get("scopes", ()) if not principal.has_scope(s)]
+    if missing:
+        raise Forbidden(f"the access token lacks the scope {' '.join(missing)} that this operation needs")
+    org_id = connection.path_params.get("org_id")
+    if handler.opt.get("member_of_path_org") and org_id is not None:
+        principal.require_role(UUID(str(org_id)), handler.opt.get("roles"))
+    connection.state.principal = principal
+
+
+def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Dependency: the principal the guard established."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+def secured(*scopes: str, roles: Iterable[Role] | None = None, member_of_path_org: bool = False,
+            errors: Iterable[int] = ()) -> dict[str, Any]:
+    """Handler keyword arguments for an operation that needs a token with ``scopes``.
+
+    ``member_of_path_org``: the caller must belong to the ``{org_id}`` of the path, with one of
+    ``roles`` if given (an organisation's ``admin`` always qualifies).
+    """
+    statuses = sorted({400, 401, 403, *errors})
+    return {
+        "guards": [authorize],
+        "opt": {"scopes": scopes, "roles": frozenset(roles) if roles else None,
+                "member_of_path_org": member_of_path_org},
+        "security": [{SECURITY_SCHEME: list(scopes)}],
+        "responses": problems(*statuses),
+    }
+
+
+def public(errors: Iterable[int] = ()) -> dict[str, Any]:
+    """Handler keyword arguments for an operation anyone may call without a token."""
+    return {"security": [{}], "responses": problems(*sorted(set(errors))) if errors else {}}

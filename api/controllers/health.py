@@ -1,0 +1,54 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+
+from api.auth import public
+from api.errors import problem_response
+from domain import migrations
+
+
+class Health(msgspec.Struct):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class HealthController(Controller):
+    tags = ["Operations"]
+
+    @get("/healthz", operation_id="getLiveness", summary="The process is alive", **public())
+    async def liveness(self) -> Health:
+        return Health(status="ok")
+
+    @get("/readyz", operation_id="getReadiness",
+         summary="PostgreSQL and Redis are reachable and the schema is current", **public(errors=[503]))
+    async def readiness(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        state = request.app.state
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2), state.db.connection() as conn:
+                current = await migrations.status(conn)
+            if current.unknown:
+                checks["migrations"] = f"database is ahead of the code ({', '.join(current.unknown)})"
+            elif current.pending:
+                checks["migrations"] = f"pending: {', '.join(current.pending)}; run `guildhall migrate`"
+            checks["postgres"] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the message says which
+            checks["postgres"] = f"unreachable: {type(exc).__name__}"
+        try:
+            async with asyncio.timeout(2):
+                await state.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+        checks.setdefault("migrations", "current" if checks["postgres"] == "ok" else "unknown")
+        down = [name for name, value in checks.items() if value not in ("ok", "current")]
+        if down:
+            return problem_response(503, "not ready: " + "; ".join(f"{n} {checks[n]}" for n in down),
+                                    checks=checks)
+        return Response(Health(status="ready", checks=checks))

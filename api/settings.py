@@ -1,0 +1,77 @@
+"""Settings read from the environment, once, into one frozen object."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and says what to set."""
+
+
+def decode_master_key(value: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError as exc:
+        raise SettingsError("GUILDHALL_MASTER_KEY is not base64") from exc
+    if len(key) != 32:
+        raise SettingsError("GUILDHALL_MASTER_KEY must be 32 random bytes, base64url-encoded "
+                            "(generate one with `guildhall keygen`)")
+    return key
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    requests: int
+    per_seconds: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    master_key: bytes
+    public_url: str = "http://127.0.0.1:8000"
+    environment: str = "development"  # development | production | test
+    access_token_ttl: int = 600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    authorization_code_ttl: int = 60
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    # 0 when PostgreSQL is reached through PgBouncer in transaction mode.
+    db_statement_cache_size: int = 100
+    token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
+    login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
+    log_level: str = "INFO"
+
+    @property
+    def issuer(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        missing = [name for name in ("DATABASE_URL", "REDIS_URL", "GUILDHALL_MASTER_KEY") if not env.get(name)]
+        if missing:
+            raise SettingsError(f"set {', '.join(missing)} in the environment")
+        port = env.get("PORT", "8000")
+        values: dict[str, object] = {
+            "database_url": env["DATABASE_URL"],
+            "redis_url": env["REDIS_URL"],
+            "master_key": decode_master_key(env["GUILDHALL_MASTER_KEY"]),
+            "public_url": env.get("GUILDHALL_PUBLIC_URL", f"http://127.0.0.1:{port}"),
+            "environment": env.get("GUILDHALL_ENV", "production"),
+            "log_level": env.get("LOG_LEVEL", "INFO").upper(),
+        }
+        for name, attr in (("ACCESS_TOKEN_TTL", "access_token_ttl"), ("DB_POOL_MIN", "db_pool_min"),
+                           ("DB_POOL_MAX", "db_pool_max"),
+                           ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size")):
+            if name in env:
+                try:
+                    values[attr] = int(env[name])
+                except ValueError as exc:
+                    raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The assessment engine: specifications, evaluation and statement parsing — pure functions, no I/O."""

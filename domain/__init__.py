@@ -1,0 +1,1 @@
+"""Guildhall's business core and its persistence, one sub-package per area."""

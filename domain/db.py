@@ -1,0 +1,62 @@
+"""The PostgreSQL connection pool and the transactions the service layer opens on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+
+Connection = asyncpg.Connection  # the type the service layer passes around
+
+
+def _decode_json(value: str) -> Any:
+    return msgspec.json.decode(value)
+
+
+def _encode_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb and json columns round-trip as Python values, encoded by msgspec (fast, and it
+    # knows Structs, UUIDs and datetimes).
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(name, encoder=_encode_json, decoder=_decode_json, schema="pg_catalog")
+
+
+class Database:
+    """A pool plus the one way to run work in a transaction.
+
+    Nested ``transaction()`` calls on the same connection become savepoints (asyncpg does
+    this), so a service may call another service's transactional helper freely.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10,
+                      statement_cache_size: int = 100) -> Database:
+        # statement_cache_size=0 is what PgBouncer in transaction mode needs.
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+            statement_cache_size=statement_cache_size,
+        )
+        assert pool is not None
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn

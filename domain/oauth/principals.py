@@ -1,0 +1,74 @@
+"""Who a live access token stands for: a client acting for its organisation, or for a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from domain.db import Connection
+from domain.errors import Forbidden, Unauthenticated
+from domain.scopes import ROLES, Role, satisfies
+from domain.sql import load_queries
+from domain.writes import Actor
+
+q = load_queries(__file__, "principals.sql")
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    client_id: str
+    client_organisation_id: UUID
+    scopes: frozenset[str]
+    person_id: UUID | None = None
+    memberships: dict[UUID, frozenset[Role]] = field(default_factory=dict)
+
+    @property
+    def is_operator(self) -> bool:
+        return "admin" in self.scopes
+
+    def has_scope(self, scope: str) -> bool:
+        return satisfies(self.scopes, scope)
+
+    def roles_in(self, organisation_id: UUID) -> frozenset[Role]:
+        """A client acting on its own holds every role in its organisation (its scopes limit it);
+        a person holds the roles of their membership."""
+        if self.is_operator:
+            return frozenset(ROLES)
+        if self.person_id is None:
+            return frozenset(ROLES) if organisation_id == self.client_organisation_id else frozenset()
+        return self.memberships.get(organisation_id, frozenset())
+
+    def require_role(self, organisation_id: UUID, allowed: frozenset[Role] | None = None) -> None:
+        """Raises Forbidden unless the caller belongs to the organisation (with one of ``allowed``)."""
+        held = self.roles_in(organisation_id)
+        if not held:
+            raise Forbidden(f"you are not a member of organisation {organisation_id}")
+        if allowed and not (held & allowed) and "admin" not in held:
+            raise Forbidden(
+                f"this needs one of the roles {', '.join(sorted(allowed))} in organisation "
+                f"{organisation_id}; you hold {', '.join(sorted(held))}"
+            )
+
+    def organisations(self) -> frozenset[UUID]:
+        if self.person_id is None:
+            return frozenset({self.client_organisation_id})
+        return frozenset(self.memberships)
+
+    def actor(self, request_id: str | None) -> Actor:
+        return Actor(client_id=self.client_id, person_id=self.person_id,
+                     organisation_id=self.client_organisation_id, request_id=request_id)
+
+
+async def principal_for_token(conn: Connection, jti: str) -> Principal:
+    row = await conn.fetchrow(q.token_principal, jti)
+    if row is None or not row["active"]:
+        raise Unauthenticated("the access token is expired or revoked; get a new one")
+    return Principal(
+        token_id=jti,
+        client_id=row["client_id"],
+        client_organisation_id=row["organisation_id"],
+        scopes=frozenset(row["scope"].split()),
+        person_id=row["person_id"],
+        memberships={UUID(org): frozenset(roles) for org, roles in row["memberships"].items()},
+    )

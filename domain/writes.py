@@ -1,0 +1,104 @@
+"""The one way a service writes: a transaction that also keeps the audit trail, outbox events and
+the answer to an ``Idempotency-Key``, so none of them can drift from the change they describe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from domain.db import Connection, Database
+from domain.errors import IdempotencyKeyReused
+from domain.sql import load_queries
+
+q = load_queries(__file__, "writes.sql")
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing: a client acting for its organisation, or for a person."""
+
+    client_id: str | None = None
+    person_id: UUID | None = None
+    organisation_id: UUID | None = None  # the client's organisation
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    scope: str  # the caller and the operation: the same key may be used for two operations
+    key: str
+    fingerprint: str  # a hash of the request body: the same key with another body is refused
+
+
+class EventDispatcher(Protocol):
+    """Hands committed outbox events to the job queue (best effort: the sweep catches misses)."""
+
+    async def dispatch(self, event_ids: Sequence[int]) -> None: ...
+
+
+@dataclass
+class Write:
+    conn: Connection
+    actor: Actor
+    replayed: Any = None
+    event_ids: list[int] = field(default_factory=list)
+    _idempotency: IdempotencyKey | None = None
+
+    def replay(self, result_type: type[T]) -> T:
+        return msgspec.convert(self.replayed, result_type, strict=False)
+
+    async def remember(self, result: Any) -> None:
+        """Stores the result as the answer to this write's Idempotency-Key, if it has one."""
+        if self._idempotency is not None:
+            await self.conn.execute(q.store_idempotent_response, self._idempotency.scope,
+                                    self._idempotency.key, msgspec.to_builtins(result))
+
+    async def audit(self, action: str, target_type: str, target_id: object,
+                    organisation_id: UUID | None, details: dict[str, Any] | None = None) -> None:
+        await self.conn.execute(
+            q.insert_audit, organisation_id, self.actor.person_id, self.actor.client_id, action,
+            target_type, str(target_id), self.actor.request_id, details or {},
+        )
+
+    async def emit(self, topic: str, subject: str, organisation_id: UUID | None, payload: Any) -> None:
+        event_id = await self.conn.fetchval(q.insert_outbox, topic, organisation_id, subject,
+                                            msgspec.to_builtins(payload))
+        self.event_ids.append(event_id)
+
+
+@asynccontextmanager
+async def write(db: Database, actor: Actor, *, idempotency: IdempotencyKey | None = None,
+                dispatcher: EventDispatcher | None = None) -> AsyncIterator[Write]:
+    """Opens a write transaction; ``w.replayed`` is set when this is a retry of a stored write.
+
+    A retry that arrives while the first request is still running waits on the key's row lock
+    (the first transaction's INSERT) and then sees its answer: nothing is done twice.
+    """
+    async with db.transaction() as conn:
+        w = Write(conn=conn, actor=actor, _idempotency=idempotency)
+        if idempotency is not None:
+            row = await conn.fetchrow(q.claim_idempotency_key, idempotency.scope, idempotency.key,
+                                      idempotency.fingerprint)
+            if row is None:  # someone used this key before
+                prior = await conn.fetchrow(q.idempotent_response, idempotency.scope, idempotency.key)
+                if prior["fingerprint"] != idempotency.fingerprint:
+                    raise IdempotencyKeyReused(
+                        f"the Idempotency-Key {idempotency.key!r} was already used for a different "
+                        "request; use a new key for a new request"
+                    )
+                w.replayed = prior["response"]
+                w._idempotency = None
+        yield w
+    if w.event_ids and dispatcher is not None:
+        try:
+            await dispatcher.dispatch(w.event_ids)
+        except Exception:  # the outbox sweep will dispatch them
+            log.warning("could not dispatch events %s now; the sweep will", w.event_ids, exc_info=True)

@@ -1,0 +1,21 @@
+-- name: claim_idempotency_key
+INSERT INTO idempotency_keys (scope, key, fingerprint)
+VALUES ($1, $2, $3)
+ON CONFLICT (scope, key) DO NOTHING
+RETURNING key;
+
+-- name: idempotent_response
+SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2;
+
+-- name: store_idempotent_response
+UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2;
+
+-- name: insert_audit
+INSERT INTO audit_log (organisation_id, actor_person_id, actor_client_id, action, target_type,
+                       target_id, request_id, details)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+
+-- name: insert_outbox
+INSERT INTO outbox (topic, organisation_id, subject, payload)
+VALUES ($1, $2, $3, $4)
+RETURNING id;

