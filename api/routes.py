@@ -6,6 +6,9 @@ from typing import Any
 
 
 def route_handlers() -> list[Any]:
-    from api.controllers.organisations import ORGANISATION_CONTROLLERS
+    from api.controllers.audit import AuditController
+    from api.controllers.clients import ClientController
+    from api.controllers.members import MemberController
+    from api.controllers.organisations import OrganisationController
 
-    return [*ORGANISATION_CONTROLLERS]
+    return [OrganisationController, MemberController, ClientController, AuditController]

@@ -92,11 +92,3 @@ RETURNING id, accrediting_organisation_id;
 
 -- name: accreditation_owner
 SELECT accrediting_organisation_id, withdrawn_at FROM accreditations WHERE id = $1 AND organisation_id = $2;
-
--- name: select_audit
-SELECT id, occurred_at, organisation_id, actor_person_id, actor_client_id, action, target_type,
-       target_id, request_id, details
-FROM audit_log
-WHERE organisation_id = $1 AND ($2::bigint IS NULL OR id < $2)
-ORDER BY id DESC
-LIMIT $3;
