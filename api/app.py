@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Schema, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api import queue
@@ -22,6 +22,7 @@ from api.settings import Settings
 from domain import keys, migrations
 from domain.db import Database
 from domain.scopes import SCOPES
+from domain.structs import Input
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -31,9 +32,12 @@ class SchemaNotCurrent(RuntimeError):
 def _lifespan(settings: Settings) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = await Database.connect(settings.database_url, min_size=settings.db_pool_min,
-                                    max_size=settings.db_pool_max,
-                                    statement_cache_size=settings.db_statement_cache_size)
+        db = await Database.connect(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_cache_size=settings.db_statement_cache_size,
+        )
         try:
             async with db.connection() as conn:
                 state = await migrations.status(conn)
@@ -63,30 +67,54 @@ def _lifespan(settings: Settings) -> Any:
 def _openapi(settings: Settings) -> OpenAPIConfig:
     flows = OAuthFlows(
         client_credentials=OAuthFlow(token_url=f"{settings.issuer}/oauth/token", scopes=SCOPES),
-        authorization_code=OAuthFlow(authorization_url=f"{settings.issuer}/oauth/authorize",
-                                     token_url=f"{settings.issuer}/oauth/token",
-                                     refresh_url=f"{settings.issuer}/oauth/token", scopes=SCOPES),
+        authorization_code=OAuthFlow(
+            authorization_url=f"{settings.issuer}/oauth/authorize",
+            token_url=f"{settings.issuer}/oauth/token",
+            refresh_url=f"{settings.issuer}/oauth/token",
+            scopes=SCOPES,
+        ),
     )
     return OpenAPIConfig(
         title="Guildhall API",
         version="0.1.0",
-        description=("Co-designed short training programmes, assessments and signed micro-credentials. "
-                     "Every error is an RFC 9457 problem document."),
+        description=(
+            "Co-designed short training programmes, assessments and signed micro-credentials. "
+            "Every error is an RFC 9457 problem document."
+        ),
         path="/schema",
         render_plugins=[ScalarRenderPlugin()],
-        components=Components(security_schemes={
-            SECURITY_SCHEME: SecurityScheme(type="oauth2", flows=flows,
-                                            description="OAuth 2.0 (RFC 9068 JWT access tokens)"),
-        }),
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="oauth2", flows=flows, description="OAuth 2.0 (RFC 9068 JWT access tokens)"
+                ),
+            }
+        ),
         use_handler_docstrings=False,
     )
+
+
+def _document_closed_request_bodies(app: Litestar) -> None:
+    """Request bodies refuse unknown fields (``forbid_unknown_fields``); say so in the schema,
+    which Litestar does not do by itself, so that clients and fuzzers know."""
+    closed = {cls.__name__ for cls in _subclasses(Input)}
+    components = app.openapi_schema.components
+    for name, schema in (components.schemas or {}).items():
+        if name in closed and isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+def _subclasses(cls: type) -> set[type]:
+    found: set[type] = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
 
 
 def create_app(settings: Settings) -> Litestar:
     from api.routes import route_handlers
 
-    prometheus = PrometheusConfig(app_name="guildhall", group_path=True,
-                                  exclude=["/metrics", "/healthz", "/readyz"])
+    prometheus = PrometheusConfig(app_name="guildhall", group_path=True, exclude=["/metrics", "/healthz", "/readyz"])
 
     class Metrics(PrometheusController):
         path = "/metrics"
@@ -103,6 +131,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    _document_closed_request_bodies(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

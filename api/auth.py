@@ -14,6 +14,7 @@ from uuid import UUID
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from joserfc.jws import extract_compact
 from joserfc.jwk import KeySet
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -51,7 +52,7 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> dict[str, Any]:
         try:
-            header = jwt.extract_compact(token.encode()).protected
+            header = extract_compact(token.encode()).protected
             key_set = await self._key_set(header.get("kid"))
             decoded = jwt.decode(token, key_set, algorithms=["ES256"])
         except (JoseError, ValueError) as exc:
@@ -101,8 +102,9 @@ def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-def secured(*scopes: str, roles: Iterable[Role] | None = None, member_of_path_org: bool = False,
-            errors: Iterable[int] = ()) -> dict[str, Any]:
+def secured(
+    *scopes: str, roles: Iterable[Role] | None = None, member_of_path_org: bool = False, errors: Iterable[int] = ()
+) -> dict[str, Any]:
     """Handler keyword arguments for an operation that needs a token with ``scopes``.
 
     ``member_of_path_org``: the caller must belong to the ``{org_id}`` of the path, with one of
@@ -111,8 +113,11 @@ def secured(*scopes: str, roles: Iterable[Role] | None = None, member_of_path_or
     statuses = sorted({400, 401, 403, *errors})
     return {
         "guards": [authorize],
-        "opt": {"scopes": scopes, "roles": frozenset(roles) if roles else None,
-                "member_of_path_org": member_of_path_org},
+        "opt": {
+            "scopes": scopes,
+            "roles": frozenset(roles) if roles else None,
+            "member_of_path_org": member_of_path_org,
+        },
         "security": [{SECURITY_SCHEME: list(scopes)}],
         "responses": problems(*statuses),
     }

@@ -30,10 +30,22 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.RateLimited: 429,
 }
 
-_TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
-           415: "Unsupported media type", 422: "Invalid input", 428: "Precondition required",
-           429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    428: "Precondition required",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
@@ -44,7 +56,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
     status: int
     detail: str
     instance: str | None = None
-    requestId: str | None = None  # noqa: N815 - wire name
+    requestId: str | None = None
 
 
 class InvalidParam(msgspec.Struct):
@@ -53,11 +65,18 @@ class InvalidParam(msgspec.Struct):
 
 
 class ValidationProblem(Problem, kw_only=True):
-    invalidParams: list[InvalidParam] = msgspec.field(default_factory=list)  # noqa: N815
+    invalidParams: list[InvalidParam] = msgspec.field(default_factory=list)
 
 
-def problem_response(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
-                     headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": _TYPE_BASE + (slug or _TITLES.get(status, "error").lower().replace(" ", "-")),
         "title": title or _TITLES.get(status, "Error"),
@@ -128,8 +147,11 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 
 def problem_spec(description: str, *, validation: bool = False) -> ResponseSpec:
-    return ResponseSpec(data_container=ValidationProblem if validation else Problem,
-                        description=description, media_type=PROBLEM_MEDIA_TYPE)
+    return ResponseSpec(
+        data_container=ValidationProblem if validation else Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -25,9 +25,16 @@ def client(url: str) -> ArqRedis:
     outbox, while Redis is down; readiness reports it."""
     settings = redis_settings(url)
     return ArqRedis(
-        host=settings.host, port=settings.port, unix_socket_path=settings.unix_socket_path,
-        db=settings.database, username=settings.username, password=settings.password, ssl=settings.ssl,
-        socket_connect_timeout=2, socket_timeout=5, encoding="utf8",
+        host=settings.host,
+        port=settings.port,
+        unix_socket_path=settings.unix_socket_path,
+        db=settings.database,
+        username=settings.username,
+        password=settings.password,
+        ssl=settings.ssl,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        encoding="utf8",
     )
 
 

@@ -17,8 +17,9 @@ def decode_master_key(value: str) -> bytes:
     except ValueError as exc:
         raise SettingsError("GUILDHALL_MASTER_KEY is not base64") from exc
     if len(key) != 32:
-        raise SettingsError("GUILDHALL_MASTER_KEY must be 32 random bytes, base64url-encoded "
-                            "(generate one with `guildhall keygen`)")
+        raise SettingsError(
+            "GUILDHALL_MASTER_KEY must be 32 random bytes, base64url-encoded (generate one with `guildhall keygen`)"
+        )
     return key
 
 
@@ -65,9 +66,12 @@ class Settings:
             "environment": env.get("GUILDHALL_ENV", "production"),
             "log_level": env.get("LOG_LEVEL", "INFO").upper(),
         }
-        for name, attr in (("ACCESS_TOKEN_TTL", "access_token_ttl"), ("DB_POOL_MIN", "db_pool_min"),
-                           ("DB_POOL_MAX", "db_pool_max"),
-                           ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size")):
+        for name, attr in (
+            ("ACCESS_TOKEN_TTL", "access_token_ttl"),
+            ("DB_POOL_MIN", "db_pool_min"),
+            ("DB_POOL_MAX", "db_pool_max"),
+            ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size"),
+        ):
             if name in env:
                 try:
                     values[attr] = int(env[name])

@@ -31,13 +31,13 @@ class AuditPage(Page):
     items: list[AuditEntry]
 
 
-async def list_audit(db: Database, organisation_id: UUID, *, cursor: str | None, limit: int,
-                     action: str | None = None) -> AuditPage:
+async def list_audit(
+    db: Database, organisation_id: UUID, *, cursor: str | None, limit: int, action: str | None = None
+) -> AuditPage:
     """Newest first; the cursor is the id of the last entry seen."""
     if cursor is not None and not cursor.isdigit():
         raise InvalidInput("the cursor is not one this API returned; start again without it")
     async with db.connection() as conn:
-        rows = await conn.fetch(q.select_audit, organisation_id, int(cursor) if cursor else None, action,
-                                limit + 1)
+        rows = await conn.fetch(q.select_audit, organisation_id, int(cursor) if cursor else None, action, limit + 1)
     items = [from_row(AuditEntry, r) for r in rows[:limit]]
     return AuditPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)

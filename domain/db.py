@@ -38,11 +38,15 @@ class Database:
         self.pool = pool
 
     @classmethod
-    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10,
-                      statement_cache_size: int = 100) -> Database:
+    async def connect(
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+    ) -> Database:
         # statement_cache_size=0 is what PgBouncer in transaction mode needs.
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
             statement_cache_size=statement_cache_size,
         )
         assert pool is not None

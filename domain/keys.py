@@ -42,8 +42,9 @@ def _new_es256_key() -> tuple[str, ECKey]:
     return kid, key
 
 
-async def ensure_key(conn: Connection, master_key: bytes, purpose: str,
-                     organisation_id: UUID | None = None) -> SigningKey:
+async def ensure_key(
+    conn: Connection, master_key: bytes, purpose: str, organisation_id: UUID | None = None
+) -> SigningKey:
     """Returns the current key for a purpose, creating the first one if there is none.
 
     A transaction-level advisory lock makes concurrent first starts create exactly one key.
@@ -54,8 +55,15 @@ async def ensure_key(conn: Connection, master_key: bytes, purpose: str,
         if row is None:
             kid, key = _new_es256_key()
             private = msgspec.json.encode(key.as_dict(private=True))
-            await conn.execute(q.insert_key, kid, purpose, organisation_id, "ES256",
-                               key.as_dict(private=False), encrypt(master_key, private, kid.encode()))
+            await conn.execute(
+                q.insert_key,
+                kid,
+                purpose,
+                organisation_id,
+                "ES256",
+                key.as_dict(private=False),
+                encrypt(master_key, private, kid.encode()),
+            )
             return SigningKey(kid=kid, alg="ES256", key=key)
     return _load(row, master_key)
 

@@ -56,7 +56,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         if not up_match:
             raise MigrationError(f"{path.name}: no '-- migrate:up' section")
         down_match = _DOWN.search(text, up_match.end())
-        up = text[up_match.end(): down_match.start() if down_match else None]
+        up = text[up_match.end() : down_match.start() if down_match else None]
         migrations.append(Migration(version=match.group(1), name=path.name, up=up))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):

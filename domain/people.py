@@ -28,7 +28,8 @@ async def set_password(db: Database, actor: Actor, email: str, password: str) ->
     password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
     async with write(db, actor) as w:
         person_id = await w.conn.fetchval(
-            "UPDATE persons SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id", email, password_hash)
+            "UPDATE persons SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id", email, password_hash
+        )
         if person_id is None:
             raise NotFound(f"there is no person with e-mail {email}")
         await w.audit("person.password_set", "person", person_id, None)

@@ -58,25 +58,41 @@ class Write:
     async def remember(self, result: Any) -> None:
         """Stores the result as the answer to this write's Idempotency-Key, if it has one."""
         if self._idempotency is not None:
-            await self.conn.execute(q.store_idempotent_response, self._idempotency.scope,
-                                    self._idempotency.key, msgspec.to_builtins(result))
+            await self.conn.execute(
+                q.store_idempotent_response, self._idempotency.scope, self._idempotency.key, msgspec.to_builtins(result)
+            )
 
-    async def audit(self, action: str, target_type: str, target_id: object,
-                    organisation_id: UUID | None, details: dict[str, Any] | None = None) -> None:
+    async def audit(
+        self,
+        action: str,
+        target_type: str,
+        target_id: object,
+        organisation_id: UUID | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         await self.conn.execute(
-            q.insert_audit, organisation_id, self.actor.person_id, self.actor.client_id, action,
-            target_type, str(target_id), self.actor.request_id, details or {},
+            q.insert_audit,
+            organisation_id,
+            self.actor.person_id,
+            self.actor.client_id,
+            action,
+            target_type,
+            str(target_id),
+            self.actor.request_id,
+            details or {},
         )
 
     async def emit(self, topic: str, subject: str, organisation_id: UUID | None, payload: Any) -> None:
-        event_id = await self.conn.fetchval(q.insert_outbox, topic, organisation_id, subject,
-                                            msgspec.to_builtins(payload))
+        event_id = await self.conn.fetchval(
+            q.insert_outbox, topic, organisation_id, subject, msgspec.to_builtins(payload)
+        )
         self.event_ids.append(event_id)
 
 
 @asynccontextmanager
-async def write(db: Database, actor: Actor, *, idempotency: IdempotencyKey | None = None,
-                dispatcher: EventDispatcher | None = None) -> AsyncIterator[Write]:
+async def write(
+    db: Database, actor: Actor, *, idempotency: IdempotencyKey | None = None, dispatcher: EventDispatcher | None = None
+) -> AsyncIterator[Write]:
     """Opens a write transaction; ``w.replayed`` is set when this is a retry of a stored write.
 
     A retry that arrives while the first request is still running waits on the key's row lock
@@ -85,8 +101,9 @@ async def write(db: Database, actor: Actor, *, idempotency: IdempotencyKey | Non
     async with db.transaction() as conn:
         w = Write(conn=conn, actor=actor, _idempotency=idempotency)
         if idempotency is not None:
-            row = await conn.fetchrow(q.claim_idempotency_key, idempotency.scope, idempotency.key,
-                                      idempotency.fingerprint)
+            row = await conn.fetchrow(
+                q.claim_idempotency_key, idempotency.scope, idempotency.key, idempotency.fingerprint
+            )
             if row is None:  # someone used this key before
                 prior = await conn.fetchrow(q.idempotent_response, idempotency.scope, idempotency.key)
                 if prior["fingerprint"] != idempotency.fingerprint:

@@ -70,10 +70,17 @@ async def redis_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
-    return Settings.from_env({
-        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GUILDHALL_MASTER_KEY": TEST_MASTER_KEY,
-        "GUILDHALL_PUBLIC_URL": BASE_URL, "GUILDHALL_ENV": "test",
-    }, db_pool_min=1, db_pool_max=4)
+    return Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "GUILDHALL_MASTER_KEY": TEST_MASTER_KEY,
+            "GUILDHALL_PUBLIC_URL": BASE_URL,
+            "GUILDHALL_ENV": "test",
+        },
+        db_pool_min=1,
+        db_pool_max=4,
+    )
 
 
 @pytest.fixture
@@ -118,16 +125,26 @@ class Bootstrap:
         self.db = db
         self.http = client
 
-    async def organisation(self, name: str = "Dansk Industri", kind: str = "employer_association",
-                           country: str = "DK", **extra: Any) -> Organisation:
-        data = OrganisationCreate(kind=kind, name={"en": name}, default_language="en",  # type: ignore[arg-type]
-                                  country=country, **extra)
+    async def organisation(
+        self, name: str = "Dansk Industri", kind: str = "employer_association", country: str = "DK", **extra: Any
+    ) -> Organisation:
+        data = OrganisationCreate(
+            kind=kind,
+            name={"en": name},
+            default_language="en",  # type: ignore[arg-type]
+            country=country,
+            **extra,
+        )
         return await service.create_organisation(self.db, OPERATOR, data)
 
     async def oauth_client(self, organisation_id: UUID, scopes: list[str], **extra: Any) -> tuple[str, str | None]:
-        created = await clients.create_client(self.db, OPERATOR, organisation_id,
-                                              ClientCreate(name="test client", scopes=scopes, **extra),
-                                              allow_operator_scope=True)
+        created = await clients.create_client(
+            self.db,
+            OPERATOR,
+            organisation_id,
+            ClientCreate(name="test client", scopes=scopes, **extra),
+            allow_operator_scope=True,
+        )
         return created.client_id, created.client_secret
 
     async def token(self, client_id: str, client_secret: str, scope: str | None = None) -> str:
@@ -139,17 +156,20 @@ class Bootstrap:
         token: str = response.json()["access_token"]
         return token
 
-    async def integrator(self, scopes: list[str], name: str = "Dansk Industri",
-                         kind: str = "employer_association", country: str = "DK") -> Integrator:
+    async def integrator(
+        self, scopes: list[str], name: str = "Dansk Industri", kind: str = "employer_association", country: str = "DK"
+    ) -> Integrator:
         organisation = await self.organisation(name, kind, country)
         client_id, secret = await self.oauth_client(organisation.id, scopes)
         assert secret is not None
         return Integrator(organisation, client_id, secret, await self.token(client_id, secret))
 
-    async def member(self, organisation_id: UUID, email: str, roles: list[str],
-                     password: str | None = "correct horse battery staple") -> UUID:
-        member = await members.add_member(self.db, OPERATOR, organisation_id,
-                                          MemberCreate(email=email, name=email.split("@")[0], roles=roles))  # type: ignore[arg-type]
+    async def member(
+        self, organisation_id: UUID, email: str, roles: list[str], password: str | None = "correct horse battery staple"
+    ) -> UUID:
+        member = await members.add_member(
+            self.db, OPERATOR, organisation_id, MemberCreate(email=email, name=email.split("@")[0], roles=roles)
+        )  # type: ignore[arg-type]
         if password:
             await set_password(self.db, OPERATOR, email, password)
         return member.person_id

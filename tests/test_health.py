@@ -9,6 +9,8 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from domain.db import Database
+from tests.conftest import Bootstrap
 
 
 async def test_liveness(client: AsyncTestClient[Litestar]) -> None:
@@ -50,3 +52,16 @@ async def test_wrong_method_is_a_problem_document(client: AsyncTestClient[Litest
     response = await client.delete("/healthz")
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_unexpected_failure_is_a_problem_document_without_internals(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database
+) -> None:
+    reader = await bootstrap.integrator(["organisations:read"])
+    async with db.transaction() as conn:
+        await conn.execute("ALTER TABLE accreditations RENAME TO accreditations_gone")
+    response = await client.get(f"/organisations/{reader.org_id}", headers={**reader.headers, "X-Request-ID": "r-500"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert "r-500" in problem["detail"] and "accreditations" not in problem["detail"]

@@ -8,32 +8,38 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import Bootstrap
 
 
-async def test_admin_client_manages_members_with_etags(client: AsyncTestClient[Litestar],
-                                                        bootstrap: Bootstrap) -> None:
+async def test_admin_client_manages_members_with_etags(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
     org = await bootstrap.integrator(["organisations:write"], name="3F Union", kind="social_partner")
     url = f"/organisations/{org.org_id}/members"
-    added = await client.post(url, json={"email": "Mette@3f.example.dk", "name": "Mette", "roles": ["author"]},
-                              headers={**org.headers, "Idempotency-Key": "add-mette"})
+    added = await client.post(
+        url,
+        json={"email": "Mette@3f.example.dk", "name": "Mette", "roles": ["author"]},
+        headers={**org.headers, "Idempotency-Key": "add-mette"},
+    )
     assert added.status_code == 201, added.text
     mette = added.json()
     assert mette["roles"] == ["author"] and added.headers["etag"] == '"v1"'
 
-    retried = await client.post(url, json={"email": "Mette@3f.example.dk", "name": "Mette", "roles": ["author"]},
-                                headers={**org.headers, "Idempotency-Key": "add-mette"})
+    retried = await client.post(
+        url,
+        json={"email": "Mette@3f.example.dk", "name": "Mette", "roles": ["author"]},
+        headers={**org.headers, "Idempotency-Key": "add-mette"},
+    )
     assert retried.status_code == 201 and retried.json() == mette
 
-    duplicate = await client.post(url, json={"email": "mette@3f.example.dk", "name": "M", "roles": ["viewer"]},
-                                  headers=org.headers)
+    duplicate = await client.post(
+        url, json={"email": "mette@3f.example.dk", "name": "M", "roles": ["viewer"]}, headers=org.headers
+    )
     assert duplicate.status_code == 409 and "already a member" in duplicate.json()["detail"]
 
     member_url = f"{url}/{mette['personId']}"
-    promoted = await client.patch(member_url, json={"roles": ["author", "admin", "author"]},
-                                  headers={**org.headers, "If-Match": '"v1"'})
+    promoted = await client.patch(
+        member_url, json={"roles": ["author", "admin", "author"]}, headers={**org.headers, "If-Match": '"v1"'}
+    )
     assert promoted.status_code == 200 and promoted.json()["roles"] == ["admin", "author"]
 
     # Mette is now the only admin: she cannot be demoted or removed.
-    last_admin = await client.patch(member_url, json={"roles": ["viewer"]},
-                                    headers={**org.headers, "If-Match": '"v2"'})
+    last_admin = await client.patch(member_url, json={"roles": ["viewer"]}, headers={**org.headers, "If-Match": '"v2"'})
     assert last_admin.status_code == 409 and "last admin" in last_admin.json()["detail"]
     assert (await client.delete(member_url, headers={**org.headers, "If-Match": '"v2"'})).status_code == 409
 
@@ -49,8 +55,9 @@ async def test_admin_client_manages_members_with_etags(client: AsyncTestClient[L
     assert [m["email"] for m in listed.json()["items"]] == ["ole@3f.example.dk"]
 
 
-async def test_a_person_may_belong_to_several_organisations(client: AsyncTestClient[Litestar],
-                                                            bootstrap: Bootstrap) -> None:
+async def test_a_person_may_belong_to_several_organisations(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     union = await bootstrap.integrator(["organisations:write"], name="Dansk Metal", kind="social_partner")
     provider = await bootstrap.integrator(["organisations:write"], name="AMU Nord", kind="vet_provider")
     body = {"email": "lars@example.dk", "name": "Lars", "roles": ["assessor"]}
@@ -60,23 +67,34 @@ async def test_a_person_may_belong_to_several_organisations(client: AsyncTestCli
     assert first.json()["personId"] == second.json()["personId"]
 
 
-async def test_every_write_is_in_the_audit_trail_with_its_request_id(client: AsyncTestClient[Litestar],
-                                                                     bootstrap: Bootstrap) -> None:
+async def test_every_write_is_in_the_audit_trail_with_its_request_id(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     org = await bootstrap.integrator(["organisations:write"], name="Festo")
-    await client.post(f"/organisations/{org.org_id}/members",
-                      json={"email": "anna@festo.example", "name": "Anna", "roles": ["signatory"]},
-                      headers={**org.headers, "X-Request-ID": "req-add-anna"})
-    await client.patch(f"/organisations/{org.org_id}", json={"website": "https://festo.example"},
-                       headers={**org.headers, "If-Match": '"v1"', "X-Request-ID": "req-website"})
+    await client.post(
+        f"/organisations/{org.org_id}/members",
+        json={"email": "anna@festo.example", "name": "Anna", "roles": ["signatory"]},
+        headers={**org.headers, "X-Request-ID": "req-add-anna"},
+    )
+    await client.patch(
+        f"/organisations/{org.org_id}",
+        json={"website": "https://festo.example"},
+        headers={**org.headers, "If-Match": '"v1"', "X-Request-ID": "req-website"},
+    )
     trail = await client.get(f"/organisations/{org.org_id}/audit", headers=org.headers)
     assert trail.status_code == 200, trail.text
     entries = trail.json()["items"]
     assert [(e["action"], e["requestId"]) for e in entries[:2]] == [
-        ("organisation.updated", "req-website"), ("member.added", "req-add-anna")]
+        ("organisation.updated", "req-website"),
+        ("member.added", "req-add-anna"),
+    ]
     assert entries[0]["actorClientId"] == org.client_id
     assert entries[0]["details"] == {"changed": ["website"]}
 
     page = await client.get(f"/organisations/{org.org_id}/audit", params={"limit": 1}, headers=org.headers)
-    rest = await client.get(f"/organisations/{org.org_id}/audit",
-                            params={"limit": 10, "cursor": page.json()["nextCursor"]}, headers=org.headers)
+    rest = await client.get(
+        f"/organisations/{org.org_id}/audit",
+        params={"limit": 10, "cursor": page.json()["nextCursor"]},
+        headers=org.headers,
+    )
     assert [e["id"] for e in page.json()["items"] + rest.json()["items"]] == [e["id"] for e in entries]

@@ -25,7 +25,8 @@ async def operator(bootstrap: Bootstrap) -> Integrator:
 
 
 async def test_operator_registers_an_organisation_and_anyone_with_read_scope_reads_it(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     op = await operator(bootstrap)
     created = await client.post("/organisations", json=WELDING_PROVIDER, headers=op.headers)
     assert created.status_code == 201, created.text
@@ -42,7 +43,8 @@ async def test_operator_registers_an_organisation_and_anyone_with_read_scope_rea
 
 
 async def test_only_the_platform_operator_registers_organisations(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     writer = await bootstrap.integrator(["organisations:write"])
     response = await client.post("/organisations", json=WELDING_PROVIDER, headers=writer.headers)
     assert response.status_code == 403
@@ -50,7 +52,8 @@ async def test_only_the_platform_operator_registers_organisations(
 
 
 async def test_invalid_organisations_are_refused_with_the_reason(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     op = await operator(bootstrap)
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"country": "XX"}, 422, "'XX' is not an ISO 3166-1"),
@@ -73,7 +76,8 @@ async def test_invalid_organisations_are_refused_with_the_reason(
 
 
 async def test_a_retried_create_with_the_same_idempotency_key_creates_one_organisation(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     op = await operator(bootstrap)
     headers = {**op.headers, "Idempotency-Key": "create-amu-1"}
     first = await client.post("/organisations", json=WELDING_PROVIDER, headers=headers)
@@ -83,14 +87,16 @@ async def test_a_retried_create_with_the_same_idempotency_key_creates_one_organi
     listed = await client.get("/organisations", params={"kind": "vet_provider"}, headers=op.headers)
     assert [o["id"] for o in listed.json()["items"]] == [first.json()["id"]]
 
-    other_body = await client.post("/organisations", json={**WELDING_PROVIDER, "country": "SE", "region": None},
-                                   headers=headers)
+    other_body = await client.post(
+        "/organisations", json={**WELDING_PROVIDER, "country": "SE", "region": None}, headers=headers
+    )
     assert other_body.status_code == 422
     assert "already used for a different request" in other_body.json()["detail"]
 
 
 async def test_list_pages_with_a_cursor_in_a_stable_order(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     op = await operator(bootstrap)
     for n in range(5):
         await bootstrap.organisation(f"Employer {n}", kind="employer")
@@ -134,14 +140,22 @@ async def test_update_needs_the_current_etag(client: AsyncTestClient[Litestar], 
 
 
 async def test_accreditation_is_recorded_by_the_accrediting_body(
-        client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
-    chamber = await bootstrap.integrator(["organisations:write"], name="IHK Region Stuttgart", kind="chamber",
-                                         country="DE")
-    provider = await bootstrap.integrator(["organisations:write"], name="Festo Didactic", kind="vet_provider",
-                                          country="DE")
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    chamber = await bootstrap.integrator(
+        ["organisations:write"], name="IHK Region Stuttgart", kind="chamber", country="DE"
+    )
+    provider = await bootstrap.integrator(
+        ["organisations:write"], name="Festo Didactic", kind="vet_provider", country="DE"
+    )
     url = f"/organisations/{provider.org_id}/accreditations"
-    accreditation = {"accreditingOrganisationId": str(chamber.org_id), "scope": "Industry 4.0 automation training",
-                     "validFrom": "2026-01-01", "validUntil": "2029-12-31", "reference": "IHK-2026-17"}
+    accreditation = {
+        "accreditingOrganisationId": str(chamber.org_id),
+        "scope": "Industry 4.0 automation training",
+        "validFrom": "2026-01-01",
+        "validUntil": "2029-12-31",
+        "reference": "IHK-2026-17",
+    }
 
     self_declared = await client.post(url, json=accreditation, headers=provider.headers)
     assert self_declared.status_code == 403
@@ -153,8 +167,9 @@ async def test_accreditation_is_recorded_by_the_accrediting_body(
     assert entry["accreditingBodyName"] == "IHK Region Stuttgart" and entry["current"] is True
 
     by_employer = await bootstrap.integrator(["organisations:write"], name="Bosch", kind="employer", country="DE")
-    refused = await client.post(url, json={**accreditation, "accreditingOrganisationId": str(by_employer.org_id)},
-                                headers=by_employer.headers)
+    refused = await client.post(
+        url, json={**accreditation, "accreditingOrganisationId": str(by_employer.org_id)}, headers=by_employer.headers
+    )
     assert refused.status_code == 422 and "cannot accredit" in refused.json()["detail"]
 
     backwards = await client.post(url, json={**accreditation, "validUntil": "2025-01-01"}, headers=chamber.headers)

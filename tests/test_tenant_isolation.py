@@ -16,8 +16,9 @@ async def two_organisations(bootstrap: Bootstrap) -> tuple[Integrator, Integrato
     return a, b
 
 
-async def test_an_organisation_cannot_reach_anothers_private_data(client: AsyncTestClient[Litestar],
-                                                                 bootstrap: Bootstrap) -> None:
+async def test_an_organisation_cannot_reach_anothers_private_data(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     a, b = await two_organisations(bootstrap)
     b_url = f"/organisations/{b.org_id}"
     members = (await client.get(f"{b_url}/members", headers=b.headers)).json()["items"]
@@ -45,39 +46,50 @@ async def test_an_organisation_cannot_reach_anothers_private_data(client: AsyncT
     assert (await client.get(b_url, headers=b.headers)).json()["version"] == 1
 
 
-async def test_calls_without_a_usable_token_are_refused(client: AsyncTestClient[Litestar],
-                                                        bootstrap: Bootstrap) -> None:
+async def test_calls_without_a_usable_token_are_refused(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
     a, _ = await two_organisations(bootstrap)
     url = f"/organisations/{a.org_id}/members"
-    for headers in ({}, {"Authorization": "Basic Zm9vOmJhcg=="}, {"Authorization": "Bearer"},
-                    {"Authorization": "Bearer not.a.jwt"}, {"Authorization": f"Bearer {a.token}x"}):
+    for headers in (
+        {},
+        {"Authorization": "Basic Zm9vOmJhcg=="},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer not.a.jwt"},
+        {"Authorization": f"Bearer {a.token}x"},
+    ):
         response = await client.get(url, headers=headers)
         assert response.status_code == 401, (headers, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer")
         assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_token_without_the_scope_is_refused(client: AsyncTestClient[Litestar],
-                                                    bootstrap: Bootstrap) -> None:
+async def test_a_token_without_the_scope_is_refused(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
     reader = await bootstrap.integrator(["organisations:read"], name="Read-only")
-    response = await client.patch(f"/organisations/{reader.org_id}", json={"website": "https://x.example"},
-                                  headers={**reader.headers, "If-Match": '"v1"'})
+    response = await client.patch(
+        f"/organisations/{reader.org_id}",
+        json={"website": "https://x.example"},
+        headers={**reader.headers, "If-Match": '"v1"'},
+    )
     assert response.status_code == 403
     assert "lacks the scope organisations:write" in response.json()["detail"]
     no_scope = await bootstrap.integrator(["programmes:read"], name="Programmes only")
     assert (await client.get("/organisations", headers=no_scope.headers)).status_code == 403
 
 
-async def test_expired_and_revoked_tokens_are_refused_at_once(client: AsyncTestClient[Litestar],
-                                                              bootstrap: Bootstrap, db: Database) -> None:
+async def test_expired_and_revoked_tokens_are_refused_at_once(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database
+) -> None:
     a, _ = await two_organisations(bootstrap)
     url = f"/organisations/{a.org_id}/members"
     assert (await client.get(url, headers=a.headers)).status_code == 200
 
     expiring = await bootstrap.token(a.client_id, a.client_secret)
     async with db.transaction() as conn:
-        await conn.execute("UPDATE oauth_tokens SET expires_at = now() - interval '1 second' WHERE revoked_at IS NULL"
-                           " AND issued_at = (SELECT max(issued_at) FROM oauth_tokens)")
+        await conn.execute(
+            "UPDATE oauth_tokens SET expires_at = now() - interval '1 second' WHERE revoked_at IS NULL"
+            " AND issued_at = (SELECT max(issued_at) FROM oauth_tokens)"
+        )
     expired = await client.get(url, headers={"Authorization": f"Bearer {expiring}"})
     assert expired.status_code == 401 and "expired or revoked" in expired.json()["detail"]
 

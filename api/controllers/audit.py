@@ -17,10 +17,18 @@ class AuditController(Controller):
     path = "/organisations/{org_id:uuid}/audit"
     tags = ["Audit"]
 
-    @get("/", operation_id="listAuditEntries",
-         summary="Who did what, when: the organisation's audit trail, newest first (its admins)",
-         **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[422]))
-    async def list(self, request: Request[Any, Any, Any], org_id: FromPath[UUID],
-                   action: FromQuery[str | None] = None, cursor: Cursor = None,
-                   limit: Limit = 20) -> audit.AuditPage:
+    @get(
+        "/",
+        operation_id="listAuditEntries",
+        summary="Who did what, when: the organisation's audit trail, newest first (its admins)",
+        **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[422]),
+    )
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        org_id: FromPath[UUID],
+        action: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> audit.AuditPage:
         return await audit.list_audit(request.app.state.db, org_id, cursor=cursor, limit=limit, action=action)

@@ -25,8 +25,12 @@ class HealthController(Controller):
     async def liveness(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", operation_id="getReadiness",
-         summary="PostgreSQL and Redis are reachable and the schema is current", **public(errors=[503]))
+    @get(
+        "/readyz",
+        operation_id="getReadiness",
+        summary="PostgreSQL and Redis are reachable and the schema is current",
+        **public(errors=[503]),
+    )
     async def readiness(self, request: Request[Any, Any, Any]) -> Response[Any]:
         state = request.app.state
         checks: dict[str, str] = {}
@@ -49,6 +53,5 @@ class HealthController(Controller):
         checks.setdefault("migrations", "current" if checks["postgres"] == "ok" else "unknown")
         down = [name for name, value in checks.items() if value not in ("ok", "current")]
         if down:
-            return problem_response(503, "not ready: " + "; ".join(f"{n} {checks[n]}" for n in down),
-                                    checks=checks)
+            return problem_response(503, "not ready: " + "; ".join(f"{n} {checks[n]}" for n in down), checks=checks)
         return Response(Health(status="ready", checks=checks))

@@ -27,42 +27,81 @@ class MemberController(Controller):
     path = "/organisations/{org_id:uuid}/members"
     tags = ["Members"]
 
-    @get("/", operation_id="listMembers", summary="List the organisation's members (its members only)",
-         **secured("organisations:read", member_of_path_org=True, errors=[422]))
-    async def list(self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None,
-                   limit: Limit = 20) -> MemberPage:
+    @get(
+        "/",
+        operation_id="listMembers",
+        summary="List the organisation's members (its members only)",
+        **secured("organisations:read", member_of_path_org=True, errors=[422]),
+    )
+    async def list(
+        self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None, limit: Limit = 20
+    ) -> MemberPage:
         return await members.list_members(request.app.state.db, org_id, cursor=cursor, limit=limit)
 
-    @post("/", operation_id="addMember", summary="Add a person to the organisation with roles (its admins)",
-          status_code=201,
-          **secured("organisations:write", roles=["admin"], member_of_path_org=True, errors=[404, 409, 422]))
-    async def add(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], org_id: FromPath[UUID],
-                  data: JSONBody[MemberCreate], idempotency_key_header: IdempotencyKeyHeader = None) -> Response[Member]:
+    @post(
+        "/",
+        operation_id="addMember",
+        summary="Add a person to the organisation with roles (its admins)",
+        status_code=201,
+        **secured("organisations:write", roles=["admin"], member_of_path_org=True, errors=[404, 409, 422]),
+    )
+    async def add(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        data: JSONBody[MemberCreate],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[Member]:
         key = await idempotency_key(request, principal, idempotency_key_header)
         member = await members.add_member(request.app.state.db, actor(principal), org_id, data, key)
         return _with_etag(member, 201)
 
-    @get("/{person_id:uuid}", operation_id="getMember", summary="Read a membership",
-         **secured("organisations:read", member_of_path_org=True, errors=[404]))
-    async def read(self, request: Request[Any, Any, Any], org_id: FromPath[UUID],
-                   person_id: FromPath[UUID]) -> Response[Member]:
+    @get(
+        "/{person_id:uuid}",
+        operation_id="getMember",
+        summary="Read a membership",
+        **secured("organisations:read", member_of_path_org=True, errors=[404]),
+    )
+    async def read(
+        self, request: Request[Any, Any, Any], org_id: FromPath[UUID], person_id: FromPath[UUID]
+    ) -> Response[Member]:
         return _with_etag(await members.get_member(request.app.state.db, org_id, person_id))
 
-    @patch("/{person_id:uuid}", operation_id="updateMember",
-           summary="Change a member's roles (its admins; needs If-Match)",
-           **secured("organisations:write", roles=["admin"], member_of_path_org=True,
-                     errors=[404, 409, 412, 428]))
-    async def update(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], org_id: FromPath[UUID],
-                     person_id: FromPath[UUID], data: JSONBody[MemberUpdate], if_match: IfMatch = None) -> Response[Member]:
-        member = await members.update_member(request.app.state.db, actor(principal), org_id, person_id,
-                                             expected_version(if_match), data)
+    @patch(
+        "/{person_id:uuid}",
+        operation_id="updateMember",
+        summary="Change a member's roles (its admins; needs If-Match)",
+        **secured("organisations:write", roles=["admin"], member_of_path_org=True, errors=[404, 409, 412, 428]),
+    )
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        person_id: FromPath[UUID],
+        data: JSONBody[MemberUpdate],
+        if_match: IfMatch = None,
+    ) -> Response[Member]:
+        member = await members.update_member(
+            request.app.state.db, actor(principal), org_id, person_id, expected_version(if_match), data
+        )
         return _with_etag(member)
 
-    @delete("/{person_id:uuid}", operation_id="removeMember",
-            summary="Remove a member (its admins; needs If-Match; the last admin stays)",
-            **secured("organisations:write", roles=["admin"], member_of_path_org=True,
-                      errors=[404, 409, 412, 428]))
-    async def remove(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], org_id: FromPath[UUID],
-                     person_id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await members.remove_member(request.app.state.db, actor(principal), org_id, person_id,
-                                    expected_version(if_match))
+    @delete(
+        "/{person_id:uuid}",
+        operation_id="removeMember",
+        summary="Remove a member (its admins; needs If-Match; the last admin stays)",
+        **secured("organisations:write", roles=["admin"], member_of_path_org=True, errors=[404, 409, 412, 428]),
+    )
+    async def remove(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        person_id: FromPath[UUID],
+        if_match: IfMatch = None,
+    ) -> None:
+        await members.remove_member(
+            request.app.state.db, actor(principal), org_id, person_id, expected_version(if_match)
+        )

@@ -46,9 +46,15 @@ def _check(data: ClientCreate, *, allow_operator_scope: bool) -> None:
         raise InvalidInput("; ".join(problems))
 
 
-async def create_client(db: Database, actor: Actor, organisation_id: UUID, data: ClientCreate, *,
-                        allow_operator_scope: bool = False,
-                        idempotency: IdempotencyKey | None = None) -> ClientWithSecret:
+async def create_client(
+    db: Database,
+    actor: Actor,
+    organisation_id: UUID,
+    data: ClientCreate,
+    *,
+    allow_operator_scope: bool = False,
+    idempotency: IdempotencyKey | None = None,
+) -> ClientWithSecret:
     _check(data, allow_operator_scope=allow_operator_scope)
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
@@ -58,15 +64,27 @@ async def create_client(db: Database, actor: Actor, organisation_id: UUID, data:
         client_id = "gh_" + secrets.token_urlsafe(16)
         secret = None if data.token_endpoint_auth_method == "none" else secrets.token_urlsafe(32)
         row = await w.conn.fetchrow(
-            q.insert_client, client_id, organisation_id, data.name, secret and hash_secret(secret),
-            data.token_endpoint_auth_method, sorted(set(data.grant_types)), data.redirect_uris,
+            q.insert_client,
+            client_id,
+            organisation_id,
+            data.name,
+            secret and hash_secret(secret),
+            data.token_endpoint_auth_method,
+            sorted(set(data.grant_types)),
+            data.redirect_uris,
             sorted(set(data.scopes)),
         )
-        await w.audit("client.created", "client", client_id, organisation_id,
-                      {"scopes": sorted(set(data.scopes)), "grantTypes": sorted(set(data.grant_types))})
+        await w.audit(
+            "client.created",
+            "client",
+            client_id,
+            organisation_id,
+            {"scopes": sorted(set(data.scopes)), "grantTypes": sorted(set(data.grant_types))},
+        )
         client = from_row(Client, row)
-        await w.remember(ClientWithSecret(**{f: getattr(client, f) for f in Client.__struct_fields__},
-                                          client_secret=None))
+        await w.remember(
+            ClientWithSecret(**{f: getattr(client, f) for f in Client.__struct_fields__}, client_secret=None)
+        )
     return ClientWithSecret(**{f: getattr(client, f) for f in Client.__struct_fields__}, client_secret=secret)
 
 
@@ -85,10 +103,12 @@ async def get_client(db: Database, organisation_id: UUID, client_id: str) -> Cli
 async def list_clients(db: Database, organisation_id: UUID, *, cursor: str | None, limit: int) -> ClientPage:
     after = decode_cursor(cursor)
     async with db.connection() as conn:
-        rows = await conn.fetch(q.select_clients, organisation_id, after[0] if after else None,
-                                after[1] if after else None, None, limit + 1)
-    return ClientPage(items=[from_row(Client, r) for r in rows[:limit]],
-                      next_cursor=next_cursor(rows, limit, key="client_id"))
+        rows = await conn.fetch(
+            q.select_clients, organisation_id, after[0] if after else None, after[1] if after else None, None, limit + 1
+        )
+    return ClientPage(
+        items=[from_row(Client, r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, key="client_id")
+    )
 
 
 async def disable_client(db: Database, actor: Actor, organisation_id: UUID, client_id: str) -> None:

@@ -47,6 +47,7 @@ class ClientCreate(Input):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     scopes: Annotated[list[Scope], Meta(min_length=1)]
     grant_types: Annotated[list[GrantType], Meta(min_length=1)] = msgspec.field(
-        default_factory=lambda: ["client_credentials"])
+        default_factory=lambda: ["client_credentials"]
+    )
     redirect_uris: list[RedirectUri] = msgspec.field(default_factory=list)
     token_endpoint_auth_method: AuthMethod = "client_secret_basic"

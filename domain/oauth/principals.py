@@ -56,8 +56,12 @@ class Principal:
         return frozenset(self.memberships)
 
     def actor(self, request_id: str | None) -> Actor:
-        return Actor(client_id=self.client_id, person_id=self.person_id,
-                     organisation_id=self.client_organisation_id, request_id=request_id)
+        return Actor(
+            client_id=self.client_id,
+            person_id=self.person_id,
+            organisation_id=self.client_organisation_id,
+            request_id=request_id,
+        )
 
 
 async def principal_for_token(conn: Connection, jti: str) -> Principal:

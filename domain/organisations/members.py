@@ -31,14 +31,17 @@ async def get_member(db: Database, organisation_id: UUID, person_id: UUID) -> Me
 async def list_members(db: Database, organisation_id: UUID, *, cursor: str | None, limit: int) -> MemberPage:
     after = decode_cursor(cursor)
     async with db.connection() as conn:
-        rows = await conn.fetch(q.select_members, organisation_id, after[0] if after else None,
-                                after[1] if after else None, None, limit + 1)
-    return MemberPage(items=[from_row(Member, r) for r in rows[:limit]],
-                      next_cursor=next_cursor(rows, limit, key="person_id"))
+        rows = await conn.fetch(
+            q.select_members, organisation_id, after[0] if after else None, after[1] if after else None, None, limit + 1
+        )
+    return MemberPage(
+        items=[from_row(Member, r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, key="person_id")
+    )
 
 
-async def add_member(db: Database, actor: Actor, organisation_id: UUID, data: MemberCreate,
-                     idempotency: IdempotencyKey | None = None) -> Member:
+async def add_member(
+    db: Database, actor: Actor, organisation_id: UUID, data: MemberCreate, idempotency: IdempotencyKey | None = None
+) -> Member:
     """Adds a person, found by e-mail or created, to the organisation."""
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
@@ -47,8 +50,10 @@ async def add_member(db: Database, actor: Actor, organisation_id: UUID, data: Me
         person_id = await w.conn.fetchval(q.upsert_person, data.email, data.name)
         added = await w.conn.fetchval(q.insert_member, organisation_id, person_id, sorted(set(data.roles)))
         if added is None:
-            raise Conflict(f"{data.email} is already a member of organisation {organisation_id}; "
-                           "change their roles instead", personId=str(person_id))
+            raise Conflict(
+                f"{data.email} is already a member of organisation {organisation_id}; change their roles instead",
+                personId=str(person_id),
+            )
         await w.audit("member.added", "member", person_id, organisation_id, {"roles": sorted(set(data.roles))})
         member = await _fetch_member(w.conn, organisation_id, person_id)
         await w.remember(member)
@@ -57,18 +62,21 @@ async def add_member(db: Database, actor: Actor, organisation_id: UUID, data: Me
 
 async def _refuse_losing_last_admin(conn: Connection, organisation_id: UUID, person_id: UUID) -> None:
     if not await conn.fetch(q.other_admins, organisation_id, person_id):
-        raise Conflict(f"person {person_id} is the last admin of organisation {organisation_id}; "
-                       "make someone else admin first")
+        raise Conflict(
+            f"person {person_id} is the last admin of organisation {organisation_id}; make someone else admin first"
+        )
 
 
 def _stale(organisation_id: UUID, person_id: UUID, version: int | None, expected: int) -> PreconditionFailed:
     return PreconditionFailed(
-        f"the membership of {person_id} in {organisation_id} is at version {version}, not {expected}; "
-        "read it again", currentVersion=version)
+        f"the membership of {person_id} in {organisation_id} is at version {version}, not {expected}; read it again",
+        currentVersion=version,
+    )
 
 
-async def update_member(db: Database, actor: Actor, organisation_id: UUID, person_id: UUID,
-                        expected_version: int, data: MemberUpdate) -> Member:
+async def update_member(
+    db: Database, actor: Actor, organisation_id: UUID, person_id: UUID, expected_version: int, data: MemberUpdate
+) -> Member:
     async with write(db, actor) as w:
         current = await _fetch_member(w.conn, organisation_id, person_id)
         if current.version != expected_version:
@@ -79,13 +87,15 @@ async def update_member(db: Database, actor: Actor, organisation_id: UUID, perso
         if await w.conn.fetchval(q.update_member_roles, organisation_id, person_id, expected_version, roles) is None:
             version = await w.conn.fetchval(q.member_version, organisation_id, person_id)
             raise _stale(organisation_id, person_id, version, expected_version)
-        await w.audit("member.roles_changed", "member", person_id, organisation_id,
-                      {"from": current.roles, "to": roles})
+        await w.audit(
+            "member.roles_changed", "member", person_id, organisation_id, {"from": current.roles, "to": roles}
+        )
         return await _fetch_member(w.conn, organisation_id, person_id)
 
 
-async def remove_member(db: Database, actor: Actor, organisation_id: UUID, person_id: UUID,
-                        expected_version: int) -> None:
+async def remove_member(
+    db: Database, actor: Actor, organisation_id: UUID, person_id: UUID, expected_version: int
+) -> None:
     async with write(db, actor) as w:
         current = await _fetch_member(w.conn, organisation_id, person_id)
         if current.version != expected_version:

@@ -12,14 +12,17 @@ from msgspec import UNSET, Meta, UnsetType
 from domain.scopes import Role
 from domain.structs import Input, Model, Page
 
-OrganisationKind = Literal["employer", "employer_association", "social_partner", "vet_provider",
-                           "chamber", "qa_body", "authority"]
+OrganisationKind = Literal[
+    "employer", "employer_association", "social_partner", "vet_provider", "chamber", "qa_body", "authority"
+]
 # Kinds whose accreditation of another organisation carries weight.
 ACCREDITING_KINDS = frozenset({"chamber", "qa_body", "authority"})
 
 LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 language code")]
-LocalisedText = Annotated[dict[LanguageCode, Annotated[str, Meta(min_length=1, max_length=500)]],
-                          Meta(min_length=1, description='Text by language, e.g. {"en": "...", "da": "..."}')]
+LocalisedText = Annotated[
+    dict[LanguageCode, Annotated[str, Meta(min_length=1, max_length=500)]],
+    Meta(min_length=1, description='Text by language, e.g. {"en": "...", "da": "..."}'),
+]
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 RegionCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="ISO 3166-2")]
 WebAddress = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=2000)]
@@ -82,9 +85,9 @@ class OrganisationUpdate(Input):
     name: LocalisedText | UnsetType = UNSET
     default_language: LanguageCode | UnsetType = UNSET
     country: CountryCode | UnsetType = UNSET
-    region: RegionCode | None | UnsetType = UNSET
+    region: RegionCode | UnsetType | None = UNSET
     registration_ids: list[RegistrationId] | UnsetType = UNSET
-    website: WebAddress | None | UnsetType = UNSET
+    website: WebAddress | UnsetType | None = UNSET
 
 
 class Member(Model):

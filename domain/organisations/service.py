@@ -25,8 +25,7 @@ from domain.writes import Actor, IdempotencyKey, write
 q = load_queries(__file__)
 
 
-def _check_place_and_name(name: dict[str, str], default_language: str, country: str,
-                          region: str | None) -> None:
+def _check_place_and_name(name: dict[str, str], default_language: str, country: str, region: str | None) -> None:
     problems = [iso3166.country_problem(country), iso3166.region_problem(region, country) if region else None]
     if default_language not in name:
         problems.append(f"name has no text in the default language {default_language!r}")
@@ -53,35 +52,50 @@ async def get_organisation(db: Database, organisation_id: UUID) -> Organisation:
         return await fetch_organisation(conn, organisation_id)
 
 
-async def list_organisations(db: Database, *, cursor: str | None, limit: int, kind: str | None = None,
-                             country: str | None = None) -> OrganisationPage:
+async def list_organisations(
+    db: Database, *, cursor: str | None, limit: int, kind: str | None = None, country: str | None = None
+) -> OrganisationPage:
     after = decode_cursor(cursor)
     async with db.connection() as conn:
-        rows = await conn.fetch(q.list_organisation_ids, after[0] if after else None,
-                                after[1] if after else None, kind, country, limit + 1)
+        rows = await conn.fetch(
+            q.list_organisation_ids, after[0] if after else None, after[1] if after else None, kind, country, limit + 1
+        )
         items = await fetch_organisations(conn, [r["id"] for r in rows[:limit]])
     return OrganisationPage(items=items, next_cursor=next_cursor(rows, limit))
 
 
-async def create_organisation(db: Database, actor: Actor, data: OrganisationCreate,
-                              idempotency: IdempotencyKey | None = None) -> Organisation:
+async def create_organisation(
+    db: Database, actor: Actor, data: OrganisationCreate, idempotency: IdempotencyKey | None = None
+) -> Organisation:
     _check_place_and_name(data.name, data.default_language, data.country, data.region)
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
             return w.replay(Organisation)
         organisation_id = await w.conn.fetchval(
-            q.insert_organisation, data.kind, data.name, data.default_language, data.country, data.region,
-            data.registration_ids, data.website,
+            q.insert_organisation,
+            data.kind,
+            data.name,
+            data.default_language,
+            data.country,
+            data.region,
+            data.registration_ids,
+            data.website,
         )
-        await w.audit("organisation.created", "organisation", organisation_id, organisation_id,
-                      {"kind": data.kind, "name": data.name})
+        await w.audit(
+            "organisation.created",
+            "organisation",
+            organisation_id,
+            organisation_id,
+            {"kind": data.kind, "name": data.name},
+        )
         organisation = await fetch_organisation(w.conn, organisation_id)
         await w.remember(organisation)
     return organisation
 
 
-async def update_organisation(db: Database, actor: Actor, organisation_id: UUID, expected_version: int,
-                              data: OrganisationUpdate) -> Organisation:
+async def update_organisation(
+    db: Database, actor: Actor, organisation_id: UUID, expected_version: int, data: OrganisationUpdate
+) -> Organisation:
     async with write(db, actor) as w:
         current = await fetch_organisation(w.conn, organisation_id)
         if current.version != expected_version:
@@ -92,29 +106,40 @@ async def update_organisation(db: Database, actor: Actor, organisation_id: UUID,
             )
         merged = {
             "name": current.name if data.name is UNSET else data.name,
-            "default_language": current.default_language if data.default_language is UNSET
-            else data.default_language,
+            "default_language": current.default_language if data.default_language is UNSET else data.default_language,
             "country": current.country if data.country is UNSET else data.country,
             "region": current.region if data.region is UNSET else data.region,
-            "registration_ids": current.registration_ids if data.registration_ids is UNSET
-            else data.registration_ids,
+            "registration_ids": current.registration_ids if data.registration_ids is UNSET else data.registration_ids,
             "website": current.website if data.website is UNSET else data.website,
         }
-        _check_place_and_name(merged["name"], merged["default_language"], merged["country"],  # type: ignore[arg-type]
-                              merged["region"])  # type: ignore[arg-type]
+        _check_place_and_name(
+            merged["name"],
+            merged["default_language"],
+            merged["country"],  # type: ignore[arg-type]
+            merged["region"],
+        )  # type: ignore[arg-type]
         updated = await w.conn.fetchval(q.update_organisation, organisation_id, expected_version, *merged.values())
         if updated is None:  # a concurrent write won the race between our read and update
             version = await w.conn.fetchval(q.organisation_version, organisation_id)
-            raise PreconditionFailed(f"organisation {organisation_id} changed while you edited it",
-                                     currentVersion=version)
+            raise PreconditionFailed(
+                f"organisation {organisation_id} changed while you edited it", currentVersion=version
+            )
         changed = {k: v for k, v in merged.items() if getattr(current, k) != v}
-        await w.audit("organisation.updated", "organisation", organisation_id, organisation_id,
-                      {"changed": sorted(changed)})
+        await w.audit(
+            "organisation.updated", "organisation", organisation_id, organisation_id, {"changed": sorted(changed)}
+        )
         return await fetch_organisation(w.conn, organisation_id)
 
 
-async def add_accreditation(db: Database, actor: Actor, organisation_id: UUID, data: AccreditationCreate, *,
-                            acting_for: frozenset[UUID], operator: bool) -> Organisation:
+async def add_accreditation(
+    db: Database,
+    actor: Actor,
+    organisation_id: UUID,
+    data: AccreditationCreate,
+    *,
+    acting_for: frozenset[UUID],
+    operator: bool,
+) -> Organisation:
     """Records an accreditation of ``organisation_id``.
 
     The accrediting body records it: ``accreditingOrganisationId`` must be one of the caller's
@@ -128,34 +153,65 @@ async def add_accreditation(db: Database, actor: Actor, organisation_id: UUID, d
         if data.accrediting_organisation_id is not None:
             accreditor = await fetch_organisation(w.conn, data.accrediting_organisation_id)
             if data.accrediting_organisation_id not in acting_for and not operator:
-                raise Forbidden("an accreditation is recorded by the accrediting body itself: "
-                                f"you do not act for organisation {data.accrediting_organisation_id}")
+                raise Forbidden(
+                    "an accreditation is recorded by the accrediting body itself: "
+                    f"you do not act for organisation {data.accrediting_organisation_id}"
+                )
             if accreditor.kind not in ACCREDITING_KINDS:
-                raise InvalidInput(f"a {accreditor.kind} cannot accredit; accrediting bodies are "
-                                   f"{', '.join(sorted(ACCREDITING_KINDS))}")
+                raise InvalidInput(
+                    f"a {accreditor.kind} cannot accredit; accrediting bodies are "
+                    f"{', '.join(sorted(ACCREDITING_KINDS))}"
+                )
             if data.accrediting_organisation_id == organisation_id:
                 raise InvalidInput("an organisation cannot accredit itself")
             body_name = data.accrediting_body_name or accreditor.name[accreditor.default_language]
         elif data.accrediting_body_name and operator:
             body_name = data.accrediting_body_name
         else:
-            raise InvalidInput("name the accrediting body: accreditingOrganisationId (your own "
-                               "organisation); only the platform operator may give accreditingBodyName alone")
+            raise InvalidInput(
+                "name the accrediting body: accreditingOrganisationId (your own "
+                "organisation); only the platform operator may give accreditingBodyName alone"
+            )
         accreditation_id = await w.conn.fetchval(
-            q.insert_accreditation, organisation_id, data.accrediting_organisation_id, body_name, data.scope,
-            data.reference, data.valid_from, data.valid_until,
+            q.insert_accreditation,
+            organisation_id,
+            data.accrediting_organisation_id,
+            body_name,
+            data.scope,
+            data.reference,
+            data.valid_from,
+            data.valid_until,
         )
-        await w.audit("accreditation.recorded", "accreditation", accreditation_id, organisation_id,
-                      {"accreditingOrganisationId": data.accrediting_organisation_id and
-                       str(data.accrediting_organisation_id), "scope": data.scope})
+        await w.audit(
+            "accreditation.recorded",
+            "accreditation",
+            accreditation_id,
+            organisation_id,
+            {
+                "accreditingOrganisationId": data.accrediting_organisation_id and str(data.accrediting_organisation_id),
+                "scope": data.scope,
+            },
+        )
         if data.accrediting_organisation_id is not None:
-            await w.audit("accreditation.recorded", "accreditation", accreditation_id,
-                          data.accrediting_organisation_id, {"organisationId": str(organisation_id)})
+            await w.audit(
+                "accreditation.recorded",
+                "accreditation",
+                accreditation_id,
+                data.accrediting_organisation_id,
+                {"organisationId": str(organisation_id)},
+            )
         return await fetch_organisation(w.conn, organisation_id)
 
 
-async def withdraw_accreditation(db: Database, actor: Actor, organisation_id: UUID, accreditation_id: UUID, *,
-                                 acting_for: frozenset[UUID], operator: bool) -> Organisation:
+async def withdraw_accreditation(
+    db: Database,
+    actor: Actor,
+    organisation_id: UUID,
+    accreditation_id: UUID,
+    *,
+    acting_for: frozenset[UUID],
+    operator: bool,
+) -> Organisation:
     async with write(db, actor) as w:
         owner = await w.conn.fetchrow(q.accreditation_owner, accreditation_id, organisation_id)
         if owner is None:
