@@ -14,8 +14,8 @@ from uuid import UUID
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jws import extract_compact
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
 from msgspec import UNSET
 
 from domain import iso3166
@@ -104,27 +105,26 @@ async def update_organisation(
                 "someone changed it; read it again and re-apply your change",
                 currentVersion=current.version,
             )
-        merged = {
-            "name": current.name if data.name is UNSET else data.name,
-            "default_language": current.default_language if data.default_language is UNSET else data.default_language,
-            "country": current.country if data.country is UNSET else data.country,
-            "region": current.region if data.region is UNSET else data.region,
-            "registration_ids": current.registration_ids if data.registration_ids is UNSET else data.registration_ids,
-            "website": current.website if data.website is UNSET else data.website,
-        }
-        _check_place_and_name(
-            merged["name"],
-            merged["default_language"],
-            merged["country"],  # type: ignore[arg-type]
-            merged["region"],
-        )  # type: ignore[arg-type]
-        updated = await w.conn.fetchval(q.update_organisation, organisation_id, expected_version, *merged.values())
+        changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not UNSET}
+        merged = msgspec.structs.replace(current, **changes)
+        _check_place_and_name(merged.name, merged.default_language, merged.country, merged.region)
+        updated = await w.conn.fetchval(
+            q.update_organisation,
+            organisation_id,
+            expected_version,
+            merged.name,
+            merged.default_language,
+            merged.country,
+            merged.region,
+            merged.registration_ids,
+            merged.website,
+        )
         if updated is None:  # a concurrent write won the race between our read and update
             version = await w.conn.fetchval(q.organisation_version, organisation_id)
             raise PreconditionFailed(
                 f"organisation {organisation_id} changed while you edited it", currentVersion=version
             )
-        changed = {k: v for k, v in merged.items() if getattr(current, k) != v}
+        changed = [f for f, value in changes.items() if getattr(current, f) != value]
         await w.audit(
             "organisation.updated", "organisation", organisation_id, organisation_id, {"changed": sorted(changed)}
         )
