@@ -20,6 +20,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.errors import problems
+from api.observability import request_id_var
 from domain import keys
 from domain.db import Database
 from domain.errors import Forbidden, Unauthenticated
@@ -82,7 +83,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     state = connection.app.state
     claims = await state.token_verifier.verify(_bearer_token(connection))
     async with state.db.connection() as conn:
-        return await principal_for_token(conn, claims["jti"])
+        return await principal_for_token(conn, claims["jti"], request_id_var.get())
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

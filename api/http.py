@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.params import HeaderParameter, QueryParameter
 
-from api.observability import request_id_var
 from domain.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 from domain.oauth.principals import Principal
 from domain.writes import Actor, IdempotencyKey
@@ -63,4 +62,4 @@ async def idempotency_key(
 
 
 def actor(principal: Principal) -> Actor:
-    return principal.actor(request_id_var.get())
+    return principal.actor()

@@ -9,6 +9,11 @@ def route_handlers() -> list[Any]:
     from api.controllers.audit import AuditController
     from api.controllers.clients import ClientController
     from api.controllers.members import MemberController
+    from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.organisations import OrganisationController
+    from api.controllers.register import RegisterController
 
-    return [OrganisationController, MemberController, ClientController, AuditController]
+    return [
+        OrganisationController, MemberController, ClientController, AuditController,
+        ProgrammeController, QualificationController, RegisterController,
+    ]

@@ -22,6 +22,7 @@ class Principal:
     scopes: frozenset[str]
     person_id: UUID | None = None
     memberships: dict[UUID, frozenset[Role]] = field(default_factory=dict)
+    request_id: str | None = None  # of the request this principal made, for the audit trail
 
     @property
     def is_operator(self) -> bool:
@@ -55,16 +56,16 @@ class Principal:
             return frozenset({self.client_organisation_id})
         return frozenset(self.memberships)
 
-    def actor(self, request_id: str | None) -> Actor:
+    def actor(self) -> Actor:
         return Actor(
             client_id=self.client_id,
             person_id=self.person_id,
             organisation_id=self.client_organisation_id,
-            request_id=request_id,
+            request_id=self.request_id,
         )
 
 
-async def principal_for_token(conn: Connection, jti: str) -> Principal:
+async def principal_for_token(conn: Connection, jti: str, request_id: str | None = None) -> Principal:
     row = await conn.fetchrow(q.token_principal, jti)
     if row is None or not row["active"]:
         raise Unauthenticated("the access token is expired or revoked; get a new one")
@@ -75,4 +76,5 @@ async def principal_for_token(conn: Connection, jti: str) -> Principal:
         scopes=frozenset(row["scope"].split()),
         person_id=row["person_id"],
         memberships={UUID(org): frozenset(roles) for org, roles in row["memberships"].items()},
+        request_id=request_id,
     )

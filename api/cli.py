@@ -1,0 +1,325 @@
+"""The `guildhall` command: run the API and the worker, migrate, and the operator's admin commands.
+
+Errors are one line on stderr: exit 2 for missing or malformed settings and options, 1 for
+anything refused or unreachable. Admin commands print JSON and act as the platform operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, get_args
+from uuid import UUID
+
+import asyncpg
+import click
+import msgspec
+
+from api.observability import configure_logging
+from api.settings import Settings, SettingsError
+from domain import migrations
+from domain.db import Database
+from domain.errors import DomainError
+from domain.organisations.models import OrganisationKind
+from domain.writes import Actor
+
+T = TypeVar("T")
+OPERATOR = Actor(request_id="cli")
+
+
+class InputError(click.ClickException):
+    """A setting or an option value is missing or malformed: one line, exit 2."""
+
+    exit_code = 2
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise InputError("set DATABASE_URL in the environment")
+    return url
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """What the operator can act on, without a traceback."""
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    except migrations.MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except msgspec.ValidationError as exc:
+        raise InputError(f"invalid input: {exc}") from exc
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise click.ClickException(f"database unreachable or refused the request: {exc}") from exc
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    with _one_line_errors():
+        return asyncio.run(coro)
+
+
+async def _with_db(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    db = await Database.connect(url, min_size=1, max_size=2)
+    try:
+        return await work(db)
+    finally:
+        await db.close()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(msgspec.json.encode(value).decode())
+
+
+def _words(value: str) -> list[str]:
+    """'a b' or 'a,b' -> ['a', 'b']."""
+    return [word for word in re.split(r"[\s,]+", value) if word]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Guildhall: co-designed training programmes, assessments and signed micro-credentials."""
+
+
+# --- Running ---------------------------------------------------------------------------------------
+
+def app_from_env() -> Any:
+    """uvicorn's app factory, called in each server process: settings and JSON logs of its own."""
+    from api.app import create_app
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, envvar="PORT", help="Port (or $PORT).")
+@click.option("--workers", default=1, show_default=True, help="Server processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the HTTP API (production). Needs DATABASE_URL, REDIS_URL and GUILDHALL_MASTER_KEY.
+
+    Trusts X-Forwarded-* headers from the addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1).
+    The API refuses to start while the database schema is not current: run `guildhall migrate`.
+    """
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    uvicorn.run("api.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False,  # JSON logs; the app writes its own access log
+                proxy_headers=True, timeout_graceful_shutdown=10, server_header=False)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 0 if a running worker's health key is fresh, else 1.")
+def worker(check: bool) -> None:
+    """Run the background worker: outbox events and the sweep that re-dispatches missed ones."""
+    from api import worker as worker_module
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if check:
+        healthy = _run_redis(worker_module.check_health(settings))
+        sys.exit(0 if healthy else 1)
+    _run(_run_worker(settings))
+
+
+def _run_redis(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except (OSError, ConnectionError) as exc:
+        raise click.ClickException(f"Redis unreachable: {exc}") from exc
+
+
+async def _run_worker(settings: Settings) -> None:
+    from api.worker import create_worker
+
+    arq_worker = create_worker(settings)
+    try:
+        await arq_worker.async_run()
+    except asyncio.CancelledError:  # arq cancels its main task on SIGINT/SIGTERM: a normal stop
+        pass
+    finally:
+        await arq_worker.close()
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, envvar="PORT", help="Port (or $PORT).")
+def dev(port: int) -> None:
+    """Run API and worker for development, with an embedded PostgreSQL and Redis unless
+    DATABASE_URL / REDIS_URL are set. Data is kept in .data/ (or GUILDHALL_DATA_DIR)."""
+    from api import dev as dev_module
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+    sys.exit(dev_module.run(port))
+
+
+# --- Schema --------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--status", "show_status", is_flag=True, help="Print applied, pending and unknown versions.")
+@click.option("--dump-schema", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the normalised schema of DATABASE_URL's database to this file.")
+@click.option("--fresh", is_flag=True,
+              help="With --dump-schema: dump a new database, migrated on the embedded PostgreSQL of "
+                   "the bundled pg_dump's version, instead of DATABASE_URL's (what `make schema` does).")
+def migrate(show_status: bool, dump_schema: Path | None, fresh: bool) -> None:
+    """Apply pending migrations (prints one JSON line per version applied)."""
+    if fresh and dump_schema is None:
+        raise click.UsageError("--fresh goes with --dump-schema")
+    if dump_schema is not None:
+        _dump_schema(dump_schema, fresh)
+    elif show_status:
+        state = _run(_status(_database_url()))
+        _echo_json({"applied": state.applied, "pending": state.pending, "unknown": state.unknown,
+                    "current": state.current})
+    else:
+        applied = _run(migrations.migrate(_database_url()))
+        for version in applied:
+            _echo_json({"applied": version})
+        if not applied:
+            _echo_json({"applied": None, "status": "current"})
+
+
+async def _status(url: str) -> migrations.MigrationStatus:
+    conn = await asyncpg.connect(url)
+    try:
+        return await migrations.status(conn)
+    finally:
+        await conn.close()
+
+
+def _dump_schema(path: Path, fresh: bool) -> None:
+    from api import dev as dev_module
+
+    try:
+        if fresh:
+            with dev_module.embedded_postgres(dev_module.data_dir() / "postgres") as server_url:
+                text = _run(dev_module.scratch_schema(server_url))
+        else:
+            text = _run(dev_module.dump_schema(_database_url()))
+    except dev_module.SchemaDumpError as exc:
+        raise click.ClickException(str(exc)) from exc
+    path.write_text(text, encoding="utf-8")
+    _echo_json({"schema": str(path)})
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a new random GUILDHALL_MASTER_KEY (32 bytes, base64url)."""
+    from api.dev import new_master_key
+
+    click.echo(new_master_key())
+
+
+# --- Admin: organisations, members, clients (as the platform operator) ----------------------------
+
+@cli.group()
+def org() -> None:
+    """Organisations."""
+
+
+@org.command("create")
+@click.option("--kind", required=True, type=click.Choice(get_args(OrganisationKind)))
+@click.option("--name", required=True, help="The name, in --name-lang.")
+@click.option("--name-lang", default="en", show_default=True, help="ISO 639 code of --name's language.")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2, e.g. DK.")
+@click.option("--region", help="ISO 3166-2, e.g. DK-84.")
+@click.option("--website", help="http(s) address.")
+def org_create(kind: str, name: str, name_lang: str, country: str, region: str | None,
+               website: str | None) -> None:
+    """Create an organisation; prints it as JSON."""
+    from domain.organisations.models import OrganisationCreate
+    from domain.organisations.service import create_organisation
+
+    url = _database_url()
+    with _one_line_errors():
+        data = msgspec.convert({"kind": kind, "name": {name_lang: name}, "defaultLanguage": name_lang,
+                                "country": country, "region": region, "website": website}, OrganisationCreate)
+    _echo_json(_run(_with_db(url, lambda db: create_organisation(db, OPERATOR, data))))
+
+
+@cli.group()
+def member() -> None:
+    """Members of organisations."""
+
+
+@member.command("add")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--roles", required=True, help="Comma-separated: admin, author, assessor, signatory, viewer.")
+@click.option("--password-stdin", is_flag=True, help="Also set the person's password, read from stdin.")
+def member_add(organisation_id: UUID, email: str, name: str, roles: str, password_stdin: bool) -> None:
+    """Add a person (found by e-mail, or created) to an organisation; prints the membership."""
+    from domain.organisations.members import add_member
+    from domain.organisations.models import MemberCreate
+    from domain.people import check_password_strength, set_password
+
+    url = _database_url()
+    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
+    with _one_line_errors():
+        data = msgspec.convert({"email": email, "name": name, "roles": _words(roles)}, MemberCreate)
+        if password is not None:
+            check_password_strength(password)  # before anything is written
+
+    async def add(db: Database) -> Any:
+        added = await add_member(db, OPERATOR, organisation_id, data)
+        if password is not None:
+            await set_password(db, OPERATOR, email, password)
+        return added
+
+    _echo_json(_run(_with_db(url, add)))
+
+
+@cli.group()
+def client() -> None:
+    """OAuth clients."""
+
+
+@client.command("create")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+@click.option("--name", required=True)
+@click.option("--scopes", required=True, help='Space- or comma-separated, e.g. "programmes:read admin".')
+@click.option("--grant-types", help="Default client_credentials; also authorization_code, refresh_token.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeat for several.")
+@click.option("--public", "public_client", is_flag=True, help="No secret (authorization code with PKCE).")
+def client_create(organisation_id: UUID, name: str, scopes: str, grant_types: str | None,
+                  redirect_uris: tuple[str, ...], public_client: bool) -> None:
+    """Register an OAuth client; prints it with its secret, which is shown this once only.
+
+    Here, unlike through the API, the operator's `admin` scope can be granted."""
+    from domain.oauth.clients import create_client
+    from domain.oauth.models import ClientCreate
+
+    url = _database_url()
+    fields: dict[str, Any] = {"name": name, "scopes": _words(scopes), "redirectUris": list(redirect_uris),
+                              "tokenEndpointAuthMethod": "none" if public_client else "client_secret_basic"}
+    if grant_types:
+        fields["grantTypes"] = _words(grant_types)
+    with _one_line_errors():
+        data = msgspec.convert(fields, ClientCreate)
+    _echo_json(_run(_with_db(url, lambda db: create_client(db, OPERATOR, organisation_id, data,
+                                                          allow_operator_scope=True))))
+
+
+def main() -> None:
+    cli(prog_name="guildhall")
+
+
+if __name__ == "__main__":
+    main()

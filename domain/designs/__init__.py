@@ -1,0 +1,1 @@
+"""Co-design: programmes and qualifications, written by several organisations, approved, published."""

@@ -1,0 +1,1 @@
+"""Occupational profiles: versioned reference data (by hand or from ESCO) that programmes map to."""

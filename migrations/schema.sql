@@ -1,0 +1,510 @@
+CREATE FUNCTION public.audit_log_is_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only';
+END $$;
+
+CREATE FUNCTION public.design_versions_published_are_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.status = 'published' THEN
+        RAISE EXCEPTION 'design version % is published and cannot change', OLD.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE FUNCTION public.occupational_profile_versions_are_immutable() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'occupational profile version % cannot change; add a new version', OLD.id
+        USING ERRCODE = 'check_violation';
+END $$;
+
+CREATE TABLE public.accreditations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    accrediting_organisation_id uuid,
+    accrediting_body_name text NOT NULL,
+    scope text NOT NULL,
+    reference text,
+    valid_from date NOT NULL,
+    valid_until date,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    withdrawn_at timestamp with time zone,
+    CONSTRAINT accreditations_check CHECK (((valid_until IS NULL) OR (valid_until >= valid_from)))
+);
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    organisation_id uuid,
+    actor_person_id uuid,
+    actor_client_id text,
+    action text NOT NULL,
+    target_type text NOT NULL,
+    target_id text NOT NULL,
+    request_id text,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.design_approvals (
+    version_id uuid NOT NULL,
+    approval_round integer NOT NULL,
+    organisation_id uuid NOT NULL,
+    decision text NOT NULL,
+    reason text,
+    person_id uuid,
+    client_id text,
+    decided_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT design_approvals_check CHECK (((decision = 'approved'::text) OR (reason IS NOT NULL))),
+    CONSTRAINT design_approvals_decision_check CHECK ((decision = ANY (ARRAY['approved'::text, 'changes_requested'::text])))
+);
+
+CREATE TABLE public.design_changes (
+    id bigint NOT NULL,
+    version_id uuid NOT NULL,
+    revision integer NOT NULL,
+    organisation_id uuid,
+    person_id uuid,
+    client_id text,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    diff jsonb NOT NULL
+);
+
+ALTER TABLE public.design_changes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.design_changes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.design_coauthors (
+    design_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    roles text[] NOT NULL,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT design_coauthors_roles_check CHECK (((cardinality(roles) > 0) AND (roles <@ ARRAY['author'::text, 'approver'::text, 'cosigner'::text])))
+);
+
+CREATE TABLE public.design_comments (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    version_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    person_id uuid,
+    client_id text,
+    target text NOT NULL,
+    body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT design_comments_body_check CHECK (((length(body) >= 1) AND (length(body) <= 10000)))
+);
+
+CREATE TABLE public.design_versions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    design_id uuid NOT NULL,
+    number integer NOT NULL,
+    status text NOT NULL,
+    content jsonb NOT NULL,
+    revision integer DEFAULT 1 NOT NULL,
+    approval_round integer DEFAULT 0 NOT NULL,
+    based_on_version_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    proposed_at timestamp with time zone,
+    published_at timestamp with time zone,
+    CONSTRAINT design_versions_number_check CHECK ((number > 0)),
+    CONSTRAINT design_versions_status_check CHECK ((status = ANY (ARRAY['draft'::text, 'proposed'::text, 'published'::text])))
+);
+
+CREATE TABLE public.designs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kind text NOT NULL,
+    lead_organisation_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    coauthors_version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text])))
+);
+
+CREATE TABLE public.idempotency_keys (
+    scope text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    response jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.members (
+    organisation_id uuid NOT NULL,
+    person_id uuid NOT NULL,
+    roles text[] NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT members_roles_check CHECK (((cardinality(roles) > 0) AND (roles <@ ARRAY['admin'::text, 'author'::text, 'assessor'::text, 'signatory'::text, 'viewer'::text])))
+);
+
+CREATE TABLE public.oauth_authorization_codes (
+    code_hash text NOT NULL,
+    client_id text NOT NULL,
+    person_id uuid NOT NULL,
+    redirect_uri text NOT NULL,
+    scope text NOT NULL,
+    code_challenge text NOT NULL,
+    code_challenge_method text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT oauth_authorization_codes_code_challenge_method_check CHECK ((code_challenge_method = 'S256'::text))
+);
+
+CREATE TABLE public.oauth_clients (
+    client_id text NOT NULL,
+    organisation_id uuid NOT NULL,
+    name text NOT NULL,
+    secret_hash text,
+    token_endpoint_auth_method text NOT NULL,
+    grant_types text[] NOT NULL,
+    redirect_uris text[] DEFAULT '{}'::text[] NOT NULL,
+    scopes text[] NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    disabled_at timestamp with time zone,
+    CONSTRAINT oauth_clients_check CHECK (((token_endpoint_auth_method = 'none'::text) = (secret_hash IS NULL))),
+    CONSTRAINT oauth_clients_token_endpoint_auth_method_check CHECK ((token_endpoint_auth_method = ANY (ARRAY['client_secret_basic'::text, 'client_secret_post'::text, 'none'::text])))
+);
+
+CREATE TABLE public.oauth_tokens (
+    jti text NOT NULL,
+    family_id uuid NOT NULL,
+    client_id text NOT NULL,
+    organisation_id uuid NOT NULL,
+    person_id uuid,
+    scope text NOT NULL,
+    issued_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    refresh_token_hash text,
+    refresh_expires_at timestamp with time zone,
+    refresh_used_at timestamp with time zone,
+    revoked_at timestamp with time zone
+);
+
+CREATE TABLE public.occupational_profile_versions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    profile_id uuid NOT NULL,
+    number integer NOT NULL,
+    title jsonb NOT NULL,
+    default_language text NOT NULL,
+    esco_occupation_uri text,
+    isco_code text,
+    description jsonb,
+    competences jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT occupational_profile_versions_competences_check CHECK ((jsonb_typeof(competences) = 'array'::text)),
+    CONSTRAINT occupational_profile_versions_default_language_check CHECK ((default_language ~ '^[a-z]{2,3}$'::text)),
+    CONSTRAINT occupational_profile_versions_description_check CHECK (((description IS NULL) OR (jsonb_typeof(description) = 'object'::text))),
+    CONSTRAINT occupational_profile_versions_esco_occupation_uri_check CHECK ((esco_occupation_uri ~ '^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$'::text)),
+    CONSTRAINT occupational_profile_versions_isco_code_check CHECK ((isco_code ~ '^[0-9]{4}$'::text)),
+    CONSTRAINT occupational_profile_versions_number_check CHECK ((number > 0)),
+    CONSTRAINT occupational_profile_versions_title_check CHECK ((jsonb_typeof(title) = 'object'::text))
+);
+
+CREATE TABLE public.occupational_profiles (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by uuid
+);
+
+CREATE TABLE public.organisations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kind text NOT NULL,
+    name jsonb NOT NULL,
+    default_language text NOT NULL,
+    country text NOT NULL,
+    region text,
+    registration_ids jsonb DEFAULT '[]'::jsonb NOT NULL,
+    website text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisations_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT organisations_default_language_check CHECK ((default_language ~ '^[a-z]{2,3}$'::text)),
+    CONSTRAINT organisations_kind_check CHECK ((kind = ANY (ARRAY['employer'::text, 'employer_association'::text, 'social_partner'::text, 'vet_provider'::text, 'chamber'::text, 'qa_body'::text, 'authority'::text]))),
+    CONSTRAINT organisations_name_check CHECK ((jsonb_typeof(name) = 'object'::text)),
+    CONSTRAINT organisations_region_check CHECK ((region ~ '^[A-Z]{2}-[A-Z0-9]{1,3}$'::text)),
+    CONSTRAINT organisations_registration_ids_check CHECK ((jsonb_typeof(registration_ids) = 'array'::text))
+);
+
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    topic text NOT NULL,
+    organisation_id uuid,
+    subject text NOT NULL,
+    payload jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    dispatched_at timestamp with time zone,
+    done_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text
+);
+
+ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.persons (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    name text NOT NULL,
+    password_hash text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.register_entries (
+    version_id uuid NOT NULL,
+    design_id uuid NOT NULL,
+    kind text NOT NULL,
+    number integer NOT NULL,
+    is_latest boolean DEFAULT true NOT NULL,
+    title jsonb NOT NULL,
+    default_language text NOT NULL,
+    search_text jsonb NOT NULL,
+    esco_occupation_uri text,
+    isco_code text,
+    eqf_levels integer[] DEFAULT '{}'::integer[] NOT NULL,
+    country text,
+    languages text[] DEFAULT '{}'::text[] NOT NULL,
+    provider_ids uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    awarding_body_id uuid,
+    quality_assurance_type text,
+    published_at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.schema_migrations (
+    version character varying(128) NOT NULL
+);
+
+CREATE TABLE public.signing_keys (
+    kid text NOT NULL,
+    purpose text NOT NULL,
+    organisation_id uuid,
+    alg text NOT NULL,
+    public_jwk jsonb NOT NULL,
+    private_key_ciphertext bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    retired_at timestamp with time zone
+);
+
+ALTER TABLE ONLY public.accreditations
+    ADD CONSTRAINT accreditations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.design_approvals
+    ADD CONSTRAINT design_approvals_pkey PRIMARY KEY (version_id, approval_round, organisation_id);
+
+ALTER TABLE ONLY public.design_changes
+    ADD CONSTRAINT design_changes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.design_coauthors
+    ADD CONSTRAINT design_coauthors_pkey PRIMARY KEY (design_id, organisation_id);
+
+ALTER TABLE ONLY public.design_comments
+    ADD CONSTRAINT design_comments_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.design_versions
+    ADD CONSTRAINT design_versions_design_id_number_key UNIQUE (design_id, number);
+
+ALTER TABLE ONLY public.design_versions
+    ADD CONSTRAINT design_versions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.designs
+    ADD CONSTRAINT designs_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+
+ALTER TABLE ONLY public.members
+    ADD CONSTRAINT members_pkey PRIMARY KEY (organisation_id, person_id);
+
+ALTER TABLE ONLY public.oauth_authorization_codes
+    ADD CONSTRAINT oauth_authorization_codes_pkey PRIMARY KEY (code_hash);
+
+ALTER TABLE ONLY public.oauth_clients
+    ADD CONSTRAINT oauth_clients_pkey PRIMARY KEY (client_id);
+
+ALTER TABLE ONLY public.oauth_tokens
+    ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (jti);
+
+ALTER TABLE ONLY public.oauth_tokens
+    ADD CONSTRAINT oauth_tokens_refresh_token_hash_key UNIQUE (refresh_token_hash);
+
+ALTER TABLE ONLY public.occupational_profile_versions
+    ADD CONSTRAINT occupational_profile_versions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.occupational_profile_versions
+    ADD CONSTRAINT occupational_profile_versions_profile_id_number_key UNIQUE (profile_id, number);
+
+ALTER TABLE ONLY public.occupational_profiles
+    ADD CONSTRAINT occupational_profiles_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.organisations
+    ADD CONSTRAINT organisations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.persons
+    ADD CONSTRAINT persons_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.register_entries
+    ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.signing_keys
+    ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (kid);
+
+CREATE INDEX accreditations_organisation_idx ON public.accreditations USING btree (organisation_id);
+
+CREATE INDEX audit_log_organisation_idx ON public.audit_log USING btree (organisation_id, id);
+
+CREATE INDEX design_changes_version_idx ON public.design_changes USING btree (version_id, id);
+
+CREATE INDEX design_coauthors_organisation_idx ON public.design_coauthors USING btree (organisation_id);
+
+CREATE INDEX design_comments_version_idx ON public.design_comments USING btree (version_id, created_at, id);
+
+CREATE UNIQUE INDEX design_versions_one_open_idx ON public.design_versions USING btree (design_id) WHERE (status <> 'published'::text);
+
+CREATE INDEX designs_lead_idx ON public.designs USING btree (lead_organisation_id);
+
+CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+CREATE INDEX members_person_idx ON public.members USING btree (person_id);
+
+CREATE INDEX oauth_clients_organisation_idx ON public.oauth_clients USING btree (organisation_id, created_at);
+
+CREATE INDEX oauth_tokens_family_idx ON public.oauth_tokens USING btree (family_id);
+
+CREATE INDEX occupational_profile_versions_isco_idx ON public.occupational_profile_versions USING btree (isco_code text_pattern_ops);
+
+CREATE INDEX occupational_profile_versions_occupation_idx ON public.occupational_profile_versions USING btree (esco_occupation_uri);
+
+CREATE INDEX occupational_profiles_created_idx ON public.occupational_profiles USING btree (created_at, id);
+
+CREATE INDEX organisations_created_idx ON public.organisations USING btree (created_at, id);
+
+CREATE INDEX outbox_pending_idx ON public.outbox USING btree (id) WHERE (done_at IS NULL);
+
+CREATE UNIQUE INDEX persons_email_key ON public.persons USING btree (lower(email));
+
+CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
+
+CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
+
+CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
+
+CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_is_append_only();
+
+CREATE TRIGGER design_versions_immutable BEFORE DELETE OR UPDATE ON public.design_versions FOR EACH ROW EXECUTE FUNCTION public.design_versions_published_are_immutable();
+
+CREATE TRIGGER occupational_profile_versions_immutable BEFORE DELETE OR UPDATE ON public.occupational_profile_versions FOR EACH ROW EXECUTE FUNCTION public.occupational_profile_versions_are_immutable();
+
+ALTER TABLE ONLY public.accreditations
+    ADD CONSTRAINT accreditations_accrediting_organisation_id_fkey FOREIGN KEY (accrediting_organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.accreditations
+    ADD CONSTRAINT accreditations_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.design_approvals
+    ADD CONSTRAINT design_approvals_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.design_approvals
+    ADD CONSTRAINT design_approvals_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.design_changes
+    ADD CONSTRAINT design_changes_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.design_coauthors
+    ADD CONSTRAINT design_coauthors_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.design_coauthors
+    ADD CONSTRAINT design_coauthors_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.design_comments
+    ADD CONSTRAINT design_comments_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.design_comments
+    ADD CONSTRAINT design_comments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.design_versions
+    ADD CONSTRAINT design_versions_based_on_version_id_fkey FOREIGN KEY (based_on_version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.design_versions
+    ADD CONSTRAINT design_versions_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.designs
+    ADD CONSTRAINT designs_lead_organisation_id_fkey FOREIGN KEY (lead_organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.members
+    ADD CONSTRAINT members_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.members
+    ADD CONSTRAINT members_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.oauth_authorization_codes
+    ADD CONSTRAINT oauth_authorization_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(client_id);
+
+ALTER TABLE ONLY public.oauth_authorization_codes
+    ADD CONSTRAINT oauth_authorization_codes_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.oauth_clients
+    ADD CONSTRAINT oauth_clients_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.oauth_tokens
+    ADD CONSTRAINT oauth_tokens_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(client_id);
+
+ALTER TABLE ONLY public.oauth_tokens
+    ADD CONSTRAINT oauth_tokens_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.oauth_tokens
+    ADD CONSTRAINT oauth_tokens_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.occupational_profile_versions
+    ADD CONSTRAINT occupational_profile_versions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES public.occupational_profiles(id);
+
+ALTER TABLE ONLY public.occupational_profiles
+    ADD CONSTRAINT occupational_profiles_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.register_entries
+    ADD CONSTRAINT register_entries_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.register_entries
+    ADD CONSTRAINT register_entries_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.signing_keys
+    ADD CONSTRAINT signing_keys_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000001');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000003');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000004');

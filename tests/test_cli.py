@@ -1,0 +1,246 @@
+"""The `guildhall` command: help everywhere, one-line errors, the admin commands as real processes, and
+`guildhall dev` starting and stopping everything it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import click
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from api.cli import cli
+from api.settings import decode_master_key
+from domain.db import Database
+from domain.oauth.clients import secret_matches
+from domain.people import check_login
+
+GUILDHALL = str(Path(sys.executable).with_name("guildhall"))
+SETTINGS_NAMES = ("DATABASE_URL", "REDIS_URL", "GUILDHALL_MASTER_KEY", "GUILDHALL_PUBLIC_URL", "PORT")
+
+
+def command_paths(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield prefix
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from command_paths(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+@pytest.mark.parametrize("path", list(command_paths()), ids=lambda p: " ".join(p) or "guildhall")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="guildhall")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: guildhall {' '.join(path)}".rstrip())
+
+
+@dataclass
+class Finished:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_NAMES}
+    return {**env, **values}
+
+
+async def guildhall(*args: str, env: dict[str, str], stdin: str | None = None) -> Finished:
+    process = await asyncio.create_subprocess_exec(
+        GUILDHALL, *args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await process.communicate(stdin.encode() if stdin is not None else None)
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())
+
+
+def assert_one_line_error(result: Finished, code: int, *words: str) -> None:
+    assert result.code == code, result
+    assert result.out == ""
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    for word in words:
+        assert word in result.err
+
+
+async def test_serve_without_settings_names_what_is_missing() -> None:
+    result = await guildhall("serve", env=clean_env())
+    assert_one_line_error(result, 2, "DATABASE_URL", "REDIS_URL", "GUILDHALL_MASTER_KEY")
+
+
+async def test_a_malformed_master_key_is_a_one_line_error() -> None:
+    result = await guildhall("worker", env=clean_env(DATABASE_URL="postgresql://x/y", REDIS_URL="redis://x",
+                                                     GUILDHALL_MASTER_KEY="too-short"))
+    assert_one_line_error(result, 2, "GUILDHALL_MASTER_KEY")
+
+
+async def test_admin_commands_need_only_the_database_url() -> None:
+    result = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE",
+                             env=clean_env())
+    assert_one_line_error(result, 2, "DATABASE_URL")
+
+
+async def test_keygen_prints_a_usable_master_key() -> None:
+    result = await guildhall("keygen", env=clean_env())
+    assert result.code == 0
+    key = result.out.strip()
+    assert len(decode_master_key(key)) == 32
+    assert base64.urlsafe_b64decode(key + "=") != base64.urlsafe_b64decode(
+        (await guildhall("keygen", env=clean_env())).out.strip() + "=")
+
+
+async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(database_url: str) -> None:
+    env = clean_env(DATABASE_URL=database_url)
+    up_to_date = await guildhall("migrate", env=env)
+    assert up_to_date.code == 0 and up_to_date.json() == {"applied": None, "status": "current"}
+    status = await guildhall("migrate", "--status", env=env)
+    assert status.json()["current"] is True and status.json()["pending"] == []
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("INSERT INTO schema_migrations (version) VALUES ('99991231000000')")
+    finally:
+        await conn.close()
+    refused = await guildhall("migrate", env=env)
+    assert_one_line_error(refused, 1, "ahead of this code", "99991231000000")
+    assert (await guildhall("migrate", "--status", env=env)).json()["unknown"] == ["99991231000000"]
+
+
+async def test_org_member_and_client_from_the_command_line(database_url: str, db: Database) -> None:
+    env = clean_env(DATABASE_URL=database_url)
+    created = await guildhall("org", "create", "--kind", "employer_association", "--name", "TEKNIQ",
+                              "--name-lang", "da", "--country", "DK", "--region", "DK-84",
+                              "--website", "https://www.tekniq.dk", env=env)
+    assert created.code == 0, created.err
+    organisation = created.json()
+    assert organisation["kind"] == "employer_association"
+    assert organisation["name"] == {"da": "TEKNIQ"} and organisation["defaultLanguage"] == "da"
+    org_id = organisation["id"]
+
+    added = await guildhall("member", "add", "--org", org_id, "--email", "anna@tekniq.dk", "--name", "Anna",
+                            "--roles", "admin,author", "--password-stdin", env=env,
+                            stdin="correct horse battery staple\n")
+    assert added.code == 0, added.err
+    member = added.json()
+    assert member["roles"] == ["admin", "author"] and member["email"] == "anna@tekniq.dk"
+    async with db.connection() as conn:
+        assert await check_login(conn, "anna@tekniq.dk", "correct horse battery staple") == UUID(member["personId"])
+
+    registered = await guildhall("client", "create", "--org", org_id, "--name", "Operator console",
+                                 "--scopes", "organisations:write admin", env=env)
+    assert registered.code == 0, registered.err
+    client = registered.json()
+    assert client["clientId"].startswith("gh_") and client["clientSecret"]
+    assert client["scopes"] == ["admin", "organisations:write"]
+    assert client["grantTypes"] == ["client_credentials"]
+    async with db.connection() as conn:
+        row = await conn.fetchrow("SELECT * FROM oauth_clients WHERE client_id = $1", client["clientId"])
+    assert row["organisation_id"] == UUID(org_id)
+    assert secret_matches(client["clientSecret"], row["secret_hash"])  # stored hashed, shown once
+    async with db.connection() as conn:
+        audit = await conn.fetch("SELECT action, request_id FROM audit_log WHERE organisation_id = $1 ORDER BY id",
+                                 UUID(org_id))
+    assert [(r["action"], r["request_id"]) for r in audit] == [
+        ("organisation.created", "cli"), ("member.added", "cli"), ("client.created", "cli")]
+
+
+async def test_admin_commands_refuse_bad_input_in_one_line(database_url: str) -> None:
+    env = clean_env(DATABASE_URL=database_url)
+    bad_country = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "XX", env=env)
+    assert_one_line_error(bad_country, 1, "XX")
+    no_such_org = await guildhall("member", "add", "--org", "00000000-0000-0000-0000-000000000000", "--email",
+                                  "a@b.dk", "--name", "A", "--roles", "viewer", env=env)
+    assert_one_line_error(no_such_org, 1, "no organisation")
+    weak_password = await guildhall("member", "add", "--org", "00000000-0000-0000-0000-000000000000", "--email",
+                                    "a@b.dk", "--name", "A", "--roles", "viewer", "--password-stdin", env=env,
+                                    stdin="short\n")
+    assert_one_line_error(weak_password, 1, "at least")
+    unknown_scope = await guildhall("client", "create", "--org", "00000000-0000-0000-0000-000000000000",
+                                    "--name", "x", "--scopes", "everything", env=env)
+    assert_one_line_error(unknown_scope, 1, "not grantable here: everything")
+    malformed = await guildhall("client", "create", "--org", "00000000-0000-0000-0000-000000000000",
+                                "--name", "x", "--scopes", "Everything!", env=env)
+    assert_one_line_error(malformed, 2, "invalid input", "scopes")
+
+
+# --- guildhall dev -----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (a local http URL)
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def servers_using(folder: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        if process.info["name"] in ("postgres", "redis-server") and str(folder) in " ".join(
+                process.info["cmdline"] or []) and running(process.pid):
+            found.append(process)
+    return found
+
+
+def test_dev_runs_everything_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    data, port = tmp_path / "data", free_port()
+    log_path = tmp_path / "dev.log"
+    with log_path.open("wb") as log_file:
+        dev = subprocess.Popen([GUILDHALL, "dev"], env=clean_env(GUILDHALL_DATA_DIR=str(data), PORT=str(port)),
+                               stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while not ready(f"http://127.0.0.1:{port}/readyz"):
+                assert dev.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "not ready within 60 s:\n" + log_path.read_text()
+                time.sleep(0.3)
+            dev.send_signal(signal.SIGINT)
+            assert dev.wait(15) == 0, log_path.read_text()
+        finally:
+            if dev.poll() is None:
+                dev.kill()
+                dev.wait()
+
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    by_message = {line["message"]: line for line in lines}
+    assert any(m.startswith("Guildhall is ready") and f":{port}/schema" in m for m in by_message)
+    pids = [by_message["embedded PostgreSQL is up"]["pid"], by_message["embedded Redis is up"]["pid"],
+            *by_message["started the API and the worker"]["pids"].values()]
+    assert not [pid for pid in pids if running(pid)], log_path.read_text()
+    assert not servers_using(data)
+    assert (data / "master.key").stat().st_mode & 0o777 == 0o600
+    assert (data / "postgres" / "PG_VERSION").exists() and (data / "redis").is_dir()  # kept for the next run
