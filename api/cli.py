@@ -96,6 +96,7 @@ def cli() -> None:
 
 # --- Running ---------------------------------------------------------------------------------------
 
+
 def app_from_env() -> Any:
     """uvicorn's app factory, called in each server process: settings and JSON logs of its own."""
     from api.app import create_app
@@ -119,9 +120,18 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = _settings()
     configure_logging(settings.log_level)
-    uvicorn.run("api.cli:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_config=None, access_log=False,  # JSON logs; the app writes its own access log
-                proxy_headers=True, timeout_graceful_shutdown=10, server_header=False)
+    uvicorn.run(
+        "api.cli:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,  # JSON logs; the app writes its own access log
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
 
 
 @cli.command()
@@ -170,13 +180,20 @@ def dev(port: int) -> None:
 
 # --- Schema --------------------------------------------------------------------------------------
 
+
 @cli.command()
 @click.option("--status", "show_status", is_flag=True, help="Print applied, pending and unknown versions.")
-@click.option("--dump-schema", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the normalised schema of DATABASE_URL's database to this file.")
-@click.option("--fresh", is_flag=True,
-              help="With --dump-schema: dump a new database, migrated on the embedded PostgreSQL of "
-                   "the bundled pg_dump's version, instead of DATABASE_URL's (what `make schema` does).")
+@click.option(
+    "--dump-schema",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the normalised schema of DATABASE_URL's database to this file.",
+)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="With --dump-schema: dump a new database, migrated on the embedded PostgreSQL of "
+    "the bundled pg_dump's version, instead of DATABASE_URL's (what `make schema` does).",
+)
 def migrate(show_status: bool, dump_schema: Path | None, fresh: bool) -> None:
     """Apply pending migrations (prints one JSON line per version applied)."""
     if fresh and dump_schema is None:
@@ -185,8 +202,9 @@ def migrate(show_status: bool, dump_schema: Path | None, fresh: bool) -> None:
         _dump_schema(dump_schema, fresh)
     elif show_status:
         state = _run(_status(_database_url()))
-        _echo_json({"applied": state.applied, "pending": state.pending, "unknown": state.unknown,
-                    "current": state.current})
+        _echo_json(
+            {"applied": state.applied, "pending": state.pending, "unknown": state.unknown, "current": state.current}
+        )
     else:
         applied = _run(migrations.migrate(_database_url()))
         for version in applied:
@@ -228,6 +246,7 @@ def keygen() -> None:
 
 # --- Admin: organisations, members, clients (as the platform operator) ----------------------------
 
+
 @cli.group()
 def org() -> None:
     """Organisations."""
@@ -240,16 +259,24 @@ def org() -> None:
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2, e.g. DK.")
 @click.option("--region", help="ISO 3166-2, e.g. DK-84.")
 @click.option("--website", help="http(s) address.")
-def org_create(kind: str, name: str, name_lang: str, country: str, region: str | None,
-               website: str | None) -> None:
+def org_create(kind: str, name: str, name_lang: str, country: str, region: str | None, website: str | None) -> None:
     """Create an organisation; prints it as JSON."""
     from domain.organisations.models import OrganisationCreate
     from domain.organisations.service import create_organisation
 
     url = _database_url()
     with _one_line_errors():
-        data = msgspec.convert({"kind": kind, "name": {name_lang: name}, "defaultLanguage": name_lang,
-                                "country": country, "region": region, "website": website}, OrganisationCreate)
+        data = msgspec.convert(
+            {
+                "kind": kind,
+                "name": {name_lang: name},
+                "defaultLanguage": name_lang,
+                "country": country,
+                "region": region,
+                "website": website,
+            },
+            OrganisationCreate,
+        )
     _echo_json(_run(_with_db(url, lambda db: create_organisation(db, OPERATOR, data))))
 
 
@@ -298,8 +325,14 @@ def client() -> None:
 @click.option("--grant-types", help="Default client_credentials; also authorization_code, refresh_token.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="Repeat for several.")
 @click.option("--public", "public_client", is_flag=True, help="No secret (authorization code with PKCE).")
-def client_create(organisation_id: UUID, name: str, scopes: str, grant_types: str | None,
-                  redirect_uris: tuple[str, ...], public_client: bool) -> None:
+def client_create(
+    organisation_id: UUID,
+    name: str,
+    scopes: str,
+    grant_types: str | None,
+    redirect_uris: tuple[str, ...],
+    public_client: bool,
+) -> None:
     """Register an OAuth client; prints it with its secret, which is shown this once only.
 
     Here, unlike through the API, the operator's `admin` scope can be granted."""
@@ -307,14 +340,19 @@ def client_create(organisation_id: UUID, name: str, scopes: str, grant_types: st
     from domain.oauth.models import ClientCreate
 
     url = _database_url()
-    fields: dict[str, Any] = {"name": name, "scopes": _words(scopes), "redirectUris": list(redirect_uris),
-                              "tokenEndpointAuthMethod": "none" if public_client else "client_secret_basic"}
+    fields: dict[str, Any] = {
+        "name": name,
+        "scopes": _words(scopes),
+        "redirectUris": list(redirect_uris),
+        "tokenEndpointAuthMethod": "none" if public_client else "client_secret_basic",
+    }
     if grant_types:
         fields["grantTypes"] = _words(grant_types)
     with _one_line_errors():
         data = msgspec.convert(fields, ClientCreate)
-    _echo_json(_run(_with_db(url, lambda db: create_client(db, OPERATOR, organisation_id, data,
-                                                          allow_operator_scope=True))))
+    _echo_json(
+        _run(_with_db(url, lambda db: create_client(db, OPERATOR, organisation_id, data, allow_operator_scope=True)))
+    )
 
 
 def main() -> None:

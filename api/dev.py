@@ -8,6 +8,7 @@ Everything here is for development. Production runs `guildhall serve`, `guildhal
 from __future__ import annotations
 
 import asyncio
+import base64
 import ctypes
 import ipaddress
 import json
@@ -41,8 +42,6 @@ READY_TIMEOUT = 60.0
 
 def new_master_key() -> str:
     """32 random bytes, base64url without padding: a GUILDHALL_MASTER_KEY."""
-    import base64
-
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
 
 
@@ -176,7 +175,9 @@ def _die_with_parent() -> None:
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # Its own session: a Ctrl-C reaches only this supervisor, which stops the children in order.
     return subprocess.Popen(  # noqa: S603 (our own interpreter and module, fixed arguments)
-        [sys.executable, "-m", "api.cli", *command], env=env, start_new_session=True,
+        [sys.executable, "-m", "api.cli", *command],
+        env=env,
+        start_new_session=True,
         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
 
@@ -214,9 +215,13 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], stop: StopSignal, b
                 return 1
         if not announced and _ready(f"{base_url}/readyz"):
             announced = True
-            log.info("Guildhall is ready: API %s, docs %s/schema, readiness %s/readyz", base_url, base_url,
-                     base_url, extra={"api": base_url, "docs": f"{base_url}/schema",
-                                      "readiness": f"{base_url}/readyz"})
+            log.info(
+                "Guildhall is ready: API %s, docs %s/schema, readiness %s/readyz",
+                base_url,
+                base_url,
+                base_url,
+                extra={"api": base_url, "docs": f"{base_url}/schema", "readiness": f"{base_url}/readyz"},
+            )
         elif not announced and time.monotonic() - started > READY_TIMEOUT:
             log.warning("not ready after %.0f s; see %s/readyz", READY_TIMEOUT, base_url)
             announced = True
@@ -225,8 +230,13 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], stop: StopSignal, b
 
 
 def child_environment(database_url: str, redis_url: str, key: str, port: int) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GUILDHALL_MASTER_KEY": key,
-           "PORT": str(port)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "GUILDHALL_MASTER_KEY": key,
+        "PORT": str(port),
+    }
     env.setdefault("GUILDHALL_ENV", "development")
     env.setdefault("GUILDHALL_PUBLIC_URL", f"http://127.0.0.1:{port}")
     if _is_loopback_http(env["GUILDHALL_PUBLIC_URL"]):
@@ -245,22 +255,28 @@ def run(port: int, host: str = "127.0.0.1") -> int:
             return 0
         try:
             applied = asyncio.run(migrations.migrate(database_url))
-        except migrations.MigrationError as exc:
-            log.error("%s", exc)
+        except (migrations.MigrationError, OSError, asyncpg.PostgresError) as exc:
+            log.error("cannot migrate the database: %s", exc)
             return 1
         log.info("migrations applied: %s", ", ".join(applied) or "none (current)", extra={"applied": applied})
         env = child_environment(database_url, redis_url, master_key(folder), port)
         base_url = f"http://{host}:{port}"
-        log.info("starting the API on %s and the worker", base_url,
-                 extra={"api": base_url, "docs": f"{base_url}/schema", "readiness": f"{base_url}/readyz"})
-        children = {"api": _spawn(["serve", "--host", host, "--port", str(port)], env),
-                    "worker": _spawn(["worker"], env)}
+        log.info(
+            "starting the API on %s and the worker",
+            base_url,
+            extra={"api": base_url, "docs": f"{base_url}/schema", "readiness": f"{base_url}/readyz"},
+        )
+        children = {
+            "api": _spawn(["serve", "--host", host, "--port", str(port)], env),
+            "worker": _spawn(["worker"], env),
+        }
         stack.callback(_stop_children, children)
         log.info("started the API and the worker", extra={"pids": {n: c.pid for n, c in children.items()}})
         return _supervise(children, stop, base_url)
 
 
 # --- The schema dump (make schema) ---------------------------------------------------------------
+
 
 class SchemaDumpError(Exception):
     pass
@@ -275,8 +291,10 @@ def normalise_schema(dump: str, versions: list[str]) -> str:
     lines = [line.rstrip() for line in dump.splitlines() if not _DROPPED_LINE.match(line)]
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     # Versions are digits (migration file names): nothing to quote.
-    rows = "".join(f"INSERT INTO public.schema_migrations (version) VALUES ('{v}');\n"  # noqa: S608
-                   for v in versions)
+    rows = "".join(
+        f"INSERT INTO public.schema_migrations (version) VALUES ('{v}');\n"  # noqa: S608
+        for v in versions
+    )
     return f"{body}\n\n{rows}" if rows else f"{body}\n"
 
 
@@ -304,12 +322,19 @@ async def dump_schema(database_url: str) -> str:
         await conn.close()
     dump_major = await _pg_dump_major(pg_dump)
     if server_major != dump_major:
-        raise SchemaDumpError(f"the server is PostgreSQL {server_major} and the bundled pg_dump is {dump_major}: "
-                              "use `guildhall migrate --dump-schema PATH --fresh` (an embedded PostgreSQL "
-                              f"{dump_major}), as `make schema` does")
+        raise SchemaDumpError(
+            f"the server is PostgreSQL {server_major} and the bundled pg_dump is {dump_major}: "
+            "use `guildhall migrate --dump-schema PATH --fresh` (an embedded PostgreSQL "
+            f"{dump_major}), as `make schema` does"
+        )
     process = await asyncio.create_subprocess_exec(
-        str(pg_dump), "--schema-only", "--no-owner", "--no-privileges", f"--dbname={database_url}",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        str(pg_dump),
+        "--schema-only",
+        "--no-owner",
+        "--no-privileges",
+        f"--dbname={database_url}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     if process.returncode != 0:

@@ -11,9 +11,10 @@ def route_handlers() -> list[Any]:
     from api.controllers.members import MemberController
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.organisations import OrganisationController
+    from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
 
     return [
         OrganisationController, MemberController, ClientController, AuditController,
-        ProgrammeController, QualificationController, RegisterController,
+        ProgrammeController, QualificationController, RegisterController, ProfileController,
     ]

@@ -62,8 +62,12 @@ CRON_JOBS = [cron(sweep_outbox, second={0, 30}, run_at_startup=True)]
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    ctx["db"] = await Database.connect(settings.database_url, min_size=1, max_size=settings.db_pool_max,
-                                       statement_cache_size=settings.db_statement_cache_size)
+    ctx["db"] = await Database.connect(
+        settings.database_url,
+        min_size=1,
+        max_size=settings.db_pool_max,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -82,8 +82,9 @@ async def process_event(db: Database, event_id: int) -> bool:
         if claimed is not None:
             await _record_failure(db, event_id, exc)
         raise
-    log.info("outbox event %s (%s) processed", event_id, claimed.topic,
-             extra={"event_id": event_id, "topic": claimed.topic})
+    log.info(
+        "outbox event %s (%s) processed", event_id, claimed.topic, extra={"event_id": event_id, "topic": claimed.topic}
+    )
     return True
 
 

@@ -69,7 +69,8 @@ def clean_env(**values: str) -> dict[str, str]:
 
 async def guildhall(*args: str, env: dict[str, str], stdin: str | None = None) -> Finished:
     process = await asyncio.create_subprocess_exec(
-        GUILDHALL, *args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        GUILDHALL, *args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     out, err = await process.communicate(stdin.encode() if stdin is not None else None)
     assert process.returncode is not None
     return Finished(process.returncode, out.decode(), err.decode())
@@ -89,14 +90,15 @@ async def test_serve_without_settings_names_what_is_missing() -> None:
 
 
 async def test_a_malformed_master_key_is_a_one_line_error() -> None:
-    result = await guildhall("worker", env=clean_env(DATABASE_URL="postgresql://x/y", REDIS_URL="redis://x",
-                                                     GUILDHALL_MASTER_KEY="too-short"))
+    result = await guildhall(
+        "worker",
+        env=clean_env(DATABASE_URL="postgresql://x/y", REDIS_URL="redis://x", GUILDHALL_MASTER_KEY="too-short"),
+    )
     assert_one_line_error(result, 2, "GUILDHALL_MASTER_KEY")
 
 
 async def test_admin_commands_need_only_the_database_url() -> None:
-    result = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE",
-                             env=clean_env())
+    result = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE", env=clean_env())
     assert_one_line_error(result, 2, "DATABASE_URL")
 
 
@@ -106,7 +108,8 @@ async def test_keygen_prints_a_usable_master_key() -> None:
     key = result.out.strip()
     assert len(decode_master_key(key)) == 32
     assert base64.urlsafe_b64decode(key + "=") != base64.urlsafe_b64decode(
-        (await guildhall("keygen", env=clean_env())).out.strip() + "=")
+        (await guildhall("keygen", env=clean_env())).out.strip() + "="
+    )
 
 
 async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(database_url: str) -> None:
@@ -128,26 +131,61 @@ async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(d
 
 async def test_org_member_and_client_from_the_command_line(database_url: str, db: Database) -> None:
     env = clean_env(DATABASE_URL=database_url)
-    created = await guildhall("org", "create", "--kind", "employer_association", "--name", "TEKNIQ",
-                              "--name-lang", "da", "--country", "DK", "--region", "DK-84",
-                              "--website", "https://www.tekniq.dk", env=env)
+    created = await guildhall(
+        "org",
+        "create",
+        "--kind",
+        "employer_association",
+        "--name",
+        "TEKNIQ",
+        "--name-lang",
+        "da",
+        "--country",
+        "DK",
+        "--region",
+        "DK-84",
+        "--website",
+        "https://www.tekniq.dk",
+        env=env,
+    )
     assert created.code == 0, created.err
     organisation = created.json()
     assert organisation["kind"] == "employer_association"
     assert organisation["name"] == {"da": "TEKNIQ"} and organisation["defaultLanguage"] == "da"
     org_id = organisation["id"]
 
-    added = await guildhall("member", "add", "--org", org_id, "--email", "anna@tekniq.dk", "--name", "Anna",
-                            "--roles", "admin,author", "--password-stdin", env=env,
-                            stdin="correct horse battery staple\n")
+    added = await guildhall(
+        "member",
+        "add",
+        "--org",
+        org_id,
+        "--email",
+        "anna@tekniq.dk",
+        "--name",
+        "Anna",
+        "--roles",
+        "admin,author",
+        "--password-stdin",
+        env=env,
+        stdin="correct horse battery staple\n",
+    )
     assert added.code == 0, added.err
     member = added.json()
     assert member["roles"] == ["admin", "author"] and member["email"] == "anna@tekniq.dk"
     async with db.connection() as conn:
         assert await check_login(conn, "anna@tekniq.dk", "correct horse battery staple") == UUID(member["personId"])
 
-    registered = await guildhall("client", "create", "--org", org_id, "--name", "Operator console",
-                                 "--scopes", "organisations:write admin", env=env)
+    registered = await guildhall(
+        "client",
+        "create",
+        "--org",
+        org_id,
+        "--name",
+        "Operator console",
+        "--scopes",
+        "organisations:write admin",
+        env=env,
+    )
     assert registered.code == 0, registered.err
     client = registered.json()
     assert client["clientId"].startswith("gh_") and client["clientSecret"]
@@ -158,32 +196,78 @@ async def test_org_member_and_client_from_the_command_line(database_url: str, db
     assert row["organisation_id"] == UUID(org_id)
     assert secret_matches(client["clientSecret"], row["secret_hash"])  # stored hashed, shown once
     async with db.connection() as conn:
-        audit = await conn.fetch("SELECT action, request_id FROM audit_log WHERE organisation_id = $1 ORDER BY id",
-                                 UUID(org_id))
+        audit = await conn.fetch(
+            "SELECT action, request_id FROM audit_log WHERE organisation_id = $1 ORDER BY id", UUID(org_id)
+        )
     assert [(r["action"], r["request_id"]) for r in audit] == [
-        ("organisation.created", "cli"), ("member.added", "cli"), ("client.created", "cli")]
+        ("organisation.created", "cli"),
+        ("member.added", "cli"),
+        ("client.created", "cli"),
+    ]
 
 
 async def test_admin_commands_refuse_bad_input_in_one_line(database_url: str) -> None:
     env = clean_env(DATABASE_URL=database_url)
     bad_country = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "XX", env=env)
     assert_one_line_error(bad_country, 1, "XX")
-    no_such_org = await guildhall("member", "add", "--org", "00000000-0000-0000-0000-000000000000", "--email",
-                                  "a@b.dk", "--name", "A", "--roles", "viewer", env=env)
+    no_such_org = await guildhall(
+        "member",
+        "add",
+        "--org",
+        "00000000-0000-0000-0000-000000000000",
+        "--email",
+        "a@b.dk",
+        "--name",
+        "A",
+        "--roles",
+        "viewer",
+        env=env,
+    )
     assert_one_line_error(no_such_org, 1, "no organisation")
-    weak_password = await guildhall("member", "add", "--org", "00000000-0000-0000-0000-000000000000", "--email",
-                                    "a@b.dk", "--name", "A", "--roles", "viewer", "--password-stdin", env=env,
-                                    stdin="short\n")
+    weak_password = await guildhall(
+        "member",
+        "add",
+        "--org",
+        "00000000-0000-0000-0000-000000000000",
+        "--email",
+        "a@b.dk",
+        "--name",
+        "A",
+        "--roles",
+        "viewer",
+        "--password-stdin",
+        env=env,
+        stdin="short\n",
+    )
     assert_one_line_error(weak_password, 1, "at least")
-    unknown_scope = await guildhall("client", "create", "--org", "00000000-0000-0000-0000-000000000000",
-                                    "--name", "x", "--scopes", "everything", env=env)
+    unknown_scope = await guildhall(
+        "client",
+        "create",
+        "--org",
+        "00000000-0000-0000-0000-000000000000",
+        "--name",
+        "x",
+        "--scopes",
+        "everything",
+        env=env,
+    )
     assert_one_line_error(unknown_scope, 1, "not grantable here: everything")
-    malformed = await guildhall("client", "create", "--org", "00000000-0000-0000-0000-000000000000",
-                                "--name", "x", "--scopes", "Everything!", env=env)
+    malformed = await guildhall(
+        "client",
+        "create",
+        "--org",
+        "00000000-0000-0000-0000-000000000000",
+        "--name",
+        "x",
+        "--scopes",
+        "Everything!",
+        env=env,
+    )
     assert_one_line_error(malformed, 2, "invalid input", "scopes")
 
 
 # --- guildhall dev -----------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -210,8 +294,11 @@ def running(pid: int) -> bool:
 def servers_using(folder: Path) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["name", "cmdline"]):
-        if process.info["name"] in ("postgres", "redis-server") and str(folder) in " ".join(
-                process.info["cmdline"] or []) and running(process.pid):
+        if (
+            process.info["name"] in ("postgres", "redis-server")
+            and str(folder) in " ".join(process.info["cmdline"] or [])
+            and running(process.pid)
+        ):
             found.append(process)
     return found
 
@@ -220,8 +307,10 @@ def test_dev_runs_everything_and_stops_everything_on_ctrl_c(tmp_path: Path) -> N
     data, port = tmp_path / "data", free_port()
     log_path = tmp_path / "dev.log"
     with log_path.open("wb") as log_file:
-        dev = subprocess.Popen([GUILDHALL, "dev"], env=clean_env(GUILDHALL_DATA_DIR=str(data), PORT=str(port)),
-                               stdout=log_file, stderr=subprocess.STDOUT)
+        env = clean_env(GUILDHALL_DATA_DIR=str(data), PORT=str(port))
+        dev = subprocess.Popen(  # noqa: S603 (our own console script)
+            [GUILDHALL, "dev"], env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + 60
             while not ready(f"http://127.0.0.1:{port}/readyz"):
@@ -238,8 +327,11 @@ def test_dev_runs_everything_and_stops_everything_on_ctrl_c(tmp_path: Path) -> N
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     by_message = {line["message"]: line for line in lines}
     assert any(m.startswith("Guildhall is ready") and f":{port}/schema" in m for m in by_message)
-    pids = [by_message["embedded PostgreSQL is up"]["pid"], by_message["embedded Redis is up"]["pid"],
-            *by_message["started the API and the worker"]["pids"].values()]
+    pids = [
+        by_message["embedded PostgreSQL is up"]["pid"],
+        by_message["embedded Redis is up"]["pid"],
+        *by_message["started the API and the worker"]["pids"].values(),
+    ]
     assert not [pid for pid in pids if running(pid)], log_path.read_text()
     assert not servers_using(data)
     assert (data / "master.key").stat().st_mode & 0o777 == 0o600

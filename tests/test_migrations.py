@@ -55,8 +55,14 @@ async def test_the_committed_schema_is_what_the_migrations_make() -> None:
     with dev.embedded_postgres(services.ROOT / ".data" / "schema-postgres") as server_url:
         fresh = await dev.scratch_schema(server_url)
     committed = SCHEMA_FILE.read_text(encoding="utf-8")
-    diff = "".join(itertools.islice(difflib.unified_diff(
-        committed.splitlines(keepends=True), fresh.splitlines(keepends=True), "schema.sql", "fresh"), 60))
+    diff = "".join(
+        itertools.islice(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True), fresh.splitlines(keepends=True), "schema.sql", "fresh"
+            ),
+            60,
+        )
+    )
     assert fresh == committed, f"migrations/schema.sql is out of date: run `make schema` and commit it\n{diff}"
 
 
@@ -79,7 +85,7 @@ async def test_a_database_ahead_of_the_code_is_refused(database_url: str, settin
     finally:
         await conn.close()
 
-    with pytest.raises(migrations.MigrationError, match="ahead of this code.*99991231000000"):
+    with pytest.raises(migrations.MigrationError, match=r"ahead of this code.*99991231000000"):
         await migrations.migrate(database_url)
 
     app = create_app(dataclasses.replace(settings, database_url=database_url))
@@ -98,4 +104,4 @@ def test_every_migration_has_an_up_and_a_down_section() -> None:
         down = re.search(r"^-- migrate:down\s*$", text, re.MULTILINE)
         assert up and down, f"{path.name}: needs '-- migrate:up' and '-- migrate:down' sections"
         assert up.start() < down.start(), f"{path.name}: the up section comes first"
-        assert text[up.end():down.start()].strip(), f"{path.name}: the up section is empty"
+        assert text[up.end() : down.start()].strip(), f"{path.name}: the up section is empty"

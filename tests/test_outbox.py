@@ -41,8 +41,10 @@ class Recorder:
 
     async def __call__(self, conn: Connection, event: outbox.OutboxEvent) -> None:
         self.calls += 1
-        await conn.execute("INSERT INTO audit_log (action, target_type, target_id) VALUES ('test.handled', 'event', $1)",
-                           str(event.id))
+        await conn.execute(
+            "INSERT INTO audit_log (action, target_type, target_id) VALUES ('test.handled', 'event', $1)",
+            str(event.id),
+        )
         await asyncio.sleep(self.delay)
         if self.calls <= self.failures:
             raise RuntimeError("boom")
@@ -63,8 +65,15 @@ async def emit(db: Database, dispatcher: queue.JobQueue, payload: dict[str, Any]
 
 
 async def run_worker(redis: ArqRedis, db: Database, **options: Any) -> Worker:
-    worker = Worker(functions=worker_module.FUNCTIONS, redis_pool=redis, burst=True, poll_delay=0,
-                    handle_signals=False, ctx={"db": db}, **options)
+    worker = Worker(
+        functions=worker_module.FUNCTIONS,
+        redis_pool=redis,
+        burst=True,
+        poll_delay=0,
+        handle_signals=False,
+        ctx={"db": db},
+        **options,
+    )
     await worker.main()
     return worker
 
@@ -77,7 +86,8 @@ async def outbox_row(db: Database, event_id: int) -> Any:
 async def handled_audit_rows(db: Database, event_id: int) -> int:
     async with db.connection() as conn:
         count: int = await conn.fetchval(
-            "SELECT count(*) FROM audit_log WHERE action = 'test.handled' AND target_id = $1", str(event_id))
+            "SELECT count(*) FROM audit_log WHERE action = 'test.handled' AND target_id = $1", str(event_id)
+        )
     return count
 
 
@@ -96,8 +106,7 @@ async def test_a_dispatched_event_is_processed_once(db: Database, redis: ArqRedi
     assert recorder.handled == [event_id]
 
 
-async def test_running_the_job_twice_handles_the_event_once(db: Database, redis: ArqRedis,
-                                                            recorder: Recorder) -> None:
+async def test_running_the_job_twice_handles_the_event_once(db: Database, redis: ArqRedis, recorder: Recorder) -> None:
     jobs = queue.JobQueue(redis)
     event_id = await emit(db, jobs)
     await run_worker(redis, db)
@@ -120,8 +129,9 @@ async def test_concurrent_processing_of_one_event_runs_its_handlers_once(db: Dat
     assert recorder.handled == [event_id]
 
 
-async def test_an_event_written_while_redis_is_down_is_swept_up_later(db: Database, redis: ArqRedis,
-                                                                      recorder: Recorder) -> None:
+async def test_an_event_written_while_redis_is_down_is_swept_up_later(
+    db: Database, redis: ArqRedis, recorder: Recorder
+) -> None:
     dead = queue.client("redis://127.0.0.1:1/0")
     try:
         event_id = await emit(db, queue.JobQueue(dead))  # the write commits; the dispatch fails
@@ -153,8 +163,9 @@ async def test_the_sweep_leaves_a_fresh_dispatch_alone(db: Database, recorder: R
     assert await outbox.pending_events(db, older_than=worker_module.REDISPATCH_AFTER) == [event_id]
 
 
-async def test_a_failing_handler_is_recorded_and_succeeds_on_retry(db: Database, redis: ArqRedis, recorder: Recorder,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_handler_is_recorded_and_succeeds_on_retry(
+    db: Database, redis: ArqRedis, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recorder.failures = 1
     monkeypatch.setattr(worker_module, "retry_delay", lambda job_try: 0)  # retry at once, not in 1 s
     event_id = await emit(db, queue.JobQueue(redis))
