@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, Schema, SecurityScheme
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api import queue
@@ -82,7 +82,7 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
             "Every error is an RFC 9457 problem document."
         ),
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=[ScalarRenderPlugin(), OpenAPIJson()],
         components=Components(
             security_schemes={
                 SECURITY_SCHEME: SecurityScheme(
@@ -94,14 +94,16 @@ def _openapi(settings: Settings) -> OpenAPIConfig:
     )
 
 
-def _document_closed_request_bodies(app: Litestar) -> None:
-    """Request bodies refuse unknown fields (``forbid_unknown_fields``); say so in the schema,
-    which Litestar does not do by itself, so that clients and fuzzers know."""
-    closed = {cls.__name__ for cls in _subclasses(Input)}
-    components = app.openapi_schema.components
-    for name, schema in (components.schemas or {}).items():
-        if name in closed and isinstance(schema, Schema):
-            schema.additional_properties = False
+class OpenAPIJson(JsonRenderPlugin):
+    """Serves /schema/openapi.json, saying what Litestar does not: request bodies refuse unknown
+    fields (``forbid_unknown_fields``), so clients and fuzzers know."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        schemas = openapi_schema.get("components", {}).get("schemas", {})
+        for cls in _subclasses(Input):
+            if cls.__name__ in schemas:
+                schemas[cls.__name__]["additionalProperties"] = False
+        return super().render(request, openapi_schema)
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -131,7 +133,6 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
-    _document_closed_request_bodies(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

@@ -7,6 +7,7 @@ anything refused or unreachable. Admin commands print JSON and act as the platfo
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sys
@@ -19,6 +20,7 @@ from uuid import UUID
 import asyncpg
 import click
 import msgspec
+from redis.exceptions import RedisError
 
 from api.observability import configure_logging
 from api.settings import Settings, SettingsError
@@ -46,9 +48,14 @@ def _settings() -> Settings:
 
 
 def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL")
+    """DATABASE_URL, or the embedded PostgreSQL of a running `guildhall dev` (`make run`)."""
+    from api.dev import running_dev_database
+
+    url = os.environ.get("DATABASE_URL") or running_dev_database()
     if not url:
-        raise InputError("set DATABASE_URL in the environment")
+        raise InputError(
+            "set DATABASE_URL in the environment (without it, the embedded PostgreSQL of a running `make run` is used)"
+        )
     return url
 
 
@@ -63,6 +70,8 @@ def _one_line_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
     except msgspec.ValidationError as exc:
         raise InputError(f"invalid input: {exc}") from exc
+    except RedisError as exc:
+        raise click.ClickException(f"Redis unreachable or refused the request: {exc}") from exc
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise click.ClickException(f"database unreachable or refused the request: {exc}") from exc
 
@@ -102,8 +111,12 @@ def app_from_env() -> Any:
     from api.app import create_app
 
     settings = Settings.from_env()
+    app = create_app(settings)
+    # After create_app: Litestar's default logging config has just replaced the root handlers.
     configure_logging(settings.log_level)
-    return create_app(settings)
+    logging.getLogger("litestar").handlers[:] = []
+    logging.getLogger("litestar").propagate = True
+    return app
 
 
 @cli.command()
@@ -143,16 +156,9 @@ def worker(check: bool) -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     if check:
-        healthy = _run_redis(worker_module.check_health(settings))
+        healthy = _run(worker_module.check_health(settings))
         sys.exit(0 if healthy else 1)
     _run(_run_worker(settings))
-
-
-def _run_redis(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except (OSError, ConnectionError) as exc:
-        raise click.ClickException(f"Redis unreachable: {exc}") from exc
 
 
 async def _run_worker(settings: Settings) -> None:

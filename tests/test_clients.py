@@ -66,5 +66,5 @@ async def test_client_rules_are_checked(client: AsyncTestClient[Litestar], boots
         url, json={"name": "SPA", "scopes": ["programmes:read"], "tokenEndpointAuthMethod": "none"}, headers=org.headers
     )
     assert public_cc.status_code == 422 and "public client" in public_cc.json()["detail"]
-    unknown_scope = await client.post(url, json={"name": "X", "scopes": ["everything"]}, headers=org.headers)
-    assert unknown_scope.status_code == 400
+    malformed_scope = await client.post(url, json={"name": "X", "scopes": ["Everything!"]}, headers=org.headers)
+    assert malformed_scope.status_code == 400

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from domain.db import Database
-from tests.conftest import Bootstrap
+from tests.conftest import BASE_URL, Bootstrap
 
 
 async def test_liveness(client: AsyncTestClient[Litestar]) -> None:
@@ -55,12 +55,19 @@ async def test_wrong_method_is_a_problem_document(client: AsyncTestClient[Litest
 
 
 async def test_an_unexpected_failure_is_a_problem_document_without_internals(
-    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database
+    isolated_database_url: str, settings: Settings
 ) -> None:
-    reader = await bootstrap.integrator(["organisations:read"])
-    async with db.transaction() as conn:
-        await conn.execute("ALTER TABLE accreditations RENAME TO accreditations_gone")
-    response = await client.get(f"/organisations/{reader.org_id}", headers={**reader.headers, "X-Request-ID": "r-500"})
+    app = create_app(dataclasses.replace(settings, database_url=isolated_database_url))
+    async with AsyncTestClient(app=app, base_url=BASE_URL) as client:
+        db = await Database.connect(isolated_database_url, min_size=1, max_size=1)
+        try:
+            reader = await Bootstrap(db, client).integrator(["organisations:read"])
+            async with db.transaction() as conn:  # a fault no code path expects
+                await conn.execute("ALTER TABLE accreditations RENAME TO accreditations_gone")
+        finally:
+            await db.close()
+        response = await client.get(f"/organisations/{reader.org_id}",
+                                    headers={**reader.headers, "X-Request-ID": "r-500"})
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()

@@ -41,3 +41,9 @@ async def test_docs_page_and_metrics_are_served(client: AsyncTestClient[Litestar
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert 'requests_total{app_name="guildhall"' in metrics.text
+
+
+async def test_request_bodies_say_they_refuse_unknown_fields(client: AsyncTestClient[Litestar]) -> None:
+    schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert schemas["OrganisationCreate"]["additionalProperties"] is False
+    assert "additionalProperties" not in schemas["Organisation"]

@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromPath, JSONBody, KwargDefinition, MultipartBody, QueryParameter
 
 from api.auth import public, secured
 from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, actor, etag, expected_version, idempotency_key
@@ -48,15 +48,21 @@ TitleFilter = Annotated[
 ]
 
 
+def _described(text: str) -> KwargDefinition:
+    return KwargDefinition(description=text)
+
+
 @dataclass
 class EscoImportForm:
     """ESCO's CSV files for one language, and the occupations to import from them."""
 
-    occupations: UploadFile  # occupations_<lang>.csv
-    skills: UploadFile  # skills_<lang>.csv
-    relations: UploadFile  # occupationSkillRelations_<lang>.csv
-    occupation: list[str]  # ESCO occupation URIs; repeat the field for several
-    language: str = "en"  # the files' language, recorded as the profiles' title language
+    occupations: Annotated[UploadFile, _described("ESCO's occupations_<lang>.csv")]
+    skills: Annotated[UploadFile, _described("ESCO's skills_<lang>.csv")]
+    relations: Annotated[UploadFile, _described("ESCO's occupationSkillRelations_<lang>.csv")]
+    occupation: Annotated[
+        list[str], _described("The ESCO occupation URIs to import; repeat the field for several occupations")
+    ]
+    language: Annotated[str, _described("The files' language (ISO 639), recorded as the title language")] = "en"
 
 
 def _with_etag(
@@ -172,7 +178,7 @@ class ProfileController(Controller):
         "/occupational-profiles/{profile_id:uuid}",
         operation_id="getOccupationalProfile",
         summary="Read an occupational profile (its latest version)",
-        **public(errors=[404]),
+        **public(errors=[400, 404]),
     )
     async def read(self, request: Request[Any, Any, Any], profile_id: FromPath[UUID]) -> Response[ProfileVersion]:
         return _with_etag(await service.get_profile(request.app.state.db, profile_id))
@@ -181,7 +187,7 @@ class ProfileController(Controller):
         "/occupational-profiles/{profile_id:uuid}/versions/{number:int}",
         operation_id="getOccupationalProfileVersion",
         summary="Read one version of an occupational profile by its number",
-        **public(errors=[404]),
+        **public(errors=[400, 404]),
     )
     async def read_version(
         self, request: Request[Any, Any, Any], profile_id: FromPath[UUID], number: FromPath[int]
@@ -192,7 +198,7 @@ class ProfileController(Controller):
         "/occupational-profile-versions/{version_id:uuid}",
         operation_id="getOccupationalProfileVersionById",
         summary="Read an occupational profile version by its id (the id programmes refer to)",
-        **public(errors=[404]),
+        **public(errors=[400, 404]),
     )
     async def read_version_by_id(
         self, request: Request[Any, Any, Any], version_id: FromPath[UUID]

@@ -64,14 +64,14 @@ class RegisterController(Controller):
 
     @get("/programmes/{design_id:uuid}", operation_id="getRegisterProgramme",
          summary="A programme's latest published version: co-authors, approvals, awarding body, units, coverage",
-         **public(errors=[404]))
+         **public(errors=[400, 404]))
     async def programme(self, request: Request[Any, Any, Any], design_id: FromPath[UUID]) -> ProgrammeRegisterView:
         view = await service.published_view(request.app.state.db, "programme", design_id)
         assert isinstance(view, ProgrammeRegisterView)
         return view
 
     @get("/programmes/{design_id:uuid}/versions/{number:int}", operation_id="getRegisterProgrammeVersion",
-         summary="An older published version of a programme", **public(errors=[404]))
+         summary="An older published version of a programme", **public(errors=[400, 404]))
     async def programme_version(self, request: Request[Any, Any, Any], design_id: FromPath[UUID],
                                 number: FromPath[int]) -> ProgrammeRegisterView:
         view = await service.published_view(request.app.state.db, "programme", design_id, number)
@@ -79,7 +79,7 @@ class RegisterController(Controller):
         return view
 
     @get("/qualifications/{design_id:uuid}", operation_id="getRegisterQualification",
-         summary="A qualification's latest published version", **public(errors=[404]))
+         summary="A qualification's latest published version", **public(errors=[400, 404]))
     async def qualification(self, request: Request[Any, Any, Any],
                             design_id: FromPath[UUID]) -> QualificationRegisterView:
         view = await service.published_view(request.app.state.db, "qualification", design_id)

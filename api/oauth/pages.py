@@ -104,7 +104,7 @@ def consent_page(
         client_name=escape(client_name),
         organisation_name=escape(organisation_name),
         scope_items="\n".join(
-            f'<li><strong>{escape(description)}</strong> <code>{escape(name)}</code></li>' for name, description in scopes
+            f"<li><strong>{escape(text)}</strong> <code>{escape(name)}</code></li>" for name, text in scopes
         ),
         error=f'<p id="form-error" class="error" role="alert">{escape(error)}</p>' if error else "",
         described_by=' aria-describedby="form-error"' if error else "",

@@ -64,7 +64,7 @@ class HttpRequest:
         )
 
 
-class _Parameters(OAuth2Payload):
+class _Parameters(OAuth2Payload):  # type: ignore[misc]
     def __init__(self, items: Iterable[tuple[str, str]]) -> None:
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
         for key, value in items:
@@ -136,9 +136,7 @@ class GuildhallAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def signing_key(self) -> keys.SigningKey:
         if self._signing_key is None:
-            self._signing_key = self.run(
-                keys.ensure_key, self.conn, self.settings.master_key, ACCESS_TOKEN_KEY_PURPOSE
-            )
+            self._signing_key = self.run(keys.ensure_key, self.conn, self.settings.master_key, ACCESS_TOKEN_KEY_PURPOSE)
         return self._signing_key
 
     def query_client(self, client_id: str) -> grants.OAuthClient | None:
@@ -193,6 +191,6 @@ async def authorization_server(request: Request[Any, Any, Any]) -> AsyncIterator
         yield GuildhallAuthorizationServer(conn, state.settings, state.token_verifier)
 
 
-async def in_thread(func: Callable[..., T], *args: Any) -> T:
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Runs a synchronous authlib call off the event loop; its callbacks use ``server.run``."""
-    return await anyio.to_thread.run_sync(functools.partial(func, *args))
+    return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))

@@ -122,7 +122,9 @@ async def store_authorization_code(
     )
 
 
-async def take_authorization_code(conn: Connection, code: str, client_id: str, actor: Actor) -> AuthorizationCode | None:
+async def take_authorization_code(
+    conn: Connection, code: str, client_id: str, actor: Actor
+) -> AuthorizationCode | None:
     """The live code issued to ``client_id``, locked until the transaction ends; None otherwise.
 
     A code presented after it was used revokes the tokens issued from it (RFC 6749 §4.1.2).

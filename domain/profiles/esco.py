@@ -283,7 +283,7 @@ def read_profiles(
         elif uri not in with_relations:
             if "relations" not in problems.unreadable:
                 problems.add("relations", None, f"occupation {uri} has no skills in the relations file")
-        elif own:
+        elif not problems.found:  # otherwise the import fails anyway, and this would only echo a problem
             try:
                 profiles.append(msgspec.convert(_profile(occupation, own, known_skills, language), ProfileCreate))
             except msgspec.ValidationError as exc:

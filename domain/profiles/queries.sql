@@ -1,5 +1,7 @@
 -- name: insert_profile
-INSERT INTO occupational_profiles (created_by) VALUES ($1) RETURNING id;
+-- clock_timestamp(), not the column's default now(): an import creates several profiles in one
+-- transaction, and the register lists profiles in the order they were created.
+INSERT INTO occupational_profiles (created_by, created_at) VALUES ($1, clock_timestamp()) RETURNING id;
 
 -- name: insert_version
 INSERT INTO occupational_profile_versions (profile_id, number, title, default_language, esco_occupation_uri,

@@ -235,38 +235,31 @@ def _same_content(version: ProfileVersion, data: ProfileCreate, competences: lis
     )
 
 
+async def _store_one(w: Write, uri: str, data: ProfileCreate, competences: list[Competence]) -> ImportedProfile:
+    profile_id = await w.conn.fetchval(q.profile_of_occupation, uri)
+    if profile_id is None:
+        return ImportedProfile(esco_occupation_uri=uri, outcome="created", profile=await _create(w, data, competences))
+    await w.conn.execute(q.lock_profile, profile_id)
+    latest = await fetch_latest_version(w.conn, profile_id)
+    if _same_content(latest, data, competences):
+        return ImportedProfile(esco_occupation_uri=uri, outcome="unchanged", profile=latest)
+    version = await _add_version(w, latest, data, competences)
+    return ImportedProfile(esco_occupation_uri=uri, outcome="new_version", profile=version)
+
+
 async def store_imported(db: Database, actor: Actor, profiles: Sequence[ProfileCreate]) -> list[ImportedProfile]:
     """Stores imported profiles, each naming its ESCO occupation, in one transaction.
 
     An occupation without a profile gets one; a profile whose content differs gets a new
     version; an unchanged one is left alone, so importing the same files twice changes nothing.
     """
-    checked = [(data, competences_of(data)) for data in profiles]
-    results = []
+    checked = []
+    for data in profiles:
+        if data.esco_occupation_uri is None:
+            raise InvalidInput("an imported profile must name its ESCO occupation")
+        checked.append((data.esco_occupation_uri, data, competences_of(data)))
     async with write(db, actor) as w:
-        for data, competences in checked:
-            uri = data.esco_occupation_uri
-            if uri is None:
-                raise InvalidInput("an imported profile must name its ESCO occupation")
+        # All locks first, in one order, so that two overlapping imports cannot deadlock.
+        for uri in sorted({uri for uri, _, _ in checked}):
             await w.conn.execute(q.lock_occupation_import, uri)
-            profile_id = await w.conn.fetchval(q.profile_of_occupation, uri)
-            if profile_id is None:
-                results.append(
-                    ImportedProfile(
-                        esco_occupation_uri=uri, outcome="created", profile=await _create(w, data, competences)
-                    )
-                )
-                continue
-            await w.conn.execute(q.lock_profile, profile_id)
-            latest = await fetch_latest_version(w.conn, profile_id)
-            if _same_content(latest, data, competences):
-                results.append(ImportedProfile(esco_occupation_uri=uri, outcome="unchanged", profile=latest))
-            else:
-                results.append(
-                    ImportedProfile(
-                        esco_occupation_uri=uri,
-                        outcome="new_version",
-                        profile=await _add_version(w, latest, data, competences),
-                    )
-                )
-    return results
+        return [await _store_one(w, uri, data, competences) for uri, data, competences in checked]
