@@ -20,9 +20,7 @@ from uuid import UUID
 import asyncpg
 import click
 import msgspec
-from redis.exceptions import RedisError
 
-from api.observability import configure_logging
 from api.settings import Settings, SettingsError
 from domain import migrations
 from domain.db import Database
@@ -38,6 +36,13 @@ class InputError(click.ClickException):
     """A setting or an option value is missing or malformed: one line, exit 2."""
 
     exit_code = 2
+
+
+def _json_logs(level: str) -> None:
+    # Imported here: api.observability pulls in Litestar, which the admin commands do not need.
+    from api.observability import configure_logging
+
+    configure_logging(level)
 
 
 def _settings() -> Settings:
@@ -70,8 +75,6 @@ def _one_line_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
     except msgspec.ValidationError as exc:
         raise InputError(f"invalid input: {exc}") from exc
-    except RedisError as exc:
-        raise click.ClickException(f"Redis unreachable or refused the request: {exc}") from exc
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise click.ClickException(f"database unreachable or refused the request: {exc}") from exc
 
@@ -113,7 +116,7 @@ def app_from_env() -> Any:
     settings = Settings.from_env()
     app = create_app(settings)
     # After create_app: Litestar's default logging config has just replaced the root handlers.
-    configure_logging(settings.log_level)
+    _json_logs(settings.log_level)
     logging.getLogger("litestar").handlers[:] = []
     logging.getLogger("litestar").propagate = True
     return app
@@ -132,7 +135,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()
-    configure_logging(settings.log_level)
+    _json_logs(settings.log_level)
     uvicorn.run(
         "api.cli:app_from_env",
         factory=True,
@@ -151,14 +154,18 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--check", is_flag=True, help="Exit 0 if a running worker's health key is fresh, else 1.")
 def worker(check: bool) -> None:
     """Run the background worker: outbox events and the sweep that re-dispatches missed ones."""
+    from redis.exceptions import RedisError
+
     from api import worker as worker_module
 
     settings = _settings()
-    configure_logging(settings.log_level)
-    if check:
-        healthy = _run(worker_module.check_health(settings))
-        sys.exit(0 if healthy else 1)
-    _run(_run_worker(settings))
+    _json_logs(settings.log_level)
+    try:
+        if check:
+            sys.exit(0 if _run(worker_module.check_health(settings)) else 1)
+        _run(_run_worker(settings))
+    except RedisError as exc:
+        raise click.ClickException(f"Redis unreachable or refused the request: {exc}") from exc
 
 
 async def _run_worker(settings: Settings) -> None:
@@ -180,7 +187,7 @@ def dev(port: int) -> None:
     DATABASE_URL / REDIS_URL are set. Data is kept in .data/ (or GUILDHALL_DATA_DIR)."""
     from api import dev as dev_module
 
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+    _json_logs(os.environ.get("LOG_LEVEL", "INFO").upper())
     sys.exit(dev_module.run(port))
 
 

@@ -8,8 +8,8 @@ from typing import Any
 def route_handlers() -> list[Any]:
     from api.controllers.audit import AuditController
     from api.controllers.clients import ClientController
-    from api.controllers.members import MemberController
     from api.controllers.designs import ProgrammeController, QualificationController
+    from api.controllers.members import MemberController
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController

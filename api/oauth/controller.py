@@ -14,7 +14,6 @@ from uuid import UUID
 import msgspec
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import scope_to_list
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -170,10 +169,9 @@ class OAuthController(Controller):
         # ``data`` documents the form; authlib reads the raw form itself, repeated fields included.
         state = request.app.state
         limit = state.settings.token_rate_limit
-        client_id = extract_basic_authorization(request.headers)[0] or data.client_id
+        # Counted per address only: a per-client count made before the client authenticates would let
+        # anyone who knows a client id use up its budget.
         await enforce(state.redis, "token:ip", _client_ip(request), limit, fail_open=True)
-        if client_id:
-            await enforce(state.redis, "token:client", client_id, limit, fail_open=True)
         http = await HttpRequest.read(request, state.settings.issuer)
         async with authorization_server(request) as server:
             response: Response[TokenResponse] = await in_thread(server.create_token_response, http)
