@@ -29,9 +29,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     return created_at, row_id
 
 
-def next_cursor(rows: list[Any], limit: int, key: str = "id") -> str | None:
+def next_cursor(rows: list[Any], limit: int, key: str = "id", at: str = "created_at") -> str | None:
     """The cursor after the last row, if a further row was fetched (queries fetch limit + 1)."""
     if len(rows) <= limit:
         return None
     last = rows[limit - 1]
-    return encode_cursor(last["created_at"], last[key])
+    return encode_cursor(last[at], last[key])

@@ -61,7 +61,7 @@ def rubric_criterion(draw: st.DrawFn, key: str) -> tuple[Json, Json]:
 @st.composite
 def numeric_criterion(draw: st.DrawFn, key: str) -> tuple[Json, Json]:
     low = draw(st.floats(-1e6, 1e6 - 1) | st.integers(-100, 99))
-    high = draw(st.floats(low, 1e6, exclude_min=True) | st.integers(math.floor(low) + 1, 100 if low < 100 else 1000))
+    high = draw(st.floats(low, 1e6, exclude_min=True) | st.integers(math.floor(low) + 1, math.floor(low) + 200))
     criterion: Json = {"key": key, "title": f"Criterion {key}", "weight": draw(st.floats(0.001, 1000)),
                        "scale": {"type": "numeric", "min": low, "max": high}}  # fmt: skip
     minimum = draw(st.none() | st.floats(low, high))
@@ -98,9 +98,9 @@ def expected_total(spec: Json, submission: Json) -> float:
         if scale["type"] == "rubric":
             points = {lv["key"]: lv["points"] for lv in scale["levels"]}
             low, high = scale["levels"][0]["points"], scale["levels"][-1]["points"]
-            weighted += criterion["weight"] * (points[score["level"]] - low) / (high - low)
+            weighted += criterion["weight"] * ((points[score["level"]] - low) / (high - low))
         else:
-            weighted += criterion["weight"] * (score["value"] - scale["min"]) / (scale["max"] - scale["min"])
+            weighted += criterion["weight"] * ((score["value"] - scale["min"]) / (scale["max"] - scale["min"]))
     return 100 * weighted / sum(c["weight"] for c in spec["criteria"])
 
 
@@ -285,7 +285,7 @@ FIELDS = [
 ]  # fmt: skip
 shaped = st.fixed_dictionaries(
     {"mode": st.sampled_from(MODES) | scalars},
-    optional={field: json_values for field in FIELDS},
+    optional={field: json_values for field in FIELDS if field != "mode"},
 )
 
 SPECIFICATIONS: list[Json] = [

@@ -1,0 +1,1 @@
+"""Learners as each provider knows them, and their enrolments in published programmes."""
