@@ -6,9 +6,11 @@ from typing import Any
 
 
 def route_handlers() -> list[Any]:
+    from api.controllers.attempts import AttemptController
     from api.controllers.audit import AuditController
     from api.controllers.clients import ClientController
     from api.controllers.designs import ProgrammeController, QualificationController
+    from api.controllers.learners import LearnerController
     from api.controllers.members import MemberController
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
@@ -18,5 +20,5 @@ def route_handlers() -> list[Any]:
     return [
         OrganisationController, MemberController, ClientController, AuditController,
         ProgrammeController, QualificationController, RegisterController, ProfileController,
-        OAuthController, MetadataController,
+        OAuthController, MetadataController, LearnerController, AttemptController,
     ]

@@ -38,8 +38,9 @@ from domain.designs.models import (
 )
 from domain.oauth.principals import Principal
 
-ActingFor = Annotated[UUID | None, QueryParameter(name="actingFor",
-                                                   description="The co-author you act for, if you are in several")]
+ActingFor = Annotated[
+    UUID | None, QueryParameter(name="actingFor", description="The co-author you act for, if you are in several")
+]
 VersionNumber = Annotated[int, QueryParameter(ge=1)]
 
 
@@ -63,96 +64,199 @@ def versioned(version: AnyVersion, status_code: int = 200) -> Response[AnyVersio
 class DesignController(Controller):
     kind: ClassVar[DesignKind]
 
-    @get("/", operation_id=op("list{Kind}s"), summary="List those your organisations co-author",
-         **secured("programmes:read", errors=[422]))
-    async def list_designs(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                           cursor: Cursor = None, limit: Limit = 20) -> DesignPage:
+    @get(
+        "/",
+        operation_id=op("list{Kind}s"),
+        summary="List those your organisations co-author",
+        **secured("programmes:read", errors=[422]),
+    )
+    async def list_designs(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> DesignPage:
         return await service.list_designs(request.app.state.db, principal, self.kind, cursor=cursor, limit=limit)
 
-    @get("/{design_id:uuid}", operation_id=op("get{Kind}"),
-         summary="Read one: co-authors and versions (drafts only for co-authors)",
-         **secured("programmes:read", errors=[404]))
-    async def read_design(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                          design_id: FromPath[UUID]) -> Design:
+    @get(
+        "/{design_id:uuid}",
+        operation_id=op("get{Kind}"),
+        summary="Read one: co-authors and versions (drafts only for co-authors)",
+        **secured("programmes:read", errors=[404]),
+    )
+    async def read_design(
+        self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], design_id: FromPath[UUID]
+    ) -> Design:
         return await service.get_design(request.app.state.db, principal, self.kind, design_id)
 
-    @put("/{design_id:uuid}/coauthors/{organisation_id:uuid}", operation_id=op("set{Kind}Coauthor"),
-         summary="Add a co-author or change its roles (the lead organisation)",
-         **secured("programmes:write", errors=[404, 409, 422]))
-    async def set_coauthor(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                           design_id: FromPath[UUID], organisation_id: FromPath[UUID],
-                           data: JSONBody[CoauthorSet]) -> Design:
-        return await service.set_coauthor(request.app.state.db, principal, self.kind, design_id, organisation_id,
-                                          data)
+    @put(
+        "/{design_id:uuid}/coauthors/{organisation_id:uuid}",
+        operation_id=op("set{Kind}Coauthor"),
+        summary="Add a co-author or change its roles (the lead organisation)",
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def set_coauthor(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        organisation_id: FromPath[UUID],
+        data: JSONBody[CoauthorSet],
+    ) -> Design:
+        return await service.set_coauthor(request.app.state.db, principal, self.kind, design_id, organisation_id, data)
 
-    @delete("/{design_id:uuid}/coauthors/{organisation_id:uuid}", operation_id=op("remove{Kind}Coauthor"),
-            summary="Remove a co-author (the lead organisation)", status_code=200,
-            **secured("programmes:write", errors=[404, 409, 422]))
-    async def remove_coauthor(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                              design_id: FromPath[UUID], organisation_id: FromPath[UUID]) -> Design:
-        return await service.remove_coauthor(request.app.state.db, principal, self.kind, design_id,
-                                             organisation_id)
+    @delete(
+        "/{design_id:uuid}/coauthors/{organisation_id:uuid}",
+        operation_id=op("remove{Kind}Coauthor"),
+        summary="Remove a co-author (the lead organisation)",
+        status_code=200,
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def remove_coauthor(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        organisation_id: FromPath[UUID],
+    ) -> Design:
+        return await service.remove_coauthor(request.app.state.db, principal, self.kind, design_id, organisation_id)
 
-    @post("/{design_id:uuid}/versions", operation_id=op("draft{Kind}Version"),
-          summary="Start a new draft from the latest published version", status_code=201,
-          **secured("programmes:write", errors=[404, 409, 422]))
-    async def new_draft(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                        design_id: FromPath[UUID], data: JSONBody[NewVersion]) -> Response[AnyVersion]:
+    @post(
+        "/{design_id:uuid}/versions",
+        operation_id=op("draft{Kind}Version"),
+        summary="Start a new draft from the latest published version",
+        status_code=201,
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def new_draft(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        data: JSONBody[NewVersion],
+    ) -> Response[AnyVersion]:
         version = await service.new_draft(request.app.state.db, principal, self.kind, design_id, data.acting_for)
         return versioned(version, 201)
 
-    @get("/{design_id:uuid}/versions/{number:int}", operation_id=op("get{Kind}Version"),
-         summary="Read a version; its ETag is what the next write sends in If-Match",
-         **secured("programmes:read", errors=[404]))
-    async def read_version(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                           design_id: FromPath[UUID], number: FromPath[int]) -> Response[AnyVersion]:
+    @get(
+        "/{design_id:uuid}/versions/{number:int}",
+        operation_id=op("get{Kind}Version"),
+        summary="Read a version; its ETag is what the next write sends in If-Match",
+        **secured("programmes:read", errors=[404]),
+    )
+    async def read_version(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[AnyVersion]:
         return versioned(await service.get_version(request.app.state.db, principal, self.kind, design_id, number))
 
-    @get("/{design_id:uuid}/versions/{number:int}/changes", operation_id=op("list{Kind}Changes"),
-         summary="Every saved change of a version: who, when, and what (a structured diff)",
-         **secured("programmes:read", errors=[404]))
-    async def changes(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                      design_id: FromPath[UUID], number: FromPath[int]) -> ChangeLog:
+    @get(
+        "/{design_id:uuid}/versions/{number:int}/changes",
+        operation_id=op("list{Kind}Changes"),
+        summary="Every saved change of a version: who, when, and what (a structured diff)",
+        **secured("programmes:read", errors=[404]),
+    )
+    async def changes(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> ChangeLog:
         return await service.change_log(request.app.state.db, principal, self.kind, design_id, number)
 
-    @get("/{design_id:uuid}/compare", operation_id=op("compare{Kind}Versions"),
-         summary="Compare two versions: a structured diff", **secured("programmes:read", errors=[404]))
-    async def compare(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                      design_id: FromPath[UUID], from_: Annotated[int, QueryParameter(name="from", ge=1)],
-                      to: VersionNumber) -> Comparison:
+    @get(
+        "/{design_id:uuid}/compare",
+        operation_id=op("compare{Kind}Versions"),
+        summary="Compare two versions: a structured diff",
+        **secured("programmes:read", errors=[404]),
+    )
+    async def compare(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        from_: Annotated[int, QueryParameter(name="from", ge=1)],
+        to: VersionNumber,
+    ) -> Comparison:
         return await service.compare(request.app.state.db, principal, self.kind, design_id, from_, to)
 
-    @post("/{design_id:uuid}/versions/{number:int}/comments", operation_id=op("commentOn{Kind}"),
-          summary="Comment on an open version, a unit or a learning outcome (co-authors)", status_code=201,
-          **secured("programmes:write", errors=[404, 409, 422]))
-    async def comment(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                      design_id: FromPath[UUID], number: FromPath[int], data: JSONBody[CommentCreate]) -> Comment:
+    @post(
+        "/{design_id:uuid}/versions/{number:int}/comments",
+        operation_id=op("commentOn{Kind}"),
+        summary="Comment on an open version, a unit or a learning outcome (co-authors)",
+        status_code=201,
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def comment(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        data: JSONBody[CommentCreate],
+    ) -> Comment:
         return await service.add_comment(request.app.state.db, principal, self.kind, design_id, number, data)
 
-    @get("/{design_id:uuid}/versions/{number:int}/comments", operation_id=op("list{Kind}Comments"),
-         summary="The co-authors' comments on a version, oldest first", **secured("programmes:read", errors=[404]))
-    async def comments(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                       design_id: FromPath[UUID], number: FromPath[int], cursor: Cursor = None,
-                       limit: Limit = 20) -> CommentPage:
-        return await service.list_comments(request.app.state.db, principal, self.kind, design_id, number,
-                                           cursor=cursor, limit=limit)
+    @get(
+        "/{design_id:uuid}/versions/{number:int}/comments",
+        operation_id=op("list{Kind}Comments"),
+        summary="The co-authors' comments on a version, oldest first",
+        **secured("programmes:read", errors=[404]),
+    )
+    async def comments(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> CommentPage:
+        return await service.list_comments(
+            request.app.state.db, principal, self.kind, design_id, number, cursor=cursor, limit=limit
+        )
 
-    @post("/{design_id:uuid}/versions/{number:int}/proposal", operation_id=op("propose{Kind}Version"),
-          summary="Propose a complete draft for approval (refused with every gap listed; needs If-Match)",
-          status_code=200, **secured("programmes:write", errors=[404, 409, 412, 422, 428]))
-    async def propose(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                      design_id: FromPath[UUID], number: FromPath[int], if_match: IfMatch = None,
-                      acting_for: ActingFor = None) -> Response[AnyVersion]:
-        version = await service.propose(request.app.state.db, principal, self.kind, design_id, number,
-                                        expected_version(if_match), acting_for)
+    @post(
+        "/{design_id:uuid}/versions/{number:int}/proposal",
+        operation_id=op("propose{Kind}Version"),
+        summary="Propose a complete draft for approval (refused with every gap listed; needs If-Match)",
+        status_code=200,
+        **secured("programmes:write", errors=[404, 409, 412, 422, 428]),
+    )
+    async def propose(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        if_match: IfMatch = None,
+        acting_for: ActingFor = None,
+    ) -> Response[AnyVersion]:
+        version = await service.propose(
+            request.app.state.db, principal, self.kind, design_id, number, expected_version(if_match), acting_for
+        )
         return versioned(version)
 
-    @post("/{design_id:uuid}/versions/{number:int}/decisions", operation_id=op("decideOn{Kind}Version"),
-          summary="Approve a proposed version, or request changes with a reason (approvers)", status_code=200,
-          **secured("programmes:write", errors=[404, 409, 422]))
-    async def decide(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                     design_id: FromPath[UUID], number: FromPath[int],
-                     data: JSONBody[Decision]) -> Response[AnyVersion]:
+    @post(
+        "/{design_id:uuid}/versions/{number:int}/decisions",
+        operation_id=op("decideOn{Kind}Version"),
+        summary="Approve a proposed version, or request changes with a reason (approvers)",
+        status_code=200,
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def decide(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        data: JSONBody[Decision],
+    ) -> Response[AnyVersion]:
         return versioned(await service.decide(request.app.state.db, principal, self.kind, design_id, number, data))
 
 
@@ -161,31 +265,67 @@ class ProgrammeController(DesignController):
     tags = ["Programmes"]
     kind = "programme"
 
-    @post("/", operation_id="createProgramme", summary="Start a programme led by your organisation, with a draft",
-          status_code=201, **secured("programmes:write", errors=[404, 422]))
-    async def create(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                     data: JSONBody[ProgrammeCreate],
-                     idempotency_key_header: IdempotencyKeyHeader = None) -> Response[AnyVersion]:
+    @post(
+        "/",
+        operation_id="createProgramme",
+        summary="Start a programme led by your organisation, with a draft",
+        status_code=201,
+        **secured("programmes:write", errors=[404, 422]),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        data: JSONBody[ProgrammeCreate],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[AnyVersion]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        version = await service.create_design(request.app.state.db, principal, "programme",
-                                              data.lead_organisation_id, data.content, key)
+        version = await service.create_design(
+            request.app.state.db, principal, "programme", data.lead_organisation_id, data.content, key
+        )
         return versioned(version, 201)
 
-    @put("/{design_id:uuid}/versions/{number:int}/content", operation_id="saveProgrammeContent",
-         summary="Save a draft's content (authors; needs If-Match; stale writes get 412)",
-         **secured("programmes:write", errors=[404, 409, 412, 422, 428]))
-    async def save(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                   design_id: FromPath[UUID], number: FromPath[int], data: JSONBody[ProgrammeContent],
-                   if_match: IfMatch = None, acting_for: ActingFor = None) -> Response[AnyVersion]:
-        version = await service.save_content(request.app.state.db, principal, "programme", design_id, number,
-                                             expected_version(if_match), data, acting_for)
+    @put(
+        "/{design_id:uuid}/versions/{number:int}/content",
+        operation_id="saveProgrammeContent",
+        summary="Save a draft's content (authors; needs If-Match; stale writes get 412)",
+        **secured("programmes:write", errors=[404, 409, 412, 422, 428]),
+    )
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        data: JSONBody[ProgrammeContent],
+        if_match: IfMatch = None,
+        acting_for: ActingFor = None,
+    ) -> Response[AnyVersion]:
+        version = await service.save_content(
+            request.app.state.db,
+            principal,
+            "programme",
+            design_id,
+            number,
+            expected_version(if_match),
+            data,
+            acting_for,
+        )
         return versioned(version)
 
-    @get("/{design_id:uuid}/versions/{number:int}/coverage", operation_id="getProgrammeCoverage",
-         summary="Which competences of the occupational profile the version covers, and workload per EQF level",
-         **secured("programmes:read", errors=[404, 409]))
-    async def coverage(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                       design_id: FromPath[UUID], number: FromPath[int]) -> CoverageReport:
+    @get(
+        "/{design_id:uuid}/versions/{number:int}/coverage",
+        operation_id="getProgrammeCoverage",
+        summary="Which competences of the occupational profile the version covers, and workload per EQF level",
+        **secured("programmes:read", errors=[404, 409]),
+    )
+    async def coverage(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> CoverageReport:
         return await service.coverage_report(request.app.state.db, principal, design_id, number)
 
 
@@ -194,23 +334,50 @@ class QualificationController(DesignController):
     tags = ["Qualifications"]
     kind = "qualification"
 
-    @post("/", operation_id="createQualification",
-          summary="Start a qualification (a rule over units) led by your organisation", status_code=201,
-          **secured("programmes:write", errors=[404, 422]))
-    async def create(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                     data: JSONBody[QualificationCreate],
-                     idempotency_key_header: IdempotencyKeyHeader = None) -> Response[AnyVersion]:
+    @post(
+        "/",
+        operation_id="createQualification",
+        summary="Start a qualification (a rule over units) led by your organisation",
+        status_code=201,
+        **secured("programmes:write", errors=[404, 422]),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        data: JSONBody[QualificationCreate],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[AnyVersion]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        version = await service.create_design(request.app.state.db, principal, "qualification",
-                                              data.lead_organisation_id, data.content, key)
+        version = await service.create_design(
+            request.app.state.db, principal, "qualification", data.lead_organisation_id, data.content, key
+        )
         return versioned(version, 201)
 
-    @put("/{design_id:uuid}/versions/{number:int}/content", operation_id="saveQualificationContent",
-         summary="Save a draft's content (authors; needs If-Match; stale writes get 412)",
-         **secured("programmes:write", errors=[404, 409, 412, 422, 428]))
-    async def save(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                   design_id: FromPath[UUID], number: FromPath[int], data: JSONBody[QualificationContent],
-                   if_match: IfMatch = None, acting_for: ActingFor = None) -> Response[AnyVersion]:
-        version = await service.save_content(request.app.state.db, principal, "qualification", design_id, number,
-                                             expected_version(if_match), data, acting_for)
+    @put(
+        "/{design_id:uuid}/versions/{number:int}/content",
+        operation_id="saveQualificationContent",
+        summary="Save a draft's content (authors; needs If-Match; stale writes get 412)",
+        **secured("programmes:write", errors=[404, 409, 412, 422, 428]),
+    )
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        number: FromPath[int],
+        data: JSONBody[QualificationContent],
+        if_match: IfMatch = None,
+        acting_for: ActingFor = None,
+    ) -> Response[AnyVersion]:
+        version = await service.save_content(
+            request.app.state.db,
+            principal,
+            "qualification",
+            design_id,
+            number,
+            expected_version(if_match),
+            data,
+            acting_for,
+        )
         return versioned(version)

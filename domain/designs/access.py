@@ -22,8 +22,15 @@ def can_see_drafts(principal: Principal, coauthors: list[Coauthor]) -> bool:
     return principal.is_operator or bool(coauthoring_organisations(principal, coauthors))
 
 
-def acting_coauthor(principal: Principal, coauthors: list[Coauthor], acting_for: UUID | None, *,
-                    design_role: str | None, member_roles: frozenset[Role] | None, what: str) -> Coauthor:
+def acting_coauthor(
+    principal: Principal,
+    coauthors: list[Coauthor],
+    acting_for: UUID | None,
+    *,
+    design_role: str | None,
+    member_roles: frozenset[Role] | None,
+    what: str,
+) -> Coauthor:
     """The co-author the caller acts for, checked for its role on the design and the caller's role in it.
 
     A caller who co-authors nothing gets NotFound, as if the draft did not exist: drafts are private.
@@ -39,11 +46,15 @@ def acting_coauthor(principal: Principal, coauthors: list[Coauthor], acting_for:
     elif not mine:
         raise NotFound(f"there is no {what} here that your organisation co-authors")
     else:
-        raise InvalidInput(f"you belong to several co-authors of this {what} ({', '.join(map(str, mine))}); "
-                           "say which one you act for with actingFor")
+        raise InvalidInput(
+            f"you belong to several co-authors of this {what} ({', '.join(map(str, mine))}); "
+            "say which one you act for with actingFor"
+        )
     coauthor = by_id[chosen]
     if design_role is not None and design_role not in coauthor.roles:
-        raise Forbidden(f"organisation {chosen} is a co-author with roles {', '.join(coauthor.roles)}; "
-                        f"this needs the role {design_role!r}")
+        raise Forbidden(
+            f"organisation {chosen} is a co-author with roles {', '.join(coauthor.roles)}; "
+            f"this needs the role {design_role!r}"
+        )
     principal.require_role(chosen, member_roles)
     return coauthor

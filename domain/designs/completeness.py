@@ -65,8 +65,13 @@ def _unit_gaps(key: str, unit: Unit) -> list[Gap]:
         gaps.append(_gap("learning_outcomes", f"{where}.learningOutcomes", f"unit {key!r} has no learning outcomes"))
     for outcome in unit.learning_outcomes:
         if not outcome.competences:
-            gaps.append(_gap(None, f"{where}.learningOutcomes[{outcome.key}].competences",
-                             f"learning outcome {outcome.key!r} of unit {key!r} maps to no competence"))
+            gaps.append(
+                _gap(
+                    None,
+                    f"{where}.learningOutcomes[{outcome.key}].competences",
+                    f"learning outcome {outcome.key!r} of unit {key!r} maps to no competence",
+                )
+            )
     if unit.workload_hours is None or unit.ects_credits is None:
         gaps.append(_gap("workload", where, f"unit {key!r} needs its workload in hours and ECTS credits"))
     if unit.eqf_level is None:

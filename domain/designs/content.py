@@ -29,7 +29,11 @@ Supervision = Literal[
     "supervised_onsite_identity_verification",
 ]
 QualityAssuranceType = Literal[
-    "internal_review", "external_accreditation", "chamber_approval", "state_recognition", "industry_certification",
+    "internal_review",
+    "external_accreditation",
+    "chamber_approval",
+    "state_recognition",
+    "industry_certification",
 ]
 
 

@@ -43,16 +43,23 @@ def coverage(content: ProgrammeContent, profile: ProfileVersion) -> CoverageRepo
                 outcomes_by_competence.setdefault(key, []).append(f"{unit.key}/{outcome.key}")
     known = {c.key: c for c in profile.competences}
     covered = [
-        CoveredCompetence(key=c.key, esco_skill_uri=c.esco_skill_uri, title=c.title, relation=c.relation,
-                          outcomes=outcomes_by_competence[c.key])
-        for c in profile.competences if c.key in outcomes_by_competence
+        CoveredCompetence(
+            key=c.key,
+            esco_skill_uri=c.esco_skill_uri,
+            title=c.title,
+            relation=c.relation,
+            outcomes=outcomes_by_competence[c.key],
+        )
+        for c in profile.competences
+        if c.key in outcomes_by_competence
     ]
     essential = [c for c in profile.competences if c.relation == "essential"]
     missing_essential = [c for c in essential if c.key not in outcomes_by_competence]
     levels: dict[int | None, WorkloadAtLevel] = {}
     for unit in content.units:
-        entry = levels.setdefault(unit.eqf_level, WorkloadAtLevel(eqf_level=unit.eqf_level, hours=0, ects_credits=0,
-                                                                  units=[]))
+        entry = levels.setdefault(
+            unit.eqf_level, WorkloadAtLevel(eqf_level=unit.eqf_level, hours=0, ects_credits=0, units=[])
+        )
         entry.hours += unit.workload_hours or 0
         entry.ects_credits += unit.ects_credits or 0
         entry.units.append(unit.key)
@@ -62,8 +69,9 @@ def coverage(content: ProgrammeContent, profile: ProfileVersion) -> CoverageRepo
         esco_occupation_uri=profile.esco_occupation_uri,
         covered=covered,
         essential_not_covered=missing_essential,
-        optional_not_covered=[c for c in profile.competences
-                              if c.relation == "optional" and c.key not in outcomes_by_competence],
+        optional_not_covered=[
+            c for c in profile.competences if c.relation == "optional" and c.key not in outcomes_by_competence
+        ],
         essential_coverage=round((len(essential) - len(missing_essential)) / len(essential), 4) if essential else 1.0,
         unknown_competences=sorted(k for k in outcomes_by_competence if k not in known),
         workload_by_eqf_level=by_level,

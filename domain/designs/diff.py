@@ -51,5 +51,8 @@ def diff(before: Any, after: Any, path: str = "") -> list[Change]:
 
 
 def _keyed(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in value) \
+    return (
+        isinstance(value, list)
+        and all(isinstance(i, dict) and isinstance(i.get("key"), str) for i in value)
         and len({i["key"] for i in value}) == len(value)
+    )

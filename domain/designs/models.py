@@ -139,9 +139,11 @@ class CommentCreate(Input):
     body: Annotated[str, Meta(min_length=1, max_length=10_000)]
     target: Annotated[
         str,
-        Meta(pattern=r"^(programme|qualification|unit:[a-z0-9][a-z0-9_.-]{0,63}"
-             r"|outcome:[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,63})$",
-             description="'programme', 'unit:<key>' or 'outcome:<unit key>/<outcome key>'"),
+        Meta(
+            pattern=r"^(programme|qualification|unit:[a-z0-9][a-z0-9_.-]{0,63}"
+            r"|outcome:[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,63})$",
+            description="'programme', 'unit:<key>' or 'outcome:<unit key>/<outcome key>'",
+        ),
     ] = "programme"
     acting_for: ActingFor = None
 

@@ -27,8 +27,9 @@ async def check(conn: Connection, content: ProgrammeContent | QualificationConte
         problems += _duplicate_keys(content)
         problems += await _unknown_competences(conn, content)
     else:
-        problems += await _unknown_units(conn, content.rule.all_of + [r for g in content.rule.at_least for r in g.of]
-                                         if content.rule else [])
+        problems += await _unknown_units(
+            conn, content.rule.all_of + [r for g in content.rule.at_least for r in g.of] if content.rule else []
+        )
     wanted = [o for o in organisations if o is not None]
     found = {r["id"] for r in await conn.fetch(q.existing_organisations, wanted)}
     problems += [f"there is no organisation {o}" for o in wanted if o not in found]
@@ -40,8 +41,9 @@ def _duplicate_keys(content: ProgrammeContent) -> list[str]:
     problems = [f"two units have the key {key!r}" for key, n in Counter(u.key for u in content.units).items() if n > 1]
     for unit in content.units:
         counts = Counter(o.key for o in unit.learning_outcomes)
-        problems += [f"unit {unit.key!r} has two learning outcomes with the key {key!r}"
-                     for key, n in counts.items() if n > 1]
+        problems += [
+            f"unit {unit.key!r} has two learning outcomes with the key {key!r}" for key, n in counts.items() if n > 1
+        ]
     return problems
 
 
@@ -56,7 +58,10 @@ async def _unknown_competences(conn: Connection, content: ProgrammeContent) -> l
     known = {c.key for c in profile.competences}
     return [
         f"learning outcome {u.key}/{o.key} maps to {key!r}, which is not a competence of the profile version"
-        for u in content.units for o in u.learning_outcomes for key in o.competences if key not in known
+        for u in content.units
+        for o in u.learning_outcomes
+        for key in o.competences
+        if key not in known
     ]
 
 
@@ -79,11 +84,21 @@ def workflow_gaps(content: ProgrammeContent | QualificationContent, coauthors: l
     roles: dict[UUID, list[str]] = {c.organisation_id: list(c.roles) for c in coauthors}
     gaps = []
     if not any("approver" in r for r in roles.values()):
-        gaps.append(Gap(element=None, path="coauthors", message="add a co-author with the role 'approver' "
-                        "(a QA body or chamber approves before publication)"))
+        gaps.append(
+            Gap(
+                element=None,
+                path="coauthors",
+                message="add a co-author with the role 'approver' (a QA body or chamber approves before publication)",
+            )
+        )
     if content.awarding_body_id is not None and content.awarding_body_id not in roles:
         gaps.append(Gap(element=None, path="awardingBodyId", message="the awarding body must be a co-author"))
     if content.cosigner_id is not None and "cosigner" not in roles.get(content.cosigner_id, []):
-        gaps.append(Gap(element=None, path="cosignerId",
-                        message="the co-signing organisation must be a co-author with the role 'cosigner'"))
+        gaps.append(
+            Gap(
+                element=None,
+                path="cosignerId",
+                message="the co-signing organisation must be a co-author with the role 'cosigner'",
+            )
+        )
     return gaps

@@ -18,9 +18,22 @@ q = load_queries(__file__, "register.sql")
 
 # Languages PostgreSQL stems; others are searched word for word ('simple').
 TEXT_SEARCH_CONFIGS = {
-    "da": "danish", "de": "german", "en": "english", "es": "spanish", "fi": "finnish", "fr": "french",
-    "hu": "hungarian", "it": "italian", "nl": "dutch", "nb": "norwegian", "no": "norwegian", "pt": "portuguese",
-    "ro": "romanian", "ru": "russian", "sv": "swedish", "tr": "turkish",
+    "da": "danish",
+    "de": "german",
+    "en": "english",
+    "es": "spanish",
+    "fi": "finnish",
+    "fr": "french",
+    "hu": "hungarian",
+    "it": "italian",
+    "nl": "dutch",
+    "nb": "norwegian",
+    "no": "norwegian",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
 }
 
 
@@ -59,8 +72,14 @@ def _texts(content: ProgrammeContent | QualificationContent) -> dict[str, str]:
     return {language: "\n".join(texts) for language, texts in by_language.items()}
 
 
-async def publish(conn: Connection, kind: DesignKind, design_id: UUID, number: int, version_id: UUID,
-                  content: ProgrammeContent | QualificationContent) -> None:
+async def publish(
+    conn: Connection,
+    kind: DesignKind,
+    design_id: UUID,
+    number: int,
+    version_id: UUID,
+    content: ProgrammeContent | QualificationContent,
+) -> None:
     occupation = isco = None
     levels = {content.eqf_level} if content.eqf_level else set()
     languages: list[str] = []
@@ -73,27 +92,67 @@ async def publish(conn: Connection, kind: DesignKind, design_id: UUID, number: i
         languages, providers = content.languages, content.provider_ids
     await conn.execute(q.retire_entries, design_id)
     await conn.execute(
-        q.insert_entry, version_id, design_id, kind, number, content.title, content.default_language, _texts(content),
-        occupation, isco, sorted(levels), languages, providers, content.awarding_body_id,
+        q.insert_entry,
+        version_id,
+        design_id,
+        kind,
+        number,
+        content.title,
+        content.default_language,
+        _texts(content),
+        occupation,
+        isco,
+        sorted(levels),
+        languages,
+        providers,
+        content.awarding_body_id,
         content.quality_assurance.type if content.quality_assurance else None,
     )
 
 
-async def search(conn: Connection, kind: DesignKind, *, text: str | None, language: str | None,
-                 occupation: str | None, isco: str | None, eqf_level: int | None, country: str | None,
-                 taught_in: str | None, provider: UUID | None, awarding_body: UUID | None,
-                 quality_assurance: str | None, cursor: str | None, limit: int) -> RegisterPage:
+async def search(
+    conn: Connection,
+    kind: DesignKind,
+    *,
+    text: str | None,
+    language: str | None,
+    occupation: str | None,
+    isco: str | None,
+    eqf_level: int | None,
+    country: str | None,
+    taught_in: str | None,
+    provider: UUID | None,
+    awarding_body: UUID | None,
+    quality_assurance: str | None,
+    cursor: str | None,
+    limit: int,
+) -> RegisterPage:
     after = decode_cursor(cursor)
     lang = language or "en"
     rows = await conn.fetch(
-        q.search, kind, text or None, TEXT_SEARCH_CONFIGS.get(lang, "simple"), lang, occupation, isco, eqf_level,
-        country, taught_in, provider, awarding_body, quality_assurance,
-        after[0] if after else None, after[1] if after else None, limit + 1,
+        q.search,
+        kind,
+        text or None,
+        TEXT_SEARCH_CONFIGS.get(lang, "simple"),
+        lang,
+        occupation,
+        isco,
+        eqf_level,
+        country,
+        taught_in,
+        provider,
+        awarding_body,
+        quality_assurance,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
     )
     items = [from_row(RegisterEntry, r) for r in rows[:limit]]
     more = len(rows) > limit
-    return RegisterPage(items=items, next_cursor=encode_cursor(rows[limit - 1]["published_at"],
-                                                               rows[limit - 1]["version_id"]) if more else None)
+    return RegisterPage(
+        items=items,
+        next_cursor=encode_cursor(rows[limit - 1]["published_at"], rows[limit - 1]["version_id"]) if more else None,
+    )
 
 
 async def published_numbers(conn: Connection, kind: DesignKind, design_id: UUID) -> list[int]:

@@ -14,8 +14,10 @@ from domain.structs import Input, Model, Page
 
 IdentifierScheme = Annotated[
     str,
-    Meta(pattern=r"^(student_number|national:[A-Z]{2}|[a-z][a-z0-9_.-]{0,40})$",
-         description="'student_number', 'national:<ISO country>' (e.g. 'national:DK'), or another scheme"),
+    Meta(
+        pattern=r"^(student_number|national:[A-Z]{2}|[a-z][a-z0-9_.-]{0,40})$",
+        description="'student_number', 'national:<ISO country>' (e.g. 'national:DK'), or another scheme",
+    ),
 ]
 
 
@@ -49,8 +51,8 @@ class LearnerCreate(Input):
 
 class LearnerUpdate(Input):
     name: ShortText | UnsetType = UNSET
-    email: Email | None | UnsetType = UNSET
-    date_of_birth: date | None | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
+    date_of_birth: date | UnsetType | None = UNSET
     identifiers: list[ExternalIdentifier] | UnsetType = UNSET
 
 

@@ -40,28 +40,43 @@ async def get_learner(db: Database, provider_id: UUID, learner_id: UUID) -> Lear
         return await fetch_learner(conn, provider_id, learner_id)
 
 
-async def list_learners(db: Database, provider_id: UUID, *, cursor: str | None, limit: int,
-                        identifier: ExternalIdentifier | None = None) -> LearnerPage:
+async def list_learners(
+    db: Database, provider_id: UUID, *, cursor: str | None, limit: int, identifier: ExternalIdentifier | None = None
+) -> LearnerPage:
     after = decode_cursor(cursor)
     async with db.connection() as conn:
-        rows = await conn.fetch(q.select_learners, provider_id, None, after[0] if after else None,
-                                after[1] if after else None, identifier.scheme if identifier else None,
-                                identifier.value if identifier else None, limit + 1)
+        rows = await conn.fetch(
+            q.select_learners,
+            provider_id,
+            None,
+            after[0] if after else None,
+            after[1] if after else None,
+            identifier.scheme if identifier else None,
+            identifier.value if identifier else None,
+            limit + 1,
+        )
     return LearnerPage(items=[from_row(Learner, r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit))
 
 
-async def _store_identifiers(conn: Connection, learner_id: UUID, provider_id: UUID,
-                             identifiers: list[ExternalIdentifier]) -> None:
+async def _store_identifiers(
+    conn: Connection, learner_id: UUID, provider_id: UUID, identifiers: list[ExternalIdentifier]
+) -> None:
     try:
         async with conn.transaction():
-            await conn.execute(q.insert_identifiers, learner_id, provider_id, [i.scheme for i in identifiers],
-                               [i.value for i in identifiers])
+            await conn.execute(
+                q.insert_identifiers,
+                learner_id,
+                provider_id,
+                [i.scheme for i in identifiers],
+                [i.value for i in identifiers],
+            )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("another learner of this provider already has one of these identifiers") from exc
 
 
-async def create_learner(db: Database, actor: Actor, provider_id: UUID, data: LearnerCreate,
-                         idempotency: IdempotencyKey | None = None) -> Learner:
+async def create_learner(
+    db: Database, actor: Actor, provider_id: UUID, data: LearnerCreate, idempotency: IdempotencyKey | None = None
+) -> Learner:
     if len({(i.scheme, i.value) for i in data.identifiers}) != len(data.identifiers):
         raise InvalidInput("an identifier is listed twice")
     async with write(db, actor, idempotency=idempotency) as w:
@@ -69,8 +84,9 @@ async def create_learner(db: Database, actor: Actor, provider_id: UUID, data: Le
             return w.replay(Learner)
         try:
             async with w.conn.transaction():
-                learner_id = await w.conn.fetchval(q.insert_learner, provider_id, data.name, data.date_of_birth,
-                                                   data.email, secrets.token_hex(16))
+                learner_id = await w.conn.fetchval(
+                    q.insert_learner, provider_id, data.name, data.date_of_birth, data.email, secrets.token_hex(16)
+                )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {data.email}") from exc
         await _store_identifiers(w.conn, learner_id, provider_id, data.identifiers)
@@ -80,13 +96,16 @@ async def create_learner(db: Database, actor: Actor, provider_id: UUID, data: Le
     return learner
 
 
-async def update_learner(db: Database, actor: Actor, provider_id: UUID, learner_id: UUID, expected_version: int,
-                         data: LearnerUpdate) -> Learner:
+async def update_learner(
+    db: Database, actor: Actor, provider_id: UUID, learner_id: UUID, expected_version: int, data: LearnerUpdate
+) -> Learner:
     async with write(db, actor) as w:
         current = await fetch_learner(w.conn, provider_id, learner_id)
         if current.version != expected_version:
-            raise PreconditionFailed(f"learner {learner_id} is at version {current.version}, not {expected_version}",
-                                     currentVersion=current.version)
+            raise PreconditionFailed(
+                f"learner {learner_id} is at version {current.version}, not {expected_version}",
+                currentVersion=current.version,
+            )
         name = current.name if data.name is UNSET else data.name
         email = current.email if data.email is UNSET else data.email
         born = current.date_of_birth if data.date_of_birth is UNSET else data.date_of_birth
@@ -96,8 +115,10 @@ async def update_learner(db: Database, actor: Actor, provider_id: UUID, learner_
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {email}") from exc
         if updated is None:
-            raise PreconditionFailed(f"learner {learner_id} changed while you edited it",
-                                     currentVersion=await w.conn.fetchval(q.learner_version, learner_id))
+            raise PreconditionFailed(
+                f"learner {learner_id} changed while you edited it",
+                currentVersion=await w.conn.fetchval(q.learner_version, learner_id),
+            )
         if data.identifiers is not UNSET:
             await w.conn.execute(q.delete_identifiers, learner_id)
             await _store_identifiers(w.conn, learner_id, provider_id, data.identifiers)
@@ -121,29 +142,54 @@ async def enrol(db: Database, actor: Actor, provider_id: UUID, learner_id: UUID,
             which = f"version {data.version_number}" if data.version_number else "version"
             raise NotFound(f"programme {data.programme_id} has no published {which}")
         if not target["delivers"]:
-            raise Forbidden(f"provider {provider_id} does not deliver programme {data.programme_id}: it is neither "
-                            "among its providers nor a co-author")
+            raise Forbidden(
+                f"provider {provider_id} does not deliver programme {data.programme_id}: it is neither "
+                "among its providers nor a co-author"
+            )
         units = {u["key"] for u in target["content"].get("units", [])}
         if data.unit_key is not None and data.unit_key not in units:
-            raise InvalidInput(f"programme {data.programme_id} version {target['number']} has no unit "
-                               f"{data.unit_key!r}; its units are {', '.join(sorted(units))}")
-        enrolment_id = await w.conn.fetchval(q.insert_enrolment, provider_id, learner_id, target["version_id"],
-                                             data.unit_key)
+            raise InvalidInput(
+                f"programme {data.programme_id} version {target['number']} has no unit "
+                f"{data.unit_key!r}; its units are {', '.join(sorted(units))}"
+            )
+        enrolment_id = await w.conn.fetchval(
+            q.insert_enrolment, provider_id, learner_id, target["version_id"], data.unit_key
+        )
         if enrolment_id is None:
-            raise Conflict(f"learner {learner_id} is already enrolled in this programme version"
-                           + (f" unit {data.unit_key!r}" if data.unit_key else ""))
-        await w.audit("learner.enrolled", "enrolment", enrolment_id, provider_id,
-                      {"learnerId": str(learner_id), "programmeId": str(data.programme_id),
-                       "version": target["number"], "unitKey": data.unit_key})
+            raise Conflict(
+                f"learner {learner_id} is already enrolled in this programme version"
+                + (f" unit {data.unit_key!r}" if data.unit_key else "")
+            )
+        await w.audit(
+            "learner.enrolled",
+            "enrolment",
+            enrolment_id,
+            provider_id,
+            {
+                "learnerId": str(learner_id),
+                "programmeId": str(data.programme_id),
+                "version": target["number"],
+                "unitKey": data.unit_key,
+            },
+        )
         return await fetch_enrolment(w.conn, provider_id, enrolment_id)
 
 
-async def list_enrolments(db: Database, provider_id: UUID, learner_id: UUID, *, cursor: str | None,
-                          limit: int) -> EnrolmentPage:
+async def list_enrolments(
+    db: Database, provider_id: UUID, learner_id: UUID, *, cursor: str | None, limit: int
+) -> EnrolmentPage:
     after = decode_cursor(cursor)
     async with db.connection() as conn:
         await fetch_learner(conn, provider_id, learner_id)
-        rows = await conn.fetch(q.select_enrolments, provider_id, learner_id, None, after[0] if after else None,
-                                after[1] if after else None, limit + 1)
-    return EnrolmentPage(items=[from_row(Enrolment, r) for r in rows[:limit]],
-                         next_cursor=next_cursor(rows, limit, at="enrolled_at"))
+        rows = await conn.fetch(
+            q.select_enrolments,
+            provider_id,
+            learner_id,
+            None,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
+        )
+    return EnrolmentPage(
+        items=[from_row(Enrolment, r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, at="enrolled_at")
+    )

@@ -1,0 +1,93 @@
+"""Recording and reading assessment attempts at a provider."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from api.auth import secured
+from api.controllers.learners import RECORDING_ROLES
+from api.http import Cursor, IdempotencyKeyHeader, Limit, actor, idempotency_key
+from domain.attempts import service
+from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
+from domain.oauth.principals import Principal
+
+
+class AttemptController(Controller):
+    path = "/organisations/{org_id:uuid}/attempts"
+    tags = ["Attempts"]
+
+    @post(
+        "/",
+        operation_id="recordAttempt",
+        summary="Record an attempt; the decision and its reasons come back at once",
+        status_code=201,
+        **secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[403, 404, 409, 422]),
+    )
+    async def record(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        data: JSONBody[AttemptCreate],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[Attempt]:
+        key = await idempotency_key(request, principal, idempotency_key_header)
+        attempt = await service.record_attempt(
+            request.app.state.db, actor(principal), org_id, data, idempotency=key, dispatcher=request.app.state.jobs
+        )
+        return Response(
+            attempt, status_code=201, headers={"Location": f"/organisations/{org_id}/attempts/{attempt.id}"}
+        )
+
+    @get(
+        "/",
+        operation_id="listAttempts",
+        summary="The provider's attempts, oldest first; filter by learner",
+        **secured("assessments:read", member_of_path_org=True, errors=[422]),
+    )
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        org_id: FromPath[UUID],
+        learner_id: FromQuery[UUID | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> AttemptPage:
+        return await service.list_attempts(
+            request.app.state.db, provider_id=org_id, learner_id=learner_id, cursor=cursor, limit=limit
+        )
+
+    @get(
+        "/{attempt_id:uuid}",
+        operation_id="getAttempt",
+        summary="Read an attempt with its decision",
+        **secured("assessments:read", member_of_path_org=True, errors=[404]),
+    )
+    async def read(
+        self, request: Request[Any, Any, Any], org_id: FromPath[UUID], attempt_id: FromPath[UUID]
+    ) -> Attempt:
+        return await service.get_attempt(request.app.state.db, org_id, attempt_id)
+
+    @post(
+        "/{attempt_id:uuid}/corrections",
+        operation_id="correctAttempt",
+        summary="Correct an attempt: a new record with a reason; the decision follows the latest",
+        status_code=201,
+        **secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[404, 409, 422]),
+    )
+    async def correct(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        attempt_id: FromPath[UUID],
+        data: JSONBody[CorrectionCreate],
+    ) -> Attempt:
+        return await service.correct_attempt(
+            request.app.state.db, actor(principal), org_id, attempt_id, data, dispatcher=request.app.state.jobs
+        )

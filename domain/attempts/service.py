@@ -1,0 +1,140 @@
+"""Attempts as the API offers them: record one, correct one, read them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
+from domain.attempts.recording import Recording, record
+from domain.db import Connection, Database
+from domain.errors import Conflict, NotFound
+from domain.pagination import decode_cursor, next_cursor
+from domain.sql import load_queries
+from domain.structs import from_row
+from domain.writes import Actor, EventDispatcher, IdempotencyKey, write
+
+q = load_queries(__file__)
+
+
+async def fetch_attempt(conn: Connection, provider_id: UUID | None, attempt_id: UUID) -> Attempt:
+    rows = await conn.fetch(q.select_attempts, provider_id, attempt_id, None, None, None, None, 1)
+    if not rows:
+        raise NotFound(f"there is no attempt {attempt_id} at this provider")
+    return from_row(Attempt, rows[0])
+
+
+async def get_attempt(db: Database, provider_id: UUID, attempt_id: UUID) -> Attempt:
+    async with db.connection() as conn:
+        return await fetch_attempt(conn, provider_id, attempt_id)
+
+
+async def list_attempts(
+    db: Database,
+    *,
+    provider_id: UUID | None = None,
+    learner_id: UUID | None = None,
+    programme_id: UUID | None = None,
+    cursor: str | None,
+    limit: int,
+) -> AttemptPage:
+    after = decode_cursor(cursor)
+    async with db.connection() as conn:
+        rows = await conn.fetch(
+            q.select_attempts,
+            provider_id,
+            None,
+            learner_id,
+            programme_id,
+            after[0] if after else None,
+            after[1] if after else None,
+            limit + 1,
+        )
+    return AttemptPage(items=[from_row(Attempt, r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit))
+
+
+async def record_attempt(
+    db: Database,
+    actor: Actor,
+    provider_id: UUID,
+    data: AttemptCreate,
+    *,
+    idempotency: IdempotencyKey | None = None,
+    dispatcher: EventDispatcher | None = None,
+) -> Attempt:
+    """Records one attempt; the engine decides at once and the decision is stored with it."""
+    assessor = data.assessor_person_id or actor.person_id
+    async with write(db, actor, idempotency=idempotency, dispatcher=dispatcher) as w:
+        if w.replayed is not None:
+            return w.replay(Attempt)
+        recorded = await record(
+            w,
+            Recording(
+                provider_id=provider_id,
+                learner_id=data.learner_id,
+                enrolment_id=data.enrolment_id,
+                unit_key=data.unit_key,
+                assessed_at=data.assessed_at,
+                supervision=data.supervision,
+                place=data.place,
+                assessor_person_id=assessor,
+                evidence=msgspec.to_builtins(data.evidence),
+            ),
+            data.submission,
+        )
+        await w.audit(
+            "attempt.recorded",
+            "attempt",
+            recorded.attempt_id,
+            provider_id,
+            {"learnerId": str(data.learner_id), "passed": recorded.passed},
+        )
+        attempt = await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
+        await w.remember(attempt)
+    return attempt
+
+
+async def correct_attempt(
+    db: Database,
+    actor: Actor,
+    provider_id: UUID,
+    attempt_id: UUID,
+    data: CorrectionCreate,
+    *,
+    dispatcher: EventDispatcher | None = None,
+) -> Attempt:
+    """Records a correction of an attempt: a new record pointing at it, with a reason."""
+    async with write(db, actor, dispatcher=dispatcher) as w:
+        original = await w.conn.fetchrow(q.lock_attempt, attempt_id, provider_id)
+        if original is None:
+            raise NotFound(f"there is no attempt {attempt_id} at this provider")
+        if original["corrected"]:
+            raise Conflict(f"attempt {attempt_id} has already been corrected; correct the latest correction")
+        evidence = msgspec.to_builtins(data.evidence) if data.evidence is not None else original["evidence"]
+        recorded = await record(
+            w,
+            Recording(
+                provider_id=provider_id,
+                learner_id=original["learner_id"],
+                enrolment_id=original["enrolment_id"],
+                unit_key=original["unit_key"],
+                assessed_at=data.assessed_at or original["assessed_at"],
+                supervision=data.supervision or original["supervision"],
+                place=original["place"],
+                assessor_person_id=actor.person_id or original["assessor_person_id"],
+                evidence=evidence,
+            ),
+            data.submission,
+            corrects=attempt_id,
+            correction_reason=data.reason,
+            attempt_number=original["attempt_number"],
+        )
+        await w.audit(
+            "attempt.corrected",
+            "attempt",
+            recorded.attempt_id,
+            provider_id,
+            {"corrects": str(attempt_id), "reason": data.reason, "passed": recorded.passed},
+        )
+        return await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
