@@ -19,7 +19,16 @@ WELD_INSPECTION = SKILL + "1a2b3c4d-0000-4000-8000-000000000002"
 SAFETY = SKILL + "1a2b3c4d-0000-4000-8000-000000000003"
 BLUEPRINTS = SKILL + "1a2b3c4d-0000-4000-8000-000000000004"
 
-ASSESSMENT = {"mode": "performance_standard", "criteria": [{"key": "bead", "title": "Weld bead geometry"}]}
+RUBRIC = {"type": "rubric", "levels": [{"key": "l1", "name": "Poor", "points": 1}, {"key": "l2", "name": "Fair",
+          "points": 2}, {"key": "l3", "name": "Good", "points": 3}, {"key": "l4", "name": "Excellent", "points": 4}]}
+ASSESSMENT = {
+    "mode": "performance_standard", "cutScore": 60, "supervision": "supervised_identity_check_onsite", "maxAttempts": 3,
+    "criteria": [
+        {"key": "bead", "title": "Weld bead geometry", "scale": RUBRIC, "weight": 2, "minimum": "l3"},
+        {"key": "penetration", "title": "Root penetration", "scale": RUBRIC, "weight": 2},
+        {"key": "safety", "title": "Safe working", "scale": {"type": "numeric", "min": 0, "max": 10}, "weight": 1},
+    ],
+}
 
 
 async def welder_profile(client: AsyncTestClient[Litestar], author: Integrator) -> str:
@@ -217,3 +226,21 @@ async def test_published_versions_cannot_change_by_any_route(client: AsyncTestCl
         else:
             raise AssertionError("the database let a published version change")
     assert (await client.get(v1, headers=lead.headers)).json()["content"]["eqfLevel"] == 4
+
+
+async def test_a_unit_assessment_specification_is_checked_when_saved(client: AsyncTestClient[Litestar],
+                                                                      bootstrap: Bootstrap) -> None:
+    lead = await bootstrap.integrator(["programmes:write"], name="Lead", kind="employer_association")
+    profile = await welder_profile(client, lead)
+    content = programme_content(profile, str(lead.org_id), str(lead.org_id), str(lead.org_id))
+    unit = content["units"][0]
+    broken = {**ASSESSMENT, "criteria": [{**ASSESSMENT["criteria"][0], "minimum": "l9"}]}  # type: ignore[dict-item]
+    response = await client.post("/programmes", headers=lead.headers, json={
+        "content": {**content, "units": [{**unit, "assessment": broken}]}})
+    assert response.status_code == 422
+    assert "unit 'u1' assessment: criteria[bead].minimum" in response.json()["detail"]
+    unknown_outcome = {"mode": "outcome_based", "outcomes": [{"key": "lo9"}]}
+    response = await client.post("/programmes", headers=lead.headers, json={
+        "content": {**content, "units": [{**unit, "assessment": unknown_outcome}]}})
+    assert response.status_code == 422
+    assert "outcome 'lo9' is not a learning outcome of the unit" in response.json()["detail"]

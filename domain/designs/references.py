@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from uuid import UUID
 
+from assessment import AssessmentError, parse_specification
+from assessment.specification import OutcomeBasedSpecification, PriorLearningSpecification
 from domain.db import Connection
 from domain.designs.completeness import Gap
 from domain.designs.content import ProgrammeContent, QualificationContent, UnitRef
@@ -25,6 +27,7 @@ async def check(conn: Connection, content: ProgrammeContent | QualificationConte
     if isinstance(content, ProgrammeContent):
         organisations |= set(content.provider_ids)
         problems += _duplicate_keys(content)
+        problems += _assessment_problems(content)
         problems += await _unknown_competences(conn, content)
     else:
         problems += await _unknown_units(
@@ -44,6 +47,24 @@ def _duplicate_keys(content: ProgrammeContent) -> list[str]:
         problems += [
             f"unit {unit.key!r} has two learning outcomes with the key {key!r}" for key, n in counts.items() if n > 1
         ]
+    return problems
+
+
+def _assessment_problems(content: ProgrammeContent) -> list[str]:
+    """Each unit's assessment specification is checked by the engine, and its outcomes must be the unit's."""
+    problems = []
+    for unit in content.units:
+        if unit.assessment is None:
+            continue
+        try:
+            specification = parse_specification(unit.assessment)
+        except AssessmentError as exc:
+            problems += [f"unit {unit.key!r} assessment: {p}" for p in exc.problems]
+            continue
+        if isinstance(specification, OutcomeBasedSpecification | PriorLearningSpecification):
+            known = {o.key for o in unit.learning_outcomes}
+            problems += [f"unit {unit.key!r} assessment: outcome {o.key!r} is not a learning outcome of the unit"
+                         for o in specification.outcomes if o.key not in known]
     return problems
 
 
