@@ -17,6 +17,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
 from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, etag, expected_version, idempotency_key
+from domain.attempts import service as attempt_service
+from domain.attempts.models import AttemptPage
 from domain.designs import service
 from domain.designs.content import ProgrammeContent, QualificationContent
 from domain.designs.coverage import CoverageReport
@@ -312,6 +314,25 @@ class ProgrammeController(DesignController):
             acting_for,
         )
         return versioned(version)
+
+    @get(
+        "/{design_id:uuid}/attempts",
+        operation_id="listProgrammeAttempts",
+        summary="Attempts at the programme's units, at every provider (its co-authors)",
+        **secured("assessments:read", errors=[404, 422]),
+    )
+    async def attempts(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        cursor: Cursor = None,
+        limit: Limit = 20,
+    ) -> AttemptPage:
+        await service.require_coauthor(request.app.state.db, principal, "programme", design_id)
+        return await attempt_service.list_attempts(
+            request.app.state.db, programme_id=design_id, cursor=cursor, limit=limit
+        )
 
     @get(
         "/{design_id:uuid}/versions/{number:int}/coverage",

@@ -559,3 +559,11 @@ async def published_view(
                 version=version, awarding_body=awarding_body, coverage=report, published_versions=numbers
             )
         return QualificationRegisterView(version=version, awarding_body=awarding_body, published_versions=numbers)
+
+
+async def require_coauthor(db: Database, principal: Principal, kind: DesignKind, design_id: UUID) -> None:
+    """Raises NotFound unless the caller's organisation co-authors the design."""
+    async with db.connection() as conn:
+        await _design_row(conn, kind, design_id)
+        if not access.can_see_drafts(principal, await _coauthors(conn, design_id)):
+            raise NotFound(f"there is no {kind} here that your organisation co-authors")
