@@ -173,8 +173,8 @@ async def test_the_full_flow_issues_a_person_token(
             ("oauth_tokens", "refresh_token_hash", body["refresh_token"]),
         ):
             hashed = hashlib.sha256(secret.encode()).hexdigest()
-            assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", hashed) == 1  # noqa: S608
-            assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", secret) == 0  # noqa: S608
+            assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", hashed) == 1
+            assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", secret) == 0
 
 
 async def test_a_public_client_exchanges_with_pkce_alone(
