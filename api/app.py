@@ -131,6 +131,7 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=_openapi(settings),
         request_max_body_size=10 * 1024 * 1024,
         debug=False,
+        logging_config=None,  # our JSON logging (api.observability) stays in charge
     )
     app.state.settings = settings
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.

@@ -7,7 +7,6 @@ anything refused or unreachable. Admin commands print JSON and act as the platfo
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import re
 import sys
@@ -114,12 +113,8 @@ def app_from_env() -> Any:
     from api.app import create_app
 
     settings = Settings.from_env()
-    app = create_app(settings)
-    # After create_app: Litestar's default logging config has just replaced the root handlers.
     _json_logs(settings.log_level)
-    logging.getLogger("litestar").handlers[:] = []
-    logging.getLogger("litestar").propagate = True
-    return app
+    return create_app(settings)
 
 
 @cli.command()

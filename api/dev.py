@@ -134,7 +134,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # alive, and someone else's
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, waiting for its parent (init, for a daemon) to reap it: as good as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def _ensure_stopped(pid: int) -> None:
@@ -220,6 +229,7 @@ def _stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
             log.warning("%s did not stop in time; killing it", name)
             child.kill()
             child.wait()
+        log.info("%s stopped (exit code %s)", name, child.returncode)
 
 
 def _ready(url: str) -> bool:

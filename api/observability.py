@@ -24,7 +24,7 @@ access_log = logging.getLogger("guildhall.access")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id, and any extras."""
 
-    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

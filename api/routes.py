@@ -15,10 +15,12 @@ def route_handlers() -> list[Any]:
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
+    from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
 
     return [
         OrganisationController, MemberController, ClientController, AuditController,
         ProgrammeController, QualificationController, RegisterController, ProfileController,
         OAuthController, MetadataController, LearnerController, AttemptController,
+        XapiController,
     ]

@@ -53,6 +53,9 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return len(event_ids)
 
 
+# Modules that handle outbox topics register with domain.outbox.register when imported: import
+# them in this module as they are added, so that every worker process knows every topic.
+
 # keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused.
 FUNCTIONS: list[Function] = [
     func(process_outbox_event, name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),

@@ -24,16 +24,14 @@ def evaluate_performance(
     is at least the minimum."""
     scores = {s.criterion: s for s in submission.scores}
     total_weight = fsum(c.weight for c in specification.criteria)
-    attainments = [_attainment(c, scores[c.key]) for c in specification.criteria]
-    weighted = fsum(c.weight * a for c, a in zip(specification.criteria, attainments, strict=True))
-    total = round(100 * weighted / total_weight, 2)
+    # 100 * share * attainment, where share = weight / total weight: the same total, safe from underflow.
+    contributions = [100 * (c.weight / total_weight) * _attainment(c, scores[c.key]) for c in specification.criteria]
+    total = round(fsum(contributions), 2)
     cut = specification.cut_score
     results: list[CriterionResult] = []
     reasons: list[str] = []
-    for criterion, attainment in zip(specification.criteria, attainments, strict=True):
-        result, failure = _criterion_result(
-            criterion, scores[criterion.key], 100 * criterion.weight * attainment / total_weight
-        )
+    for criterion, contribution in zip(specification.criteria, contributions, strict=True):
+        result, failure = _criterion_result(criterion, scores[criterion.key], contribution)
         results.append(result)
         reasons += [failure] if failure else []
     if total < cut:

@@ -37,6 +37,7 @@ from assessment.errors import AssessmentError, raise_if
 from assessment.errors import at as _at
 from assessment.specification import (
     HINTS,
+    Criterion,
     Key,
     MetricName,
     Number,
@@ -206,8 +207,9 @@ def submission_problems(specification: Specification, submission: Submission) ->
     )
 
 
-def _mode(value: msgspec.Struct) -> str:
-    return str(type(value).__struct_config__.tag)
+def _mode(value: object) -> str:
+    config = getattr(type(value), "__struct_config__", None)
+    return str(getattr(config, "tag", type(value).__name__))
 
 
 def _judgement_problems(
@@ -260,45 +262,33 @@ def _score_problems(
     for i, score in enumerate(submission.scores):
         criterion = criteria.get(score.criterion)
         if criterion is None:
+            known = quoted(criteria)
             problems.append(
-                _at(
-                    f"scores[{i}].criterion",
-                    f"{score.criterion!r} is not a criterion of the specification ({quoted(criteria)})",
-                )
+                _at(f"scores[{i}].criterion", f"{score.criterion!r} is not a criterion of the specification ({known})")
             )
-            continue
-        path = f"scores[{score.criterion}]"
-        scale = criterion.scale
-        if isinstance(scale, RubricScale):
-            levels = [level.key for level in scale.levels]
-            if score.value is not None or score.level is None:
-                problems.append(
-                    _at(
-                        path,
-                        f"criterion {criterion.title!r} is scored on a rubric: give a level "
-                        f"({quoted(levels)}), not a value",
-                    )
-                )
-            elif score.level not in levels:
-                problems.append(
-                    _at(f"{path}.level", f"{score.level!r} is not one of the rubric's levels ({quoted(levels)})")
-                )
-        elif score.level is not None or score.value is None:
-            problems.append(
-                _at(
-                    path,
-                    f"criterion {criterion.title!r} is scored on a numeric scale: give a value "
-                    f"from {number(scale.min)} to {number(scale.max)}, not a level",
-                )
-            )
-        elif not scale.min <= score.value <= scale.max:
-            problems.append(
-                _at(
-                    f"{path}.value",
-                    f"{number(score.value)} is outside the scale {number(scale.min)}–{number(scale.max)}",
-                )
-            )
+        else:
+            problems += _scale_problems(f"scores[{score.criterion}]", criterion, score)
     return problems
+
+
+def _scale_problems(path: str, criterion: Criterion, score: CriterionScore) -> list[str]:
+    """A rubric criterion is scored with a level of its rubric, a numeric one with a value within its scale."""
+    scale, title = criterion.scale, criterion.title
+    if isinstance(scale, RubricScale):
+        levels = quoted(level.key for level in scale.levels)
+        if score.value is not None or score.level is None:
+            return [_at(path, f"criterion {title!r} is scored on a rubric: give a level ({levels}), not a value")]
+        if all(score.level != level.key for level in scale.levels):
+            return [_at(f"{path}.level", f"{score.level!r} is not one of the rubric's levels ({levels})")]
+        return []
+    bounds = f"{number(scale.min)}–{number(scale.max)}"
+    if score.level is not None or score.value is None:
+        return [
+            _at(path, f"criterion {title!r} is scored on a numeric scale: give a value within {bounds}, not a level")
+        ]
+    if not scale.min <= score.value <= scale.max:
+        return [_at(f"{path}.value", f"{number(score.value)} is outside the scale {bounds}")]
+    return []
 
 
 def _run_problems(submission: SimulationSubmission) -> list[str]:

@@ -1,3 +1,10 @@
+CREATE FUNCTION public.attempts_are_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'attempts are append-only: record a correction instead';
+END $$;
+
 CREATE FUNCTION public.audit_log_is_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -36,6 +43,34 @@ CREATE TABLE public.accreditations (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     withdrawn_at timestamp with time zone,
     CONSTRAINT accreditations_check CHECK (((valid_until IS NULL) OR (valid_until >= valid_from)))
+);
+
+CREATE TABLE public.attempts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid NOT NULL,
+    learner_id uuid NOT NULL,
+    enrolment_id uuid NOT NULL,
+    version_id uuid NOT NULL,
+    unit_key text NOT NULL,
+    attempt_number integer NOT NULL,
+    assessor_person_id uuid,
+    assessed_at timestamp with time zone NOT NULL,
+    place text,
+    supervision text,
+    submission jsonb NOT NULL,
+    evidence jsonb DEFAULT '[]'::jsonb NOT NULL,
+    decision jsonb NOT NULL,
+    passed boolean NOT NULL,
+    corrects_attempt_id uuid,
+    correction_reason text,
+    source text NOT NULL,
+    batch_id uuid,
+    dedupe_key text,
+    recorded_by_client text,
+    recorded_by_person uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT attempts_check CHECK (((corrects_attempt_id IS NULL) = (correction_reason IS NULL))),
+    CONSTRAINT attempts_source_check CHECK ((source = ANY (ARRAY['api'::text, 'bulk'::text, 'xapi'::text])))
 );
 
 CREATE TABLE public.audit_log (
@@ -138,12 +173,40 @@ CREATE TABLE public.designs (
     CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text])))
 );
 
+CREATE TABLE public.enrolments (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid NOT NULL,
+    learner_id uuid NOT NULL,
+    version_id uuid NOT NULL,
+    unit_key text,
+    enrolled_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.idempotency_keys (
     scope text NOT NULL,
     key text NOT NULL,
     fingerprint text NOT NULL,
     response jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.learner_identifiers (
+    learner_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    scheme text NOT NULL,
+    value text NOT NULL
+);
+
+CREATE TABLE public.learners (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid NOT NULL,
+    name text NOT NULL,
+    date_of_birth date,
+    email text,
+    email_salt text NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE public.members (
@@ -297,6 +360,26 @@ CREATE TABLE public.register_entries (
     published_at timestamp with time zone NOT NULL
 );
 
+CREATE TABLE public.result_batches (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id uuid NOT NULL,
+    format text NOT NULL,
+    fingerprint text NOT NULL,
+    status text NOT NULL,
+    rows_total integer NOT NULL,
+    rows_done integer DEFAULT 0 NOT NULL,
+    accepted integer DEFAULT 0 NOT NULL,
+    rejected integer DEFAULT 0 NOT NULL,
+    rejections jsonb DEFAULT '[]'::jsonb NOT NULL,
+    payload jsonb NOT NULL,
+    recorded_by_client text,
+    recorded_by_person uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT result_batches_format_check CHECK ((format = ANY (ARRAY['json'::text, 'csv'::text]))),
+    CONSTRAINT result_batches_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'done'::text, 'failed'::text])))
+);
+
 CREATE TABLE public.schema_migrations (
     version character varying(128) NOT NULL
 );
@@ -312,8 +395,24 @@ CREATE TABLE public.signing_keys (
     retired_at timestamp with time zone
 );
 
+CREATE TABLE public.xapi_statements (
+    id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    client_id text,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    statement jsonb NOT NULL,
+    attempt_id uuid,
+    problem text
+);
+
 ALTER TABLE ONLY public.accreditations
     ADD CONSTRAINT accreditations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_corrects_attempt_id_key UNIQUE (corrects_attempt_id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
@@ -339,8 +438,17 @@ ALTER TABLE ONLY public.design_versions
 ALTER TABLE ONLY public.designs
     ADD CONSTRAINT designs_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.enrolments
+    ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+
+ALTER TABLE ONLY public.learner_identifiers
+    ADD CONSTRAINT learner_identifiers_pkey PRIMARY KEY (provider_id, scheme, value);
+
+ALTER TABLE ONLY public.learners
+    ADD CONSTRAINT learners_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.members
     ADD CONSTRAINT members_pkey PRIMARY KEY (organisation_id, person_id);
@@ -378,13 +486,30 @@ ALTER TABLE ONLY public.persons
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
 
+ALTER TABLE ONLY public.result_batches
+    ADD CONSTRAINT result_batches_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.result_batches
+    ADD CONSTRAINT result_batches_provider_id_fingerprint_key UNIQUE (provider_id, fingerprint);
+
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (kid);
 
+ALTER TABLE ONLY public.xapi_statements
+    ADD CONSTRAINT xapi_statements_pkey PRIMARY KEY (id);
+
 CREATE INDEX accreditations_organisation_idx ON public.accreditations USING btree (organisation_id);
+
+CREATE UNIQUE INDEX attempts_dedupe_idx ON public.attempts USING btree (provider_id, dedupe_key) WHERE (dedupe_key IS NOT NULL);
+
+CREATE INDEX attempts_learner_unit_idx ON public.attempts USING btree (learner_id, version_id, unit_key, created_at);
+
+CREATE INDEX attempts_provider_idx ON public.attempts USING btree (provider_id, created_at, id);
+
+CREATE INDEX attempts_version_idx ON public.attempts USING btree (version_id, created_at, id);
 
 CREATE INDEX audit_log_organisation_idx ON public.audit_log USING btree (organisation_id, id);
 
@@ -398,7 +523,19 @@ CREATE UNIQUE INDEX design_versions_one_open_idx ON public.design_versions USING
 
 CREATE INDEX designs_lead_idx ON public.designs USING btree (lead_organisation_id);
 
+CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learner_id, version_id, COALESCE(unit_key, ''::text));
+
+CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
+
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+
+CREATE INDEX learner_identifiers_learner_idx ON public.learner_identifiers USING btree (learner_id);
+
+CREATE INDEX learner_identifiers_scheme_idx ON public.learner_identifiers USING btree (scheme, value);
+
+CREATE UNIQUE INDEX learners_provider_email_key ON public.learners USING btree (provider_id, lower(email)) WHERE (email IS NOT NULL);
+
+CREATE INDEX learners_provider_idx ON public.learners USING btree (provider_id, created_at, id);
 
 CREATE INDEX members_person_idx ON public.members USING btree (person_id);
 
@@ -424,6 +561,8 @@ CREATE INDEX register_entries_occupation_idx ON public.register_entries USING bt
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
 
+CREATE TRIGGER attempts_append_only BEFORE DELETE OR UPDATE ON public.attempts FOR EACH ROW EXECUTE FUNCTION public.attempts_are_append_only();
+
 CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE OR TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_is_append_only();
 
 CREATE TRIGGER design_versions_immutable BEFORE DELETE OR UPDATE ON public.design_versions FOR EACH ROW EXECUTE FUNCTION public.design_versions_published_are_immutable();
@@ -435,6 +574,24 @@ ALTER TABLE ONLY public.accreditations
 
 ALTER TABLE ONLY public.accreditations
     ADD CONSTRAINT accreditations_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_assessor_person_id_fkey FOREIGN KEY (assessor_person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_corrects_attempt_id_fkey FOREIGN KEY (corrects_attempt_id) REFERENCES public.attempts(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_enrolment_id_fkey FOREIGN KEY (enrolment_id) REFERENCES public.enrolments(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
 ALTER TABLE ONLY public.design_approvals
     ADD CONSTRAINT design_approvals_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
@@ -465,6 +622,24 @@ ALTER TABLE ONLY public.design_versions
 
 ALTER TABLE ONLY public.designs
     ADD CONSTRAINT designs_lead_organisation_id_fkey FOREIGN KEY (lead_organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.enrolments
+    ADD CONSTRAINT enrolments_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id);
+
+ALTER TABLE ONLY public.enrolments
+    ADD CONSTRAINT enrolments_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.enrolments
+    ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.learner_identifiers
+    ADD CONSTRAINT learner_identifiers_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.learner_identifiers
+    ADD CONSTRAINT learner_identifiers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.learners
+    ADD CONSTRAINT learners_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
 
 ALTER TABLE ONLY public.members
     ADD CONSTRAINT members_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
@@ -502,9 +677,19 @@ ALTER TABLE ONLY public.register_entries
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.result_batches
+    ADD CONSTRAINT result_batches_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.xapi_statements
+    ADD CONSTRAINT xapi_statements_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.attempts(id);
+
+ALTER TABLE ONLY public.xapi_statements
+    ADD CONSTRAINT xapi_statements_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
 
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000001');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000003');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000004');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000005');

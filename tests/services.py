@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,7 +26,10 @@ def with_database(url: str, name: str) -> str:
 
 
 def embedded_postgres_url() -> str:
-    import pgserver
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, sudo); it then uses /tmp, which is fine.
+        warnings.simplefilter("ignore")
+        import pgserver
 
     data = ROOT / ".data" / "test-postgres"
     data.parent.mkdir(parents=True, exist_ok=True)

@@ -119,6 +119,13 @@ def test_the_cut_score_is_compared_with_the_rounded_total() -> None:
     assert decision.score == 66.67 and decision.passed
 
 
+def test_tiny_weights_are_shares_like_any_other() -> None:
+    criteria = [{"key": "a", "title": "A", "weight": 5e-324, "scale": {"type": "numeric", "min": 0, "max": 10}}]
+    spec = parse_specification({"mode": "performance_standard", "cutScore": 50, "criteria": criteria})
+    submission = parse_submission(spec, {"mode": "performance_standard", "scores": [{"criterion": "a", "value": 5}]})
+    assert evaluate(spec, submission).score == 50.0
+
+
 OUTCOMES: dict[str, Any] = {
     "mode": "outcome_based",
     "outcomes": [{"key": "lo1"}, {"key": "lo2", "required": True}, {"key": "lo3", "required": False}],

@@ -175,3 +175,14 @@ def test_results_validate_against_the_open_badges_schema(spec_data: dict[str, An
         if description["resultType"] == "Status":
             assert result["status"] in description["allowedValue"]
     assert len(by_id) == len(descriptions)
+
+
+def test_a_decision_naming_a_level_the_rubric_lacks_is_refused() -> None:
+    spec = parse_specification(WELDING)
+    decision = evaluate(spec, parse_submission(spec, WELDING_SCORES))
+    decision.results[0].level = "platinum"
+    with pytest.raises(AssessmentError, match=r"^results\[bead\]\.level: 'platinum' is not a level of the rubric$"):
+        to_open_badges(spec, decision, unit_title="MIG welding")
+    decision.results[0].level = None  # a stored decision without the level: no result for that criterion
+    _, results = to_open_badges(spec, decision, unit_title="MIG welding")
+    assert "urn:guildhall:result:bead" not in [r["resultDescription"] for r in results]

@@ -101,7 +101,7 @@ def expected_total(spec: Json, submission: Json) -> float:
             weighted += criterion["weight"] * ((points[score["level"]] - low) / (high - low))
         else:
             weighted += criterion["weight"] * ((score["value"] - scale["min"]) / (scale["max"] - scale["min"]))
-    return 100 * weighted / sum(c["weight"] for c in spec["criteria"])
+    return float(100 * weighted / sum(c["weight"] for c in spec["criteria"]))
 
 
 def decide(spec_data: Json, submission_data: Json) -> Decision:

@@ -304,3 +304,22 @@ def test_festo_automation_line_from_statements_to_decision() -> None:
     assert decision.reasons == [
         "run 2 of 2 passed with a scaled score of 0.91 (mastery score 0.8); the best run counts"
     ]
+
+
+def test_statements_of_one_session_must_be_by_one_actor_and_agree_on_metrics() -> None:
+    one = statement(COMPLETED, result={"extensions": {"https://sim.example/collisions": 0}}, session="s-4")
+    other = {**LEARNER, "account": {"homePage": "https://lms.festo.example", "name": "someone-else"}}
+    two = statement(PASSED, result={"extensions": {"https://sim.example/collisions": 2}}, session="s-4") | {
+        "actor": other
+    }
+    with pytest.raises(AssessmentError) as error:
+        parse_statements([one, two])
+    assert error.value.problems == [
+        "statements[0, 1]: the statements of session 's-4' are by different actors",
+        "statements[0, 1]: the statements of session 's-4' disagree on the metric 'https://sim.example/collisions'",
+    ]
+
+
+def test_a_document_nested_too_deeply_is_refused() -> None:
+    with pytest.raises(AssessmentError, match=r"^the document is nested too deeply$"):
+        parse_statements(b"[" * 5000 + b"]" * 5000)

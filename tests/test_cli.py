@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api import dev as dev_module
 from api.cli import cli
 from api.settings import decode_master_key
 from domain.db import Database
@@ -133,20 +134,20 @@ def test_keygen_prints_a_new_usable_master_key_each_time() -> None:
     assert first != second
 
 
-async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(database_url: str) -> None:
-    up_to_date = await invoke_async("migrate", DATABASE_URL=database_url)
+async def test_migrate_reports_status_and_refuses_a_database_ahead_of_the_code(isolated_database_url: str) -> None:
+    up_to_date = await invoke_async("migrate", DATABASE_URL=isolated_database_url)
     assert up_to_date.code == 0 and up_to_date.json() == {"applied": None, "status": "current"}
-    status = await invoke_async("migrate", "--status", DATABASE_URL=database_url)
+    status = await invoke_async("migrate", "--status", DATABASE_URL=isolated_database_url)
     assert status.json()["current"] is True and status.json()["pending"] == []
 
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(isolated_database_url)
     try:
         await conn.execute("INSERT INTO schema_migrations (version) VALUES ('99991231000000')")
     finally:
         await conn.close()
-    refused = await guildhall("migrate", env=clean_env(DATABASE_URL=database_url))
+    refused = await guildhall("migrate", env=clean_env(DATABASE_URL=isolated_database_url))
     assert_one_line_error(refused, 1, "ahead of this code", "99991231000000")
-    status = await invoke_async("migrate", "--status", DATABASE_URL=database_url)
+    status = await invoke_async("migrate", "--status", DATABASE_URL=isolated_database_url)
     assert status.json()["unknown"] == ["99991231000000"]
 
 
@@ -154,61 +155,24 @@ async def test_org_member_and_client_from_the_command_line(
     database_url: str, db: Database, client: AsyncTestClient[Litestar]
 ) -> None:
     env = clean_env(DATABASE_URL=database_url)
-    created = await guildhall(
-        "org",
-        "create",
-        "--kind",
-        "employer_association",
-        "--name",
-        "TEKNIQ",
-        "--name-lang",
-        "da",
-        "--country",
-        "DK",
-        "--region",
-        "DK-84",
-        "--website",
-        "https://www.tekniq.dk",
-        env=env,
-    )
+    org_args = "org create --kind employer_association --name TEKNIQ --name-lang da --country DK --region DK-84"
+    created = await guildhall(*org_args.split(), "--website", "https://www.tekniq.dk", env=env)
     assert created.code == 0, created.err
     organisation = created.json()
     assert organisation["kind"] == "employer_association"
     assert organisation["name"] == {"da": "TEKNIQ"} and organisation["defaultLanguage"] == "da"
     org_id = organisation["id"]
 
-    added = await guildhall(
-        "member",
-        "add",
-        "--org",
-        org_id,
-        "--email",
-        "anna@tekniq.dk",
-        "--name",
-        "Anna",
-        "--roles",
-        "admin,author",
-        "--password-stdin",
-        env=env,
-        stdin="correct horse battery staple\n",
-    )
+    member_args = f"member add --org {org_id} --email anna@tekniq.dk --name Anna --roles admin,author"
+    added = await guildhall(*member_args.split(), "--password-stdin", env=env, stdin="correct horse battery staple\n")
     assert added.code == 0, added.err
     member = added.json()
     assert member["roles"] == ["admin", "author"] and member["email"] == "anna@tekniq.dk"
     async with db.connection() as conn:
         assert await check_login(conn, "anna@tekniq.dk", "correct horse battery staple") == UUID(member["personId"])
 
-    registered = await guildhall(
-        "client",
-        "create",
-        "--org",
-        org_id,
-        "--name",
-        "Operator console",
-        "--scopes",
-        "organisations:write admin",
-        env=env,
-    )
+    client_args = ("client", "create", "--org", org_id, "--name", "Operator console")
+    registered = await guildhall(*client_args, "--scopes", "organisations:write admin", env=env)
     assert registered.code == 0, registered.err
     credentials = registered.json()
     assert credentials["clientId"].startswith("gh_") and credentials["clientSecret"]
@@ -347,3 +311,33 @@ def test_dev_runs_everything_and_stops_everything_on_ctrl_c(scratch_dir: Path) -
     assert not servers_using(data)
     assert (data / "master.key").stat().st_mode & 0o777 == 0o600
     assert (data / "postgres" / "PG_VERSION").exists() and (data / "redis").is_dir()  # kept for the next run
+
+
+@pytest.mark.parametrize(
+    ("public_url", "insecure"),
+    [
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("https://127.0.0.1:8000", False),
+        ("http://guildhall.example", False),
+    ],
+)
+def test_dev_allows_oauth_over_plain_http_on_this_machine_only(
+    monkeypatch: pytest.MonkeyPatch, public_url: str, insecure: bool
+) -> None:
+    monkeypatch.delenv("AUTHLIB_INSECURE_TRANSPORT", raising=False)
+    monkeypatch.delenv("GUILDHALL_ENV", raising=False)
+    monkeypatch.setenv("GUILDHALL_PUBLIC_URL", public_url)
+    env = dev_module.child_environment("postgresql://db", "redis://r", "key", 8000)
+    assert ("AUTHLIB_INSECURE_TRANSPORT" in env) is insecure
+    assert env["GUILDHALL_ENV"] == "development"
+
+
+def test_dev_generates_the_master_key_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("GUILDHALL_MASTER_KEY", raising=False)
+    key = dev_module.master_key(tmp_path)
+    assert dev_module.master_key(tmp_path) == key  # survives restarts
+    assert len(decode_master_key(key)) == 32
+    monkeypatch.setenv("GUILDHALL_MASTER_KEY", "from-the-environment")
+    assert dev_module.master_key(tmp_path) == "from-the-environment"

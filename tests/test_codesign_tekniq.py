@@ -62,7 +62,7 @@ def programme_content(profile_version_id: str, awarding_body: str, cosigner: str
         "languages": ["da", "en"],
         "validityMonths": 36,
         "cosignerId": cosigner,
-        "supervision": "supervised_onsite_identity_verification",
+        "supervision": "supervised_identity_check_onsite",
         "units": [{
             "key": "u1", "kind": "core", "title": {"en": "MIG welding basics", "da": "MIG-svejsning"},
             "workloadHours": 37, "ectsCredits": 1.5, "eqfLevel": 4,

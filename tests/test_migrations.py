@@ -78,17 +78,17 @@ async def test_concurrent_runners_apply_each_version_once(empty_database: str) -
     assert await applied_versions(empty_database) == known_versions()
 
 
-async def test_a_database_ahead_of_the_code_is_refused(database_url: str, settings: Settings) -> None:
-    conn = await asyncpg.connect(database_url)
+async def test_a_database_ahead_of_the_code_is_refused(isolated_database_url: str, settings: Settings) -> None:
+    conn = await asyncpg.connect(isolated_database_url)
     try:
         await conn.execute("INSERT INTO schema_migrations (version) VALUES ('99991231000000')")
     finally:
         await conn.close()
 
     with pytest.raises(migrations.MigrationError, match=r"ahead of this code.*99991231000000"):
-        await migrations.migrate(database_url)
+        await migrations.migrate(isolated_database_url)
 
-    app = create_app(dataclasses.replace(settings, database_url=database_url))
+    app = create_app(dataclasses.replace(settings, database_url=isolated_database_url))
     refused = pytest.RaisesExc(SchemaNotCurrent, match=r"unknown to this code: \['99991231000000'\]")
     with pytest.RaisesGroup(refused, flatten_subgroups=True):  # the test client's task group wraps it
         async with AsyncTestClient(app=app):

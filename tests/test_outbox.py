@@ -14,6 +14,7 @@ from arq.worker import Worker
 
 from api import queue
 from api import worker as worker_module
+from api.settings import Settings
 from domain import outbox
 from domain.db import Connection, Database
 from domain.writes import Actor, write
@@ -62,6 +63,12 @@ async def emit(db: Database, dispatcher: queue.JobQueue, payload: dict[str, Any]
     async with write(db, ACTOR, dispatcher=dispatcher) as w:
         await w.emit(TOPIC, "subject-1", None, payload or {"n": 1})
     return w.event_ids[0]
+
+
+async def past_the_grace(db: Database, event_id: int) -> None:
+    """Makes an undispatched event old enough for the sweep (which first leaves the API a few seconds)."""
+    async with db.connection() as conn:
+        await conn.execute("UPDATE outbox SET created_at = now() - interval '1 minute' WHERE id = $1", event_id)
 
 
 async def run_worker(redis: ArqRedis, db: Database, **options: Any) -> Worker:
@@ -137,6 +144,7 @@ async def test_an_event_written_while_redis_is_down_is_swept_up_later(
         event_id = await emit(db, queue.JobQueue(dead))  # the write commits; the dispatch fails
     finally:
         await dead.aclose()
+    await past_the_grace(db, event_id)
     assert await redis.zcard(default_queue_name) == 0
     assert (await outbox_row(db, event_id))["done_at"] is None
 
@@ -154,6 +162,9 @@ async def test_the_sweep_leaves_a_fresh_dispatch_alone(db: Database, recorder: R
     async with write(db, ACTOR) as w:
         await w.emit(TOPIC, "subject-1", None, {"n": 1})
     event_id = w.event_ids[0]
+    assert await outbox.pending_events(db, older_than=worker_module.REDISPATCH_AFTER) == []  # grace
+    async with db.connection() as conn:  # the API's dispatch after commit was lost
+        await conn.execute("UPDATE outbox SET created_at = now() - interval '10 seconds' WHERE id = $1", event_id)
     assert await outbox.pending_events(db, older_than=worker_module.REDISPATCH_AFTER) == [event_id]
 
     await outbox.mark_dispatched(db, [event_id])
@@ -203,3 +214,24 @@ async def test_events_of_a_topic_without_handlers_are_marked_done(db: Database) 
         await w.emit("test.nobody-listens", "subject-1", None, {})
     assert await outbox.process_event(db, w.event_ids[0]) is True
     assert (await outbox_row(db, w.event_ids[0]))["done_at"] is not None
+
+
+async def test_the_worker_guildhall_runs_sweeps_up_and_processes_on_its_own(
+    settings: Settings, db: Database, recorder: Recorder
+) -> None:
+    dead = queue.client("redis://127.0.0.1:1/0")
+    try:
+        event_id = await emit(db, queue.JobQueue(dead))
+    finally:
+        await dead.aclose()
+    await past_the_grace(db, event_id)
+
+    # Its own Redis and PostgreSQL pools from the settings; the sweep runs at start-up.
+    worker = worker_module.create_worker(settings, burst=True, poll_delay=0, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker_module.shutdown(worker.ctx)
+        await worker.pool.aclose()
+    assert recorder.handled == [event_id]
+    assert worker.jobs_failed == 0 and worker.jobs_complete >= 2  # the sweep, then the event

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from assessment.specification import Supervision  # the same words on the programme and in its units
 from domain.organisations.models import LanguageCode, LocalisedText
 from domain.structs import Input
 
@@ -22,12 +23,6 @@ Hours = Annotated[float, Meta(gt=0, le=10_000)]
 Credits = Annotated[float, Meta(ge=0, le=500)]
 
 FormOfParticipation = Literal["online", "onsite", "blended"]
-Supervision = Literal[
-    "unsupervised_no_identity_verification",
-    "supervised_no_identity_verification",
-    "supervised_online_identity_verification",
-    "supervised_onsite_identity_verification",
-]
 QualityAssuranceType = Literal[
     "internal_review",
     "external_accreditation",
