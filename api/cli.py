@@ -363,6 +363,42 @@ def client_create(
     )
 
 
+@cli.group()
+def profiles() -> None:
+    """Occupational profiles."""
+
+
+@profiles.command("import")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder with ESCO's occupations_<lang>.csv, skills_<lang>.csv and occupationSkillRelations_<lang>.csv.",
+)
+@click.option("--occupation", "occupations", multiple=True, help="ESCO occupation URI to import; repeat for several.")
+@click.option("--language", default="en", show_default=True, help="The language of the CSV files.")
+@click.option("--sample", is_flag=True, help="Import the hand-made sample that ships with Guildhall.")
+def profiles_import(folder: Path | None, occupations: tuple[str, ...], language: str, sample: bool) -> None:
+    """Import occupational profiles from ESCO's CSV layout (nothing is downloaded); prints them as JSON.
+
+    Importing the same occupations again changes nothing; changed content becomes a new version."""
+    from domain.profiles import esco
+
+    if sample == (folder is not None):
+        raise click.UsageError("give either --dir with --occupation, or --sample")
+    if folder is not None and not occupations:
+        raise click.UsageError("name the occupations to import with --occupation")
+    url = _database_url()
+
+    async def run(db: Database) -> Any:
+        if folder is None:
+            return await esco.import_esco_sample(db, OPERATOR)
+        return await esco.import_esco_folder(db, OPERATOR, folder, list(occupations), language)
+
+    with _one_line_errors():
+        _echo_json(_run(_with_db(url, run)))
+
+
 def main() -> None:
     cli(prog_name="guildhall")
 
