@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
@@ -20,31 +18,11 @@ from api.app import create_app
 from api.settings import RateLimit, Settings
 from domain.db import Database
 from tests.conftest import BASE_URL, Bootstrap
+from tests.oauth_flow import hidden_fields, s256
 
 REDIRECT_URI = "https://lms.example.org/oauth/callback"
 EMAIL = "ada@example.org"
 PASSWORD = "correct horse battery staple"
-
-
-class _HiddenFields(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "input" and attributes.get("type") == "hidden" and attributes.get("name"):
-            self.fields[str(attributes["name"])] = attributes.get("value") or ""
-
-
-def hidden_fields(html: str) -> dict[str, str]:
-    parser = _HiddenFields()
-    parser.feed(html)
-    return parser.fields
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 def query_of(response: httpx.Response) -> dict[str, str]:

@@ -205,6 +205,26 @@ async def _locked_open_version(
     return version, coauthors
 
 
+async def _editable_draft(
+    w: Write,
+    principal: Principal,
+    kind: DesignKind,
+    design_id: UUID,
+    number: int,
+    expected_revision: int,
+    acting_for: UUID | None,
+) -> tuple[AnyVersion, list[Coauthor], Coauthor]:
+    """The locked draft at the revision the caller read, and the authoring co-author the caller acts for."""
+    version, coauthors = await _locked_open_version(w, principal, kind, design_id, number)
+    author = access.acting_coauthor(
+        principal, coauthors, acting_for, design_role="author", member_roles=access.EDITING_MEMBER_ROLES, what=kind
+    )
+    _must_be_draft(kind, version)
+    if version.revision != expected_revision:
+        raise _stale(kind, version, expected_revision)
+    return version, coauthors, author
+
+
 async def save_content(
     db: Database,
     principal: Principal,
@@ -217,13 +237,9 @@ async def save_content(
 ) -> AnyVersion:
     """Replaces a draft's content; the change is kept with a structured diff."""
     async with write(db, principal.actor()) as w:
-        version, coauthors = await _locked_open_version(w, principal, kind, design_id, number)
-        editor = access.acting_coauthor(
-            principal, coauthors, acting_for, design_role="author", member_roles=access.EDITING_MEMBER_ROLES, what=kind
+        version, coauthors, editor = await _editable_draft(
+            w, principal, kind, design_id, number, expected_revision, acting_for
         )
-        _must_be_draft(kind, version)
-        if version.revision != expected_revision:
-            raise _stale(kind, version, expected_revision)
         await references.check(w.conn, content)
         changes = diff(msgspec.to_builtins(version.content), msgspec.to_builtins(content))
         if not changes:
@@ -400,13 +416,9 @@ async def propose(
 ) -> AnyVersion:
     """Freezes a complete draft for approval; an incomplete one is refused with every gap listed."""
     async with write(db, principal.actor()) as w:
-        version, coauthors = await _locked_open_version(w, principal, kind, design_id, number)
-        proposer = access.acting_coauthor(
-            principal, coauthors, acting_for, design_role="author", member_roles=access.EDITING_MEMBER_ROLES, what=kind
+        version, coauthors, proposer = await _editable_draft(
+            w, principal, kind, design_id, number, expected_revision, acting_for
         )
-        _must_be_draft(kind, version)
-        if version.revision != expected_revision:
-            raise _stale(kind, version, expected_revision)
         gaps = gaps_of(version.content) + references.workflow_gaps(version.content, coauthors)
         if gaps:
             raise InvalidInput(
