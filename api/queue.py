@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from arq.connections import ArqRedis, RedisSettings
 
 PROCESS_OUTBOX_EVENT = "process_outbox_event"
+PROCESS_OUTBOX_EVENTS = "process_outbox_events"
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -52,6 +53,10 @@ class JobQueue:
         await self.redis.enqueue_job(function, *args, _job_id=job_id)
 
     async def dispatch(self, event_ids: Sequence[int]) -> None:
-        """EventDispatcher: one job per committed outbox event."""
-        for event_id in event_ids:
-            await self.enqueue(PROCESS_OUTBOX_EVENT, event_id, job_id=outbox_job_id(event_id))
+        """EventDispatcher: the events one write committed, in one job (one Redis transaction, not one
+        per event: this runs on every write). The job handles them in order; each is done at most once."""
+        if len(event_ids) == 1:
+            await self.enqueue(PROCESS_OUTBOX_EVENT, event_ids[0], job_id=outbox_job_id(event_ids[0]))
+        elif event_ids:
+            job_id = f"outbox:{event_ids[0]}..{event_ids[-1]}:{len(event_ids)}"
+            await self.enqueue(PROCESS_OUTBOX_EVENTS, list(event_ids), job_id=job_id)

@@ -14,9 +14,10 @@ from typing import Any
 from arq import Retry, cron
 from arq.worker import Function, Worker, async_check_health, func
 
-from api.queue import PROCESS_OUTBOX_EVENT, JobQueue, redis_settings
+from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, redis_settings
 from api.settings import Settings
 from domain import outbox
+from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
 from domain.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,14 @@ async def process_outbox_event(ctx: dict[str, Any], event_id: int) -> bool:
         raise Retry(defer=retry_delay(ctx.get("job_try", 1))) from exc
 
 
+async def process_outbox_events(ctx: dict[str, Any], event_ids: list[int]) -> int:
+    """Several events of one write, in order; a retry skips those already done."""
+    done = 0
+    for event_id in event_ids:
+        done += await process_outbox_event(ctx, event_id)
+    return done
+
+
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     """Re-dispatches events whose dispatch is missing or stale; job ids make a repeat harmless."""
     db: Database = ctx["db"]
@@ -59,6 +68,7 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
 # keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused.
 FUNCTIONS: list[Function] = [
     func(process_outbox_event, name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
+    func(process_outbox_events, name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
 ]
 CRON_JOBS = [cron(sweep_outbox, second={0, 30}, run_at_startup=True)]
 

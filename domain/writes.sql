@@ -17,5 +17,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: insert_outbox
 INSERT INTO outbox (topic, organisation_id, subject, payload)
-VALUES ($1, $2, $3, $4)
+SELECT topic, $2, $3, $4 FROM unnest($1::text[]) WITH ORDINALITY AS t (topic, n)
+ORDER BY n
 RETURNING id;

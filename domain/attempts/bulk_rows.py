@@ -102,7 +102,7 @@ class ParsedBatch(msgspec.Struct, kw_only=True):
     rows_total: int  # rows as uploaded: JSON rows, or CSV rows without the header and blank lines
 
 
-class JsonRow(Input):
+class JsonRow(Input, kw_only=True):
     """One attempt of a JSON batch: the learner by ``learnerId`` or by an identifier at this provider
     (``learner``), and the enrolment by ``enrolmentId`` or by ``programmeId`` (the learner's enrolment in it)."""
 
@@ -146,7 +146,7 @@ def rows_from_json(body: bytes) -> ParsedBatch:
     try:
         batch = msgspec.json.decode(body, type=_RawBatch)
     except msgspec.ValidationError as exc:
-        raise MalformedBatch(f"the body must be {{\"rows\": [...]}}: {readable(exc)}", 1) from exc
+        raise MalformedBatch(f'the body must be {{"rows": [...]}}: {readable(exc)}', 1) from exc
     except msgspec.DecodeError as exc:
         offset = _BYTE.search(str(exc))
         line = body[: int(offset.group(1))].count(b"\n") + 1 if offset else 1
@@ -196,9 +196,7 @@ def learner_reference(text: str) -> tuple[UUID | None, str | None, str | None]:
     else:
         scheme, _, value = text.partition(":")
     if not _SCHEME.match(scheme) or not value or len(value) > 100:
-        raise ValueError(
-            f"learner {text!r} is neither a learner id nor 'scheme:value' (e.g. 'student_number:S-1')"
-        )
+        raise ValueError(f"learner {text!r} is neither a learner id nor 'scheme:value' (e.g. 'student_number:S-1')")
     return None, scheme, value
 
 

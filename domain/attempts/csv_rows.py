@@ -3,24 +3,26 @@
 The first row names the columns (in any order; names are case-insensitive). UTF-8, comma-separated,
 double quotes around fields that hold commas, quotes or line breaks (RFC 4180).
 
-=====================  =========================================================================
-Column                 Meaning
-=====================  =========================================================================
-learner                required: a learner id, or ``scheme:value`` of an identifier at this
-                       provider, e.g. ``student_number:S-1`` or ``national:DK:0101901234``
-programme_id           the programme: the learner's enrolment in it (whole, or in this unit) is used
-enrolment_id           or name the enrolment itself (one of the two is required on every row)
-unit_key               required: the unit assessed
-assessed_at            required: when, ISO 8601 with a timezone, e.g. ``2026-11-20T10:00:00Z``
-supervision            required: ``unsupervised``, ``supervised_no_identity_check``,
-                       ``supervised_identity_check_online`` or ``supervised_identity_check_onsite``
-criterion              a performance criterion's key, with ``level`` (a rubric level key) or
-                       ``value`` (a number on a numeric scale)
-outcome                or a learning outcome's key, with ``achieved`` (``true`` or ``false``) and
-                       optionally ``evidence`` (a URL)
-assessor_person_id     optional: the assessor (default: the person uploading)
-place                  optional: where the assessment took place
-=====================  =========================================================================
+====================  ==========================================================================
+Column                Meaning
+====================  ==========================================================================
+learner               required: a learner id, or ``scheme:value`` of an identifier at this
+                      provider, e.g. ``student_number:S-1`` or ``national:DK:0101901234``
+programme_id          the programme: the learner's enrolment in it (whole, or in this unit)
+enrolment_id          or the enrolment itself; every row needs programme_id or enrolment_id
+unit_key              required: the unit assessed
+assessed_at           required: ISO 8601 with a timezone, e.g. ``2026-11-20T10:00:00Z``
+supervision           required: ``unsupervised``, ``supervised_no_identity_check``,
+                      ``supervised_identity_check_online`` or ``supervised_identity_check_onsite``
+criterion             a performance criterion's key, with ``level`` or ``value``
+level                 the rubric level key reached on the criterion
+value                 the number reached on the criterion's numeric scale
+outcome               or a learning outcome's key, with ``achieved``
+achieved              ``true`` or ``false``: whether the outcome was achieved
+evidence              optional: a URL of the evidence for the outcome
+assessor_person_id    optional: the assessor (default: the person uploading)
+place                 optional: where the assessment took place
+====================  ==========================================================================
 
 Rows with the same ``learner``, ``programme_id``, ``enrolment_id``, ``unit_key`` and ``assessed_at`` (the
 same text) form one attempt; its mode is the unit's (criteria for a performance standard, outcomes for
@@ -39,24 +41,35 @@ from datetime import datetime
 from uuid import UUID
 
 from assessment.specification import SUPERVISIONS
-from domain.attempts.bulk_rows import MAX_ROWS, BulkRow, MalformedBatch, Mark, ParsedBatch, TooManyRows, learner_reference
-
-COLUMNS = (
-    "learner",
-    "programme_id",
-    "enrolment_id",
-    "unit_key",
-    "assessed_at",
-    "supervision",
-    "criterion",
-    "level",
-    "value",
-    "outcome",
-    "achieved",
-    "evidence",
-    "assessor_person_id",
-    "place",
+from domain.attempts.bulk_rows import (
+    MAX_ROWS,
+    BulkRow,
+    MalformedBatch,
+    Mark,
+    ParsedBatch,
+    TooManyRows,
+    learner_reference,
 )
+
+# Column -> what it holds; the OpenAPI description of the upload is written from this.
+COLUMNS: dict[str, str] = {
+    "learner": "required: a learner id, or `scheme:value` of an identifier at this provider "
+    "(`student_number:S-1`, `national:DK:0101901234`)",
+    "programme_id": "the programme: the learner's enrolment in it (whole, or in this unit) is used",
+    "enrolment_id": "or the enrolment itself; every row needs programme_id or enrolment_id",
+    "unit_key": "required: the unit assessed",
+    "assessed_at": "required: ISO 8601 with a timezone, e.g. `2026-11-20T10:00:00Z`",
+    "supervision": "required: `unsupervised`, `supervised_no_identity_check`, "
+    "`supervised_identity_check_online` or `supervised_identity_check_onsite`",
+    "criterion": "a performance criterion's key, with `level` or `value`",
+    "level": "the rubric level key reached on the criterion",
+    "value": "the number reached on the criterion's numeric scale",
+    "outcome": "or a learning outcome's key, with `achieved`",
+    "achieved": "`true` or `false`: whether the outcome was achieved",
+    "evidence": "optional: a URL of the evidence for the outcome",
+    "assessor_person_id": "optional: the assessor (default: the person uploading)",
+    "place": "optional: where the assessment took place",
+}
 REQUIRED = ("learner", "unit_key", "assessed_at", "supervision")
 _ATTEMPT_KEY = ("learner", "programme_id", "enrolment_id", "unit_key", "assessed_at")
 _SHARED = ("supervision", "assessor_person_id", "place")  # the same on every row of one attempt

@@ -13,6 +13,7 @@ from assessment import Decision
 from assessment.specification import Supervision
 from domain.structs import Input, Model, Page
 
+Source = Literal["api", "bulk", "xapi"]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the content")]
 
 
@@ -68,7 +69,7 @@ class Attempt(Model):
     corrects_attempt_id: UUID | None
     correction_reason: str | None
     corrected_by: UUID | None  # the correction that replaced this attempt, if any
-    source: Literal["api", "bulk", "xapi"]
+    source: Source
     created_at: datetime
 
 

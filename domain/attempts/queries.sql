@@ -22,7 +22,7 @@ INSERT INTO attempts (provider_id, learner_id, enrolment_id, version_id, unit_ke
                       recorded_by_person)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT DO NOTHING
-RETURNING id;
+RETURNING id, attempt_number, created_at;
 
 -- name: select_attempts
 SELECT a.id, a.provider_id, a.learner_id, a.enrolment_id, v.design_id AS programme_id, v.number AS version_number,

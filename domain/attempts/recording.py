@@ -18,6 +18,7 @@ from assessment import (
     AssessmentError,
     Decision,
     Specification,
+    Submission,
     decision_to_json,
     evaluate,
     parse_specification,
@@ -26,6 +27,7 @@ from assessment import (
 )
 from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
+from domain.attempts.models import Attempt, Source
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.sql import load_queries
 from domain.writes import Write
@@ -51,7 +53,7 @@ class Recording:
     unit_key: str | None
     assessed_at: datetime
     supervision: str
-    source: str = "api"
+    source: Source = "api"
     place: str | None = None
     assessor_person_id: UUID | None = None
     evidence: list[Any] = field(default_factory=list)
@@ -65,6 +67,7 @@ class Recorded:
     passed: bool
     decision: Decision
     created: bool  # False when a retry (same dedupe key) found the attempt already recorded
+    attempt: Attempt | None = None  # the new record, when created
 
 
 def supervision_problem(required: str, applied: str) -> str | None:
@@ -120,9 +123,8 @@ async def record(
             f"learner {rec.learner_id} has used all {specification.max_attempts} attempts at unit {unit_key!r}",
             attemptsUsed=ctx["attempts_used"],
         )
-    submission = _submission(specification, submission_data, None if corrects else ctx["latest_submission"])
-    decision = evaluate(specification, submission)
-    attempt_id = await w.conn.fetchval(
+    submission, decision = _decide(specification, submission_data, None if corrects else ctx["latest_submission"])
+    inserted = await w.conn.fetchrow(
         q.insert_attempt,
         rec.provider_id,
         rec.learner_id,
@@ -146,11 +148,12 @@ async def record(
         w.actor.client_id,
         w.actor.person_id,
     )
-    if attempt_id is None:  # a conflict on the dedupe key (a re-sent row) or on the corrected attempt
+    if inserted is None:  # a conflict on the dedupe key (a re-sent row) or on the corrected attempt
         if corrects is not None:
             raise Conflict(f"attempt {corrects} has already been corrected; correct the latest correction")
         existing = await w.conn.fetchval(q.attempt_by_dedupe_key, rec.provider_id, rec.dedupe_key)
         return Recorded(attempt_id=existing, passed=decision.passed, decision=decision, created=False)
+    attempt_id = inserted["id"]
     payload = {
         "attemptId": str(attempt_id),
         "learnerId": str(rec.learner_id),
@@ -163,9 +166,32 @@ async def record(
         "correctsAttemptId": corrects and str(corrects),
     }
     subject = f"learner/{rec.learner_id}/{ctx['design_id']}/{unit_key}"
-    await w.emit("attempt.recorded", subject, rec.provider_id, payload)
-    await w.emit("attempt.passed" if decision.passed else "attempt.failed", subject, rec.provider_id, payload)
-    return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True)
+    outcome = "attempt.passed" if decision.passed else "attempt.failed"
+    await w.emit_many(["attempt.recorded", outcome], subject, rec.provider_id, payload)
+    attempt = Attempt(
+        id=attempt_id,
+        provider_id=rec.provider_id,
+        learner_id=rec.learner_id,
+        enrolment_id=rec.enrolment_id,
+        programme_id=ctx["design_id"],
+        version_number=ctx["number"],
+        unit_key=unit_key,
+        attempt_number=inserted["attempt_number"],
+        assessor_person_id=rec.assessor_person_id,
+        assessed_at=rec.assessed_at,
+        place=rec.place,
+        supervision=rec.supervision,
+        submission=submission_to_json(submission),
+        evidence=rec.evidence,
+        decision=decision,
+        passed=decision.passed,
+        corrects_attempt_id=corrects,
+        correction_reason=correction_reason,
+        corrected_by=None,
+        source=rec.source,
+        created_at=inserted["created_at"],
+    )
+    return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt)
 
 
 def _unit_key(given: str | None, enrolled: str | None) -> str:
@@ -177,16 +203,36 @@ def _unit_key(given: str | None, enrolled: str | None) -> str:
     return unit_key
 
 
-def _submission(specification: Specification, data: object, latest: object | None) -> Any:
+def submission_of(specification: Specification, data: object, latest: object | None) -> Submission:
+    """The submission checked against the specification; for a simulation, after the runs of the latest
+    standing attempt (``latest``): runs accumulate over attempts, so the run rule sees them all."""
     try:
         submission = parse_submission(specification, data)
         if isinstance(specification, SimulationSpecification) and latest is not None:
-            # Runs accumulate over attempts: the run rule (best, last, all of the last N) sees them all.
             earlier = parse_submission(specification, latest)
             assert isinstance(earlier, SimulationSubmission) and isinstance(submission, SimulationSubmission)
             submission = msgspec.structs.replace(submission, runs=[*earlier.runs, *submission.runs])
     except AssessmentError as exc:
-        raise InvalidInput(
-            f"the submission does not fit the unit's specification: {exc}", problems=exc.problems
-        ) from exc
+        raise _unfit(exc) from exc
     return submission
+
+
+def decide(specification: Specification, submission: Submission) -> Decision:
+    """The engine's decision; it checks the combined runs again (one actor, in time order), so its
+    refusal is the caller's input problem too, never a server error."""
+    try:
+        return evaluate(specification, submission)
+    except AssessmentError as exc:
+        raise _unfit(exc) from exc
+
+
+def _unfit(exc: AssessmentError) -> InvalidInput:
+    return InvalidInput(f"the submission does not fit the unit's specification: {exc}", problems=exc.problems)
+
+
+def _decide(specification: Specification, data: object, latest: object | None) -> tuple[Submission, Decision]:
+    submission = submission_of(specification, data, latest)
+    return submission, decide(specification, submission)
+
+
+_submission = submission_of  # the name the bulk module first imported

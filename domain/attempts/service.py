@@ -90,7 +90,7 @@ async def record_attempt(
             provider_id,
             {"learnerId": str(data.learner_id), "passed": recorded.passed},
         )
-        attempt = await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
+        attempt = recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
         await w.remember(attempt)
     return attempt
 
@@ -137,4 +137,4 @@ async def correct_attempt(
             provider_id,
             {"corrects": str(attempt_id), "reason": data.reason, "passed": recorded.passed},
         )
-        return await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
+        return recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
