@@ -8,13 +8,16 @@ from typing import Any
 def route_handlers() -> list[Any]:
     from api.controllers.attempts import AttemptController
     from api.controllers.audit import AuditController
+    from api.controllers.claims import ClaimCodeController, LearnerClaimController
     from api.controllers.clients import ClientController
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.learners import LearnerController
+    from api.controllers.me import MeController
     from api.controllers.members import MemberController
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
+    from api.controllers.result_batches import ResultBatchController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
 
@@ -23,4 +26,6 @@ def route_handlers() -> list[Any]:
         ProgrammeController, QualificationController, RegisterController, ProfileController,
         OAuthController, MetadataController, LearnerController, AttemptController,
         XapiController,
+        ResultBatchController,
+        ClaimCodeController, LearnerClaimController, MeController,
     ]

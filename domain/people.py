@@ -23,9 +23,14 @@ def check_password_strength(password: str) -> None:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
-async def set_password(db: Database, actor: Actor, email: str, password: str) -> UUID:
+async def hash_password(password: str) -> str:
+    """The argon2id hash of a strong enough password, computed off the event loop (it is slow on purpose)."""
     check_password_strength(password)
-    password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def set_password(db: Database, actor: Actor, email: str, password: str) -> UUID:
+    password_hash = await hash_password(password)
     async with write(db, actor) as w:
         person_id = await w.conn.fetchval(
             "UPDATE persons SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id", email, password_hash

@@ -190,6 +190,18 @@ CREATE TABLE public.idempotency_keys (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.learner_claim_codes (
+    code_hash text NOT NULL,
+    learner_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    created_by_client text,
+    created_by_person uuid
+);
+
 CREATE TABLE public.learner_identifiers (
     learner_id uuid NOT NULL,
     provider_id uuid NOT NULL,
@@ -206,7 +218,10 @@ CREATE TABLE public.learners (
     email_salt text NOT NULL,
     version integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    person_id uuid,
+    claimed_at timestamp with time zone,
+    CONSTRAINT learners_claim_check CHECK (((person_id IS NULL) = (claimed_at IS NULL)))
 );
 
 CREATE TABLE public.members (
@@ -444,6 +459,9 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
+ALTER TABLE ONLY public.learner_claim_codes
+    ADD CONSTRAINT learner_claim_codes_pkey PRIMARY KEY (code_hash);
+
 ALTER TABLE ONLY public.learner_identifiers
     ADD CONSTRAINT learner_identifiers_pkey PRIMARY KEY (provider_id, scheme, value);
 
@@ -529,9 +547,13 @@ CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
+CREATE UNIQUE INDEX learner_claim_codes_live_idx ON public.learner_claim_codes USING btree (learner_id) WHERE ((used_at IS NULL) AND (revoked_at IS NULL));
+
 CREATE INDEX learner_identifiers_learner_idx ON public.learner_identifiers USING btree (learner_id);
 
 CREATE INDEX learner_identifiers_scheme_idx ON public.learner_identifiers USING btree (scheme, value);
+
+CREATE INDEX learners_person_idx ON public.learners USING btree (person_id, created_at, id) WHERE (person_id IS NOT NULL);
 
 CREATE UNIQUE INDEX learners_provider_email_key ON public.learners USING btree (provider_id, lower(email)) WHERE (email IS NOT NULL);
 
@@ -632,11 +654,23 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.learner_claim_codes
+    ADD CONSTRAINT learner_claim_codes_created_by_person_fkey FOREIGN KEY (created_by_person) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.learner_claim_codes
+    ADD CONSTRAINT learner_claim_codes_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.learner_claim_codes
+    ADD CONSTRAINT learner_claim_codes_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.learner_identifiers
     ADD CONSTRAINT learner_identifiers_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.learner_identifiers
     ADD CONSTRAINT learner_identifiers_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.learners
+    ADD CONSTRAINT learners_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
 ALTER TABLE ONLY public.learners
     ADD CONSTRAINT learners_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
@@ -693,3 +727,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000001');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000003');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000004');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000005');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000006');

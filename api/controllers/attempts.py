@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
 from api.controllers.learners import RECORDING_ROLES
@@ -54,7 +54,7 @@ class AttemptController(Controller):
         self,
         request: Request[Any, Any, Any],
         org_id: FromPath[UUID],
-        learner_id: FromQuery[UUID | None] = None,
+        learner_id: Annotated[UUID | None, QueryParameter(name="learnerId")] = None,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> AttemptPage:

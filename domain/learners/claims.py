@@ -14,8 +14,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import anyio
-from argon2 import PasswordHasher
 from msgspec import Meta
 
 from domain.attempts.models import Attempt, AttemptPage
@@ -24,7 +22,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.learners.models import ExternalIdentifier
 from domain.organisations.models import Email, ShortText
 from domain.pagination import MAX_LIMIT, decode_cursor, next_cursor
-from domain.people import check_login, check_password_strength
+from domain.people import check_login, hash_password
 from domain.sql import load_queries
 from domain.structs import Input, Model, Page, from_row
 from domain.writes import Actor, write
@@ -36,7 +34,6 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10  # 50 bits: out of reach of rate-limited guessing for the code's short life
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 # argon2 hashes carry their own parameters, so check_login verifies these like any other.
-_hasher = PasswordHasher()
 
 INVALID_CODE = (
     "this claim code is not valid: it may be mistyped, expired, already used or replaced by a newer one; "
@@ -169,8 +166,7 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim) -> Cla
 async def _person(conn: Connection, data: LearnerClaim, default_name: str) -> tuple[UUID, bool]:
     """The person the record goes to, and whether they were created now."""
     if await conn.fetchval(q.person_by_email, data.email) is None:
-        check_password_strength(data.password)
-        password_hash = await anyio.to_thread.run_sync(_hasher.hash, data.password)
+        password_hash = await hash_password(data.password)
         person_id = await conn.fetchval(q.insert_person, data.email, data.name or default_name, password_hash)
         if person_id is not None:
             return UUID(str(person_id)), True
