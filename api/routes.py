@@ -22,10 +22,21 @@ def route_handlers() -> list[Any]:
     from api.oauth.controller import MetadataController, OAuthController
 
     return [
-        OrganisationController, MemberController, ClientController, AuditController,
-        ProgrammeController, QualificationController, RegisterController, ProfileController,
-        OAuthController, MetadataController, LearnerController, AttemptController,
+        OrganisationController,
+        MemberController,
+        ClientController,
+        AuditController,
+        ProgrammeController,
+        QualificationController,
+        RegisterController,
+        ProfileController,
+        OAuthController,
+        MetadataController,
+        LearnerController,
+        AttemptController,
         XapiController,
         ResultBatchController,
-        ClaimCodeController, LearnerClaimController, MeController,
+        ClaimCodeController,
+        LearnerClaimController,
+        MeController,
     ]

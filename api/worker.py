@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # A dispatch older than this without the event being done is presumed lost.
 REDISPATCH_AFTER = timedelta(minutes=1)
+# Per sweep: at most this many rounds of 500 events, handed out in jobs of this many events.
+SWEEP_ROUNDS = 40
+SWEEP_JOB_SIZE = 50
 # arq's own retries with backoff; after the last, the sweep re-dispatches the event.
 MAX_TRIES = 5
 # The health key lives one second longer than this; `guildhall worker --check` reads it.
@@ -54,12 +57,18 @@ async def process_outbox_events(ctx: dict[str, Any], event_ids: list[int]) -> in
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     """Re-dispatches events whose dispatch is missing or stale; job ids make a repeat harmless."""
     db: Database = ctx["db"]
-    event_ids = await outbox.pending_events(db, older_than=REDISPATCH_AFTER)
-    if event_ids:
-        await JobQueue(ctx["redis"]).dispatch(event_ids)
+    swept = 0
+    for _ in range(SWEEP_ROUNDS):  # a bulk upload can leave tens of thousands at once
+        event_ids = await outbox.pending_events(db, older_than=REDISPATCH_AFTER)
+        if not event_ids:
+            break
+        for chunk in (event_ids[i : i + SWEEP_JOB_SIZE] for i in range(0, len(event_ids), SWEEP_JOB_SIZE)):
+            await JobQueue(ctx["redis"]).dispatch(chunk)
         await outbox.mark_dispatched(db, event_ids)
-        log.info("sweep dispatched %d outbox events", len(event_ids), extra={"event_ids": event_ids})
-    return len(event_ids)
+        swept += len(event_ids)
+    if swept:
+        log.info("sweep dispatched %d outbox events", swept)
+    return swept
 
 
 # Modules that handle outbox topics register with domain.outbox.register when imported: import

@@ -343,7 +343,7 @@ def test_dev_generates_the_master_key_once(monkeypatch: pytest.MonkeyPatch, tmp_
     assert dev_module.master_key(tmp_path) == "from-the-environment"
 
 
-async def test_profiles_are_imported_from_the_esco_layout(database_url: str) -> None:
+async def test_profiles_are_imported_from_the_esco_layout(database_url: str, tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL=database_url)
     imported = await guildhall("profiles", "import", "--sample", env=env)
     assert imported.code == 0, imported.err
@@ -351,5 +351,5 @@ async def test_profiles_are_imported_from_the_esco_layout(database_url: str) -> 
     assert len(titles) == 3 and any("elder" in t for t in titles)
     again = await guildhall("profiles", "import", "--sample", env=env)
     assert [p["id"] for p in again.json()] == [p["id"] for p in imported.json()]  # nothing new
-    bad = await guildhall("profiles", "import", "--dir", "/tmp", env=env)
+    bad = await guildhall("profiles", "import", "--dir", str(tmp_path), env=env)
     assert bad.code == 2 and "--occupation" in bad.err

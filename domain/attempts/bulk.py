@@ -11,9 +11,10 @@ attempt, the accepted ones stored, every rejected one named with its reason.
   together, so they may run in any order, side by side.
 
 Cost: per chunk, two queries fetch its context (``chunk_context``, ``chunk_usage``), the engine runs in
-Python, and one ``INSERT … SELECT FROM unnest(…)`` stores its attempts, another their outbox events. Those
-events (``attempt.recorded`` and ``attempt.passed``/``attempt.failed``, as for a single attempt) are left to
-the worker's sweep rather than dispatched one job each.
+Python, and one ``INSERT … SELECT FROM unnest(…)`` stores its attempts, another their outbox events
+(``attempt.recorded`` and ``attempt.passed``/``attempt.failed``, as for a single attempt). A batch decided in
+the request hands those events to the queue in one job after commit; the worker, which has no queue at hand
+in an outbox handler, leaves its chunks' events to its sweep.
 """
 
 from __future__ import annotations
@@ -108,11 +109,34 @@ async def upload(
         if inline:
             outcomes = await decide_chunk(w, provider_id, batch_id, parsed.rows)
             await _finish(w, provider_id, batch_id, outcomes)
-        for index in range(len(groups)):
-            payload = {"batchId": str(batch_id), "chunk": index, "chunks": len(groups)}
-            await w.emit(BATCH_TOPIC, f"result-batch/{batch_id}", provider_id, payload)
+        chunk_events = await _emit_chunks(w.conn, provider_id, batch_id, len(groups))
         batch = await fetch_batch(w.conn, provider_id, batch_id)
+    if dispatcher is not None:
+        await _dispatch_each(dispatcher, chunk_events)
     return Upload(batch, replayed=False)
+
+
+async def _emit_chunks(conn: Connection, provider_id: UUID, batch_id: UUID, count: int) -> list[int]:
+    """One ``results.batch_uploaded`` event per chunk, in the upload's transaction."""
+    if not count:
+        return []
+    payloads = [
+        msgspec.json.encode({"batchId": str(batch_id), "chunk": i, "chunks": count}).decode() for i in range(count)
+    ]
+    rows = await conn.fetch(
+        q.insert_events, provider_id, [BATCH_TOPIC] * count, [f"result-batch/{batch_id}"] * count, payloads
+    )
+    return [row["id"] for row in rows]
+
+
+async def _dispatch_each(dispatcher: EventDispatcher, event_ids: list[int]) -> None:
+    """A job per chunk, so that several workers (or one worker's concurrent jobs) decide chunks side by side;
+    a dispatch that fails is the sweep's to repeat."""
+    for event_id in event_ids:
+        try:
+            await dispatcher.dispatch([event_id])
+        except Exception:
+            log.warning("could not dispatch chunk event %s now; the sweep will", event_id, exc_info=True)
 
 
 async def fetch_batch(conn: Connection, provider_id: UUID, batch_id: UUID) -> ResultBatch:
@@ -136,7 +160,7 @@ async def decide_queued_chunk(conn: Connection, event: OutboxEvent) -> None:
     if record is None or record["rows"] is None:
         log.warning("result batch %s has no chunk %s to decide", batch_id, index)
         return
-    rows = msgspec.convert(record["rows"], list[BulkRow])
+    rows = msgspec.json.decode(record["rows"], type=list[BulkRow])
     # The uploader's name is on every attempt and on the audit entry, as if the request had decided them.
     actor = Actor(
         client_id=record["recorded_by_client"],
@@ -224,11 +248,12 @@ async def _store(w: Write, provider_id: UUID, batch_id: UUID, outcomes: list[Out
             else o
             for o in outcomes
         ]
-    await _emit(w.conn, provider_id, [a for a in accepted if a.attempt_id in inserted])
+    # Dispatched after commit by the request's write (one job); in the worker, by its sweep.
+    w.event_ids.extend(await _emit(w.conn, provider_id, [a for a in accepted if a.attempt_id in inserted]))
     return outcomes
 
 
-async def _emit(conn: Connection, provider_id: UUID, accepted: list[Accepted]) -> None:
+async def _emit(conn: Connection, provider_id: UUID, accepted: list[Accepted]) -> list[int]:
     """``attempt.recorded`` and ``attempt.passed``/``attempt.failed`` per attempt, as ``record()`` emits them."""
     topics: list[str] = []
     subjects: list[str] = []
@@ -252,8 +277,9 @@ async def _emit(conn: Connection, provider_id: UUID, accepted: list[Accepted]) -
         topics += ["attempt.recorded", "attempt.passed" if a.passed else "attempt.failed"]
         subjects += [subject, subject]
         payloads += [payload, payload]
-    if topics:
-        await conn.execute(q.insert_events, provider_id, topics, subjects, payloads)
+    if not topics:
+        return []
+    return [row["id"] for row in await conn.fetch(q.insert_events, provider_id, topics, subjects, payloads)]
 
 
 async def _finish(w: Write, provider_id: UUID, batch_id: UUID, outcomes: list[Outcome]) -> None:

@@ -17,7 +17,8 @@ FROM result_batches
 WHERE provider_id = $1 AND id = $2;
 
 -- name: chunk_rows
-SELECT provider_id, recorded_by_client, recorded_by_person, payload -> $2::int AS rows
+-- The rows as JSON text: decoded straight into structs, without building Python dicts first.
+SELECT provider_id, recorded_by_client, recorded_by_person, (payload -> $2::int)::text AS rows
 FROM result_batches
 WHERE id = $1;
 
@@ -97,11 +98,12 @@ RETURNING id;
 SELECT dedupe_key, id FROM attempts WHERE provider_id = $1 AND dedupe_key = ANY($2::text[]);
 
 -- name: insert_events
--- The outbox events of a chunk's attempts in one statement, in order; the worker's sweep dispatches them.
+-- Many outbox events in one statement, in order.
 INSERT INTO outbox (topic, organisation_id, subject, payload)
 SELECT e.topic, $1, e.subject, e.payload::jsonb
 FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS e (topic, subject, payload, n)
-ORDER BY e.n;
+ORDER BY e.n
+RETURNING id;
 
 -- name: finish_chunk
 -- Adds a chunk's counts and outcomes. The chunk that completes the batch marks it done — or failed, when some

@@ -31,7 +31,13 @@ from assessment.specification import (
     SimulationSpecification,
 )
 from domain.attempts.bulk_rows import BulkRow, Mark
-from domain.attempts.recording import decide, submission_of, supervision_problem, unit_specification
+from domain.attempts.recording import (
+    decide,
+    resolve_unit_key,
+    submission_of,
+    supervision_problem,
+    unit_specification,
+)
 from domain.errors import DomainError, InvalidInput
 
 Slot = tuple[UUID, UUID, str]  # learner, programme version, unit: what the attempt limit counts
@@ -165,12 +171,10 @@ class Checker:
         enrolment = self._enrolment(row, learner_id)
         if isinstance(enrolment, str):
             return Rejected(row, enrolment)
-        # The unit rules of a single attempt (recording.record), worded alike.
-        if enrolment.unit_key is not None and row.unit_key not in (None, enrolment.unit_key):
-            return Rejected(row, f"the enrolment is for unit {enrolment.unit_key!r}, not {row.unit_key!r}")
-        unit_key = row.unit_key or enrolment.unit_key
-        if unit_key is None:
-            return Rejected(row, "the enrolment is for the whole programme: say which unit with unitKey")
+        try:  # the unit rules of a single attempt
+            unit_key = resolve_unit_key(row.unit_key, enrolment.unit_key)
+        except InvalidInput as exc:
+            return Rejected(row, exc.message)
         assessor = row.assessor_person_id or self.default_assessor
         if assessor is not None and assessor not in self.context.assessors:
             return Rejected(row, f"person {assessor} is not an assessor of this provider")

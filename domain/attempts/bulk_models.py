@@ -27,14 +27,14 @@ class RowOutcome(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     unprocessed: bool = False
 
 
-class RecordedRow(Model):
+class RecordedRow(Model, omit_defaults=True):
     row: int
     attempt_id: UUID
     passed: bool
     rows: list[int] | None = None  # CSV: every row of the attempt
 
 
-class DuplicateRow(Model):
+class DuplicateRow(Model, omit_defaults=True):
     """A row recorded before (in this batch or another): nothing was recorded twice."""
 
     row: int
@@ -42,7 +42,7 @@ class DuplicateRow(Model):
     rows: list[int] | None = None
 
 
-class RejectedRow(Model):
+class RejectedRow(Model, omit_defaults=True):
     row: int
     reason: str
     rows: list[int] | None = None

@@ -104,7 +104,7 @@ async def record(
     )
     if ctx is None:
         raise NotFound(f"learner {rec.learner_id} has no enrolment {rec.enrolment_id} at this provider")
-    unit_key = _unit_key(rec.unit_key, ctx["enrolled_unit"])
+    unit_key = resolve_unit_key(rec.unit_key, ctx["enrolled_unit"])
     if rec.unit_key is None:  # counted for the right unit now that it is known
         ctx = await w.conn.fetchrow(
             q.attempt_context, rec.enrolment_id, rec.provider_id, rec.learner_id, unit_key, rec.assessor_person_id
@@ -194,7 +194,8 @@ async def record(
     return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt)
 
 
-def _unit_key(given: str | None, enrolled: str | None) -> str:
+def resolve_unit_key(given: str | None, enrolled: str | None) -> str:
+    """The unit an attempt is for: the one given, which must be the enrolment's if that names one."""
     if enrolled is not None and given is not None and given != enrolled:
         raise InvalidInput(f"the enrolment is for unit {enrolled!r}, not {given!r}")
     unit_key = given or enrolled
@@ -233,6 +234,3 @@ def _unfit(exc: AssessmentError) -> InvalidInput:
 def _decide(specification: Specification, data: object, latest: object | None) -> tuple[Submission, Decision]:
     submission = submission_of(specification, data, latest)
     return submission, decide(specification, submission)
-
-
-_submission = submission_of  # the name the bulk module first imported
