@@ -44,10 +44,9 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 
 from api import worker as worker_module  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.dev import with_database  # noqa: E402
 from api.queue import JobQueue, redis_settings  # noqa: E402
 from api.settings import Settings  # noqa: E402
-from domain import migrations  # noqa: E402
+from bench.benchdb import drop_database, fresh_database  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.learners.models import EnrolmentCreate, ExternalIdentifier, LearnerCreate  # noqa: E402
 from domain.learners.service import create_learner, enrol  # noqa: E402
@@ -122,26 +121,6 @@ PROFILE = {
         {"escoSkillUri": SAFETY, "title": {"en": "follow welding safety rules"}, "relation": "essential"},
     ],
 }
-
-
-async def fresh_database(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(admin_url, BENCH_DATABASE)
-    await migrations.migrate(url)
-    return url
-
-
-async def drop_database(admin_url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def ok(response: Any, status: int = 0) -> Any:
@@ -280,7 +259,7 @@ async def decide(
 
 
 async def run(args: argparse.Namespace, admin_url: str, redis_url: str) -> None:
-    url = await fresh_database(admin_url)
+    url = await fresh_database(admin_url, BENCH_DATABASE)
     settings = Settings.from_env(
         {
             "DATABASE_URL": url,
@@ -329,7 +308,7 @@ async def run(args: argparse.Namespace, admin_url: str, redis_url: str) -> None:
         await db.close()
         await redis.delete(QUEUE)
         await redis.aclose()
-        await drop_database(admin_url)
+        await drop_database(admin_url, BENCH_DATABASE)
 
 
 def _queue_client(url: str) -> ArqRedis:

@@ -44,8 +44,8 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
-from api.dev import child_environment, embedded_redis, new_master_key, with_database  # noqa: E402
-from domain import migrations  # noqa: E402
+from api.dev import child_environment, embedded_redis, new_master_key  # noqa: E402
+from bench.benchdb import drop_database, fresh_database  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.oauth.clients import create_client  # noqa: E402
 from domain.oauth.models import ClientCreate  # noqa: E402
@@ -86,26 +86,6 @@ class Seeded:
 
 
 # --- PostgreSQL: the bench database and the machine's limit P --------------------------------------
-
-
-async def fresh_database(admin_url: str) -> str:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    finally:
-        await conn.close()
-    url = with_database(admin_url, BENCH_DATABASE)
-    await migrations.migrate(url)
-    return url
-
-
-async def drop_database(admin_url: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def pgbench_binary() -> Path:
@@ -440,7 +420,7 @@ async def main(args: argparse.Namespace) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="guildhall-bench-") as tmp:
         folder = Path(tmp)
-        url = await fresh_database(admin_url)
+        url = await fresh_database(admin_url, BENCH_DATABASE)
         try:
             p = await measure_p(url, args.pgbench_seconds or max(1, round(args.seconds)), folder)
             async with redis_for_bench(folder) as redis_url:
@@ -450,7 +430,7 @@ async def main(args: argparse.Namespace) -> int:
                     await forget_jobs(redis_url, url)
             await _report(url, p, phases, args)
         finally:
-            await drop_database(admin_url)
+            await drop_database(admin_url, BENCH_DATABASE)
     return 0
 
 
