@@ -11,6 +11,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.claims import ClaimCodeController, LearnerClaimController
     from api.controllers.clients import ClientController
     from api.controllers.designs import ProgrammeController, QualificationController
+    from api.controllers.issuer_keys import IssuerKeyController
     from api.controllers.learners import LearnerController
     from api.controllers.me import MeController
     from api.controllers.members import MemberController
@@ -39,4 +40,5 @@ def route_handlers() -> list[Any]:
         ClaimCodeController,
         LearnerClaimController,
         MeController,
+        IssuerKeyController,
     ]
