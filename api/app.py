@@ -6,23 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
-from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.routes import HTTPRoute
 
 from api import queue
-from api.auth import ACCESS_TOKEN_KEY_PURPOSE, SECURITY_SCHEME, TokenVerifier, current_principal
+from api.auth import ACCESS_TOKEN_KEY_PURPOSE, TokenVerifier, current_principal
 from api.controllers.health import HealthController
 from api.errors import EXCEPTION_HANDLERS
+from api.http import refuse_coerced_json
 from api.observability import RequestIdMiddleware
+from api.openapi import openapi_config
 from api.settings import Settings
 from domain import keys, migrations
 from domain.db import Database
-from domain.scopes import SCOPES
-from domain.structs import Input
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -64,53 +62,14 @@ def _lifespan(settings: Settings) -> Any:
     return lifespan
 
 
-def _openapi(settings: Settings) -> OpenAPIConfig:
-    flows = OAuthFlows(
-        client_credentials=OAuthFlow(token_url=f"{settings.issuer}/oauth/token", scopes=SCOPES),
-        authorization_code=OAuthFlow(
-            authorization_url=f"{settings.issuer}/oauth/authorize",
-            token_url=f"{settings.issuer}/oauth/token",
-            refresh_url=f"{settings.issuer}/oauth/token",
-            scopes=SCOPES,
-        ),
-    )
-    return OpenAPIConfig(
-        title="Guildhall API",
-        version="0.1.0",
-        description=(
-            "Co-designed short training programmes, assessments and signed micro-credentials. "
-            "Every error is an RFC 9457 problem document."
-        ),
-        path="/schema",
-        render_plugins=[ScalarRenderPlugin(), OpenAPIJson()],
-        components=Components(
-            security_schemes={
-                SECURITY_SCHEME: SecurityScheme(
-                    type="oauth2", flows=flows, description="OAuth 2.0 (RFC 9068 JWT access tokens)"
-                ),
-            }
-        ),
-        use_handler_docstrings=False,
-    )
-
-
-class OpenAPIJson(JsonRenderPlugin):
-    """Serves /schema/openapi.json, saying what Litestar does not: request bodies refuse unknown
-    fields (``forbid_unknown_fields``), so clients and fuzzers know."""
-
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        schemas = openapi_schema.get("components", {}).get("schemas", {})
-        for cls in _subclasses(Input):
-            if cls.__name__ in schemas:
-                schemas[cls.__name__]["additionalProperties"] = False
-        return super().render(request, openapi_schema)
-
-
-def _subclasses(cls: type) -> set[type]:
-    found: set[type] = set(cls.__subclasses__())
-    for sub in list(found):
-        found |= _subclasses(sub)
-    return found
+def _answer_options_with_every_method(app: Litestar) -> None:
+    """Litestar 2 makes a path's OPTIONS handler when the path's first handler registers, and its Allow
+    header then lists that handler's methods only (litestar#4169, fixed in 3.0): bind each to its route."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and (entry := route.route_handler_map.get("OPTIONS")):
+            handler = entry[0]
+            if handler.handler_name == "options_handler":  # Litestar's own, not one the API declares
+                handler._fn = route.create_options_handler(route.path).fn
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -127,13 +86,15 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[_lifespan(settings)],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_coerced_json,
         middleware=[prometheus.middleware],
-        openapi_config=_openapi(settings),
+        openapi_config=openapi_config(settings),
         request_max_body_size=10 * 1024 * 1024,
         debug=False,
         logging_config=None,  # our JSON logging (api.observability) stays in charge
     )
     app.state.settings = settings
+    _answer_options_with_every_method(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

@@ -104,15 +104,24 @@ def handle_domain_error(_: Request[Any, Any, Any], exc: errors.DomainError) -> R
     return problem_response(status, exc.message, slug=_slug(exc), title=exc.title, headers=headers, **exc.extra)
 
 
-def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def invalid_params(exc: ValidationException) -> list[dict[str, str]]:
     params = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             name = item.get("key") or item.get("source") or "body"
             params.append({"name": str(name), "reason": str(item.get("message", ""))})
-    detail = str(exc.detail or "the request is not valid")
-    if params:
-        detail = "; ".join(f"{p['name']}: {p['reason']}" if p["name"] != "body" else p["reason"] for p in params)
+    return params
+
+
+def validation_detail(exc: ValidationException, params: list[dict[str, str]]) -> str:
+    if not params:
+        return str(exc.detail or "the request is not valid")
+    return "; ".join(f"{p['name']}: {p['reason']}" if p["name"] != "body" else p["reason"] for p in params)
+
+
+def handle_validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    params = invalid_params(exc)
+    detail = validation_detail(exc, params)
     return problem_response(400, detail, slug="validation-error", title="Invalid request", invalidParams=params)
 
 

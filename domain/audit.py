@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from domain.sql import load_queries
 from domain.structs import Model, Page, from_row
 
 q = load_queries(__file__, "audit.sql")
+_AUDIT_CURSOR = re.compile(r"^[0-9]{1,18}$")  # an entry's id: a PostgreSQL bigint, in ASCII digits
 
 
 class AuditEntry(Model):
@@ -35,7 +37,7 @@ async def list_audit(
     db: Database, organisation_id: UUID, *, cursor: str | None, limit: int, action: str | None = None
 ) -> AuditPage:
     """Newest first; the cursor is the id of the last entry seen."""
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not _AUDIT_CURSOR.match(cursor):
         raise InvalidInput("the cursor is not one this API returned; start again without it")
     async with db.connection() as conn:
         rows = await conn.fetch(q.select_audit, organisation_id, int(cursor) if cursor else None, action, limit + 1)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from domain.errors import InvalidInput
+
 Connection = asyncpg.Connection  # the type the service layer passes around
+
+
+@contextmanager
+def _text_postgres_can_store() -> Iterator[None]:
+    """PostgreSQL refuses the NUL character in text and jsonb, wherever a request's text reaches it."""
+    try:
+        yield
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
+        raise InvalidInput("text cannot contain the NUL character (U+0000): remove it and send again") from exc
 
 
 def _decode_json(value: str) -> Any:
@@ -64,10 +75,12 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn:
-            yield conn
+        with _text_postgres_can_store():
+            async with self.pool.acquire() as conn:
+                yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+        with _text_postgres_can_store():
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield conn

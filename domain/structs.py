@@ -9,6 +9,8 @@ import msgspec
 
 S = TypeVar("S", bound=msgspec.Struct)
 
+MAX_VERSION = 2**31 - 1  # versions and their numbers are PostgreSQL integers: a larger number names nothing
+
 
 class Model(msgspec.Struct, rename="camel", kw_only=True):
     """A record the API returns."""

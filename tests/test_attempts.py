@@ -111,6 +111,25 @@ async def test_bad_attempts_get_precise_reasons(client: AsyncTestClient[Litestar
         assert message in response.json()["detail"], (body, response.json())
 
 
+async def test_learners_and_enrolments_that_cannot_exist_are_refused_not_server_errors(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    room = await classroom(client, bootstrap)
+    # The platform operator passes the guard for any organisation id; registering a learner there broke the
+    # learners' foreign key (500).
+    operator = await bootstrap.integrator(["admin"], name="Guildhall operator", kind="authority")
+    nowhere = "00000000-0000-4000-8000-000000000000"
+    learner = await client.post(f"/organisations/{nowhere}/learners", headers=operator.headers, json={"name": "X"})
+    assert learner.status_code == 404, learner.text
+    assert learner.json()["detail"] == f"there is no organisation {nowhere}"
+    # Version numbers are PostgreSQL integers: a larger one broke the query (500).
+    enrolments = f"/organisations/{room.provider.org_id}/learners/{room.learner_id}/enrolments"
+    body = {"programmeId": room.programme_id, "versionNumber": 2**31}
+    enrolment = await client.post(enrolments, headers=room.provider.headers, json=body)
+    assert enrolment.status_code == 400, enrolment.text
+    assert enrolment.json()["invalidParams"] == [{"name": "versionNumber", "reason": "Expected `int` <= 2147483647"}]
+
+
 async def test_only_the_provider_reads_and_records_its_attempts(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap
 ) -> None:

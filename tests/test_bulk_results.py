@@ -373,15 +373,37 @@ async def test_the_upload_is_documented_with_both_formats(client: AsyncTestClien
     document = (await client.get("/schema/openapi.json")).json()
     operation = document["paths"]["/organisations/{org_id}/result-batches"]["post"]
     content = operation["requestBody"]["content"]
-    assert content["application/json"]["schema"]["properties"]["rows"]["items"]["required"] == [
-        "assessedAt",
-        "supervision",
-        "submission",
-    ]
+    row_schema, anything = content["application/json"]["schema"]["properties"]["rows"]["items"]["anyOf"]
+    assert row_schema["required"] == ["assessedAt", "supervision", "submission"]
+    assert anything == {}, "a row that is no attempt is rejected on its own, so the body admits it"
     assert content["text/csv"]["schema"]["type"] == "string"
     assert all(f"`{column}`" in operation["description"] for column in csv_rows.COLUMNS)
     assert all(column in (csv_rows.__doc__ or "") for column in csv_rows.COLUMNS)
-    assert {"200", "201", "202", "400", "413", "415"} <= set(operation["responses"])
+    assert {"200", "201", "202", "400", "404", "413", "415"} <= set(operation["responses"])
+
+
+async def test_a_row_with_an_unknown_field_is_rejected_and_the_batch_is_not(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    room = await classroom(client, bootstrap)
+    body = {"rows": [row(room, welding("l3", "l3", 8), "2026-11-20T09:00:00Z", colour="red"), 42]}
+    response = await client.post(batches_url(room), headers=room.provider.headers, json=body)
+    assert response.status_code == 201, response.text
+    assert [r["row"] for r in response.json()["rejections"]] == [1, 2]
+    assert "unknown field `colour`" in response.json()["rejections"][0]["reason"]
+
+
+async def test_an_upload_for_an_organisation_that_does_not_exist_is_404(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    # The platform operator passes the guard for any organisation id; the batch's insert then broke the
+    # foreign key, and the answer was a 500.
+    operator = await bootstrap.integrator(["admin"], name="Guildhall operator", kind="authority")
+    nowhere = "/organisations/00000000-0000-4000-8000-000000000000/result-batches"
+    response = await client.post(nowhere, headers=operator.headers, json={"rows": [{"assessedAt": "x"}]})
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == "there is no organisation 00000000-0000-4000-8000-000000000000"
 
 
 # The CSV reader on its own.

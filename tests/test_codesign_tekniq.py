@@ -244,3 +244,27 @@ async def test_a_unit_assessment_specification_is_checked_when_saved(client: Asy
         "content": {**content, "units": [{**unit, "assessment": unknown_outcome}]}})
     assert response.status_code == 422
     assert "outcome 'lo9' is not a learning outcome of the unit" in response.json()["detail"]
+
+
+async def test_a_body_must_have_the_json_types_the_document_gives(client: AsyncTestClient[Litestar],
+                                                                  bootstrap: Bootstrap) -> None:
+    # Found by schemathesis: Litestar reads bodies in msgspec's lax mode, so 0 passed for a boolean and "4" for
+    # an integer; the document says boolean and integer, and such a body is now refused with the reason.
+    lead = await bootstrap.integrator(["programmes:write"], name="Lead", kind="employer_association")
+    profile = await welder_profile(client, lead)
+    content = programme_content(profile, str(lead.org_id), str(lead.org_id), str(lead.org_id))
+    unit = content["units"][0]
+    cases = [
+        ({**content, "units": [{**unit, "certifiableAlone": 0}]}, "content.units[0].certifiableAlone",
+         "Expected `bool`, got `int`"),
+        ({**content, "eqfLevel": "4"}, "content.eqfLevel", "Expected `int | null`, got `str`"),
+        ({**content, "validityMonths": 12.0}, "content.validityMonths", "Expected `int | null`, got `float`"),
+    ]
+    for body, name, reason in cases:
+        response = await client.post("/programmes", headers=lead.headers, json={"content": body})
+        assert response.status_code == 400, (name, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["invalidParams"] == [{"name": name, "reason": reason}]
+    assert (await client.get("/programmes", headers=lead.headers)).json()["items"] == []
+    created = await client.post("/programmes", headers=lead.headers, json={"content": {**content, "eqfLevel": 4}})
+    assert created.status_code == 201, created.text

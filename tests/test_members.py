@@ -98,3 +98,9 @@ async def test_every_write_is_in_the_audit_trail_with_its_request_id(
         headers=org.headers,
     )
     assert [e["id"] for e in page.json()["items"] + rest.json()["items"]] == [e["id"] for e in entries]
+    # The cursor is an entry's id: digits that are not ASCII, or too many for a bigint, broke the query (500).
+    for cursor in ("²", "9" * 30, "-1", ""):
+        refused = await client.get(f"/organisations/{org.org_id}/audit", params={"cursor": cursor}, headers=org.headers)
+        assert refused.status_code == 422, (cursor, refused.text)
+    nul = await client.get(f"/organisations/{org.org_id}/audit", params={"action": "a\x00"}, headers=org.headers)
+    assert nul.status_code == 422, nul.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -10,6 +11,8 @@ from litestar.testing import AsyncTestClient
 from domain.db import Database
 from tests.conftest import BASE_URL, Bootstrap, Integrator
 from tests.test_oauth_authorization_code import register_lms
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 async def introspect(
@@ -65,6 +68,31 @@ async def test_introspection_says_only_inactive_otherwise(
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
     anonymous = await client.post("/oauth/introspect", data={"token": a.token})
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_client"
+
+
+async def test_a_form_litestar_cannot_read_is_an_oauth_error_too(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    # Found by schemathesis: a field sent twice failed Litestar's form validation, which answered with a problem
+    # document where these endpoints document RFC 6749 errors. And text with U+0000 reached PostgreSQL (500).
+    a = await bootstrap.integrator(["organisations:read"], name="Organisation A")
+    doubled = [("token", a.token), ("client_id", a.client_id), ("client_secret", "x"), ("client_secret", "y")]
+    for url in ("/oauth/introspect", "/oauth/revoke"):
+        response = await client.post(url, content=urlencode(doubled), headers=FORM)
+        assert response.status_code == 400, (url, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {
+            "error": "invalid_request",
+            "error_description": "client_secret: Expected `str | null`, got `array`",
+        }
+    nul = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": "gh_\x00", "client_secret": "x"}
+    )
+    assert nul.status_code == 400, nul.text
+    assert nul.json() == {
+        "error": "invalid_request",
+        "error_description": "text cannot contain the NUL character (U+0000): remove it and send again",
+    }
 
 
 async def test_a_public_client_cannot_introspect(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:

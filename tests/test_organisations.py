@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from domain.db import Database
 from tests.conftest import Bootstrap, Integrator
 
 WELDING_PROVIDER = {
@@ -114,6 +117,56 @@ async def test_list_pages_with_a_cursor_in_a_stable_order(
     assert bad.status_code == 422 and "cursor" in bad.json()["detail"]
     too_many = await client.get("/organisations", params={"limit": 1000}, headers=op.headers)
     assert too_many.status_code == 400
+
+
+async def test_a_hand_made_cursor_is_refused_not_a_server_error(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    # Well-formed cursors naming a key that is no UUID, or a time PostgreSQL cannot hold, reached the
+    # query and broke it (500).
+    op = await operator(bootstrap)
+    some_id = "0b5b7c39-8f0e-4a77-9d6f-1f2e3a4b5c6d"
+    for position in (
+        ["2026-01-01T00:00:00+00:00", "not-a-uuid"],
+        ["0001-01-01T00:00:00+05:00", some_id],
+        ["9999-12-31T23:59:59-05:00", some_id],
+        ["2026-01-01T00:00:00", some_id],  # cursors carry the time zone
+    ):
+        cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+        response = await client.get("/organisations", params={"cursor": cursor}, headers=op.headers)
+        assert response.status_code == 422, (position, response.text)
+        assert response.json()["detail"] == "the cursor is not one this API returned; start again without it"
+
+
+async def test_text_with_the_nul_character_is_refused_and_nothing_is_stored(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database
+) -> None:
+    # PostgreSQL cannot store U+0000 in text or jsonb; wherever a request's text reached it, the answer was a 500.
+    op = await operator(bootstrap)
+    named = await client.post(
+        "/organisations", json={**WELDING_PROVIDER, "name": {"da": "AMU\u0000Svejsecenter"}}, headers=op.headers
+    )
+    assert named.status_code == 422, named.text
+    assert named.headers["content-type"] == "application/problem+json"
+    assert named.json()["detail"] == "text cannot contain the NUL character (U+0000): remove it and send again"
+    website = {**WELDING_PROVIDER, "website": "https://amu.example\u0000.dk"}
+    assert (await client.post("/organisations", json=website, headers=op.headers)).status_code == 422
+    async with db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM organisations WHERE kind = 'vet_provider'") == 0
+    searched = await client.get("/organisations", params={"country": "D\x00"}, headers=op.headers)
+    assert searched.status_code == 422, searched.text
+
+
+async def test_an_etag_naming_a_version_beyond_any_is_a_failed_precondition(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    # Python refuses to read more than 4,300 digits as an int: such an If-Match was a 500.
+    org = await bootstrap.integrator(["organisations:write"], name="TEKNIQ")
+    url = f"/organisations/{org.org_id}"
+    for version in ("9" * 5000, str(2**31)):
+        response = await client.patch(url, json={}, headers={**org.headers, "If-Match": f'"v{version}"'})
+        assert response.status_code == 412, response.text
+        assert "is not an ETag this API issued" in response.json()["detail"]
 
 
 async def test_update_needs_the_current_etag(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:

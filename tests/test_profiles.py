@@ -147,6 +147,25 @@ async def test_unknown_profiles_and_versions_are_404(client: Client, bootstrap: 
         assert response.json()["detail"] == detail
 
 
+async def test_a_version_number_beyond_any_version_is_refused_not_a_server_error(
+    client: Client, bootstrap: Bootstrap
+) -> None:
+    # Found by schemathesis: version numbers are PostgreSQL integers, and a larger one broke the query (500).
+    tekniq = await author(bootstrap)
+    created = (await client.post("/occupational-profiles", json=AMU_WELDER, headers=tekniq.headers)).json()
+    for number in (2**31, 2_199_023_255_551, 0):
+        response = await client.get(f"/occupational-profiles/{created['profileId']}/versions/{number}")
+        assert response.status_code == 400, (number, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["invalidParams"][0]["name"] == "number"
+    largest = await client.get(f"/occupational-profiles/{created['profileId']}/versions/{2**31 - 1}")
+    assert largest.status_code == 404
+    document = (await client.get("/schema/openapi.json")).json()
+    operation = document["paths"]["/occupational-profiles/{profile_id}/versions/{number}"]["get"]
+    number_schema = next(p["schema"] for p in operation["parameters"] if p["name"] == "number")
+    assert (number_schema["minimum"], number_schema["maximum"]) == (1, 2**31 - 1)
+
+
 async def test_a_new_version_needs_the_etag_of_the_latest(client: Client, bootstrap: Bootstrap) -> None:
     tekniq = await author(bootstrap)
     first = (await client.post("/occupational-profiles", json=AMU_WELDER, headers=tekniq.headers)).json()

@@ -48,7 +48,7 @@ class AttemptController(Controller):
         "/",
         operation_id="listAttempts",
         summary="The provider's attempts, oldest first; filter by learner",
-        **secured("assessments:read", member_of_path_org=True, errors=[422]),
+        **secured("assessments:read", member_of_path_org=True, errors=[404, 422]),
     )
     async def list(
         self,

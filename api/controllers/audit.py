@@ -21,7 +21,7 @@ class AuditController(Controller):
         "/",
         operation_id="listAuditEntries",
         summary="Who did what, when: the organisation's audit trail, newest first (its admins)",
-        **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[422]),
+        **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[404, 422]),
     )
     async def list(
         self,

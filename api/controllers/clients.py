@@ -25,7 +25,7 @@ class ClientController(Controller):
         "/",
         operation_id="listClients",
         summary="List the organisation's OAuth clients (its admins)",
-        **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[422]),
+        **secured("organisations:read", roles=["admin"], member_of_path_org=True, errors=[404, 422]),
     )
     async def list(
         self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None, limit: Limit = 20

@@ -16,7 +16,16 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
-from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, etag, expected_version, idempotency_key
+from api.http import (
+    Cursor,
+    IdempotencyKeyHeader,
+    IfMatch,
+    Limit,
+    VersionNumber,
+    etag,
+    expected_version,
+    idempotency_key,
+)
 from domain.attempts import service as attempt_service
 from domain.attempts.models import AttemptPage
 from domain.designs import service
@@ -39,11 +48,13 @@ from domain.designs.models import (
     QualificationCreate,
 )
 from domain.oauth.principals import Principal
+from domain.structs import MAX_VERSION
 
 ActingFor = Annotated[
     UUID | None, QueryParameter(name="actingFor", description="The co-author you act for, if you are in several")
 ]
-VersionNumber = Annotated[int, QueryParameter(ge=1)]
+FromVersion = Annotated[int, QueryParameter(name="from", ge=1, le=MAX_VERSION)]
+ToVersion = Annotated[int, QueryParameter(ge=1, le=MAX_VERSION)]
 
 
 def op(template: str) -> Any:
@@ -152,7 +163,7 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
     ) -> Response[AnyVersion]:
         return versioned(await service.get_version(request.app.state.db, principal, self.kind, design_id, number))
 
@@ -167,7 +178,7 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
     ) -> ChangeLog:
         return await service.change_log(request.app.state.db, principal, self.kind, design_id, number)
 
@@ -182,8 +193,8 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        from_: Annotated[int, QueryParameter(name="from", ge=1)],
-        to: VersionNumber,
+        from_: FromVersion,
+        to: ToVersion,
     ) -> Comparison:
         return await service.compare(request.app.state.db, principal, self.kind, design_id, from_, to)
 
@@ -199,7 +210,7 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[CommentCreate],
     ) -> Comment:
         return await service.add_comment(request.app.state.db, principal, self.kind, design_id, number, data)
@@ -208,14 +219,14 @@ class DesignController(Controller):
         "/{design_id:uuid}/versions/{number:int}/comments",
         operation_id=op("list{Kind}Comments"),
         summary="The co-authors' comments on a version, oldest first",
-        **secured("programmes:read", errors=[404]),
+        **secured("programmes:read", errors=[404, 422]),
     )
     async def comments(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         cursor: Cursor = None,
         limit: Limit = 20,
     ) -> CommentPage:
@@ -235,7 +246,7 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         if_match: IfMatch = None,
         acting_for: ActingFor = None,
     ) -> Response[AnyVersion]:
@@ -256,7 +267,7 @@ class DesignController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[Decision],
     ) -> Response[AnyVersion]:
         return versioned(await service.decide(request.app.state.db, principal, self.kind, design_id, number, data))
@@ -298,7 +309,7 @@ class ProgrammeController(DesignController):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[ProgrammeContent],
         if_match: IfMatch = None,
         acting_for: ActingFor = None,
@@ -345,7 +356,7 @@ class ProgrammeController(DesignController):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
     ) -> CoverageReport:
         return await service.coverage_report(request.app.state.db, principal, design_id, number)
 
@@ -386,7 +397,7 @@ class QualificationController(DesignController):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
-        number: FromPath[int],
+        number: VersionNumber,
         data: JSONBody[QualificationContent],
         if_match: IfMatch = None,
         acting_for: ActingFor = None,

@@ -45,7 +45,7 @@ class LearnerController(Controller):
         operation_id="registerLearner",
         summary="Register a learner at this provider",
         status_code=201,
-        **secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[409, 422]),
+        **secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[404, 409, 422]),
     )
     async def register(
         self,
@@ -62,7 +62,7 @@ class LearnerController(Controller):
         "/",
         operation_id="listLearners",
         summary="List the provider's learners; find one by identifier with scheme and value",
-        **secured("assessments:read", member_of_path_org=True, errors=[422]),
+        **secured("assessments:read", member_of_path_org=True, errors=[404, 422]),
     )
     async def list(
         self,

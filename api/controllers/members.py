@@ -31,7 +31,7 @@ class MemberController(Controller):
         "/",
         operation_id="listMembers",
         summary="List the organisation's members (its members only)",
-        **secured("organisations:read", member_of_path_org=True, errors=[422]),
+        **secured("organisations:read", member_of_path_org=True, errors=[404, 422]),
     )
     async def list(
         self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None, limit: Limit = 20

@@ -12,7 +12,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, KwargDefinition, MultipartBody, QueryParameter
 
 from api.auth import public, secured
-from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, actor, etag, expected_version, idempotency_key
+from api.http import (
+    Cursor,
+    IdempotencyKeyHeader,
+    IfMatch,
+    Limit,
+    VersionNumber,
+    actor,
+    etag,
+    expected_version,
+    idempotency_key,
+)
 from domain.oauth.principals import Principal
 from domain.profiles import esco, service
 from domain.profiles.models import (
@@ -60,7 +70,10 @@ class EscoImportForm:
     skills: Annotated[UploadFile, _described("ESCO's skills_<lang>.csv")]
     relations: Annotated[UploadFile, _described("ESCO's occupationSkillRelations_<lang>.csv")]
     occupation: Annotated[
-        list[str], _described("The ESCO occupation URIs to import; repeat the field for several occupations")
+        list[str],
+        KwargDefinition(
+            min_items=1, description="The ESCO occupation URIs to import; repeat the field for several occupations"
+        ),
     ]
     language: Annotated[str, _described("The files' language (ISO 639), recorded as the title language")] = "en"
 
@@ -190,7 +203,7 @@ class ProfileController(Controller):
         **public(errors=[400, 404]),
     )
     async def read_version(
-        self, request: Request[Any, Any, Any], profile_id: FromPath[UUID], number: FromPath[int]
+        self, request: Request[Any, Any, Any], profile_id: FromPath[UUID], number: VersionNumber
     ) -> Response[ProfileVersion]:
         return _with_etag(await service.get_profile_version(request.app.state.db, profile_id, number))
 

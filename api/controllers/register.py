@@ -9,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
 from api.auth import public
-from api.http import Cursor, Limit
+from api.http import Cursor, Limit, VersionNumber
 from domain.designs import register, service
 from domain.designs.content import QualityAssuranceType
 from domain.designs.models import DesignKind, ProgrammeRegisterView, QualificationRegisterView
@@ -135,7 +135,7 @@ class RegisterController(Controller):
         **public(errors=[400, 404]),
     )
     async def programme_version(
-        self, request: Request[Any, Any, Any], design_id: FromPath[UUID], number: FromPath[int]
+        self, request: Request[Any, Any, Any], design_id: FromPath[UUID], number: VersionNumber
     ) -> ProgrammeRegisterView:
         view = await service.published_view(request.app.state.db, "programme", design_id, number)
         assert isinstance(view, ProgrammeRegisterView)

@@ -61,6 +61,12 @@ def _json_batch_schema() -> dict[str, Any]:
     document = msgspec.json.schema(JsonBatch)
     definitions = document.pop("$defs")
     inlined: dict[str, Any] = _inlined(document, definitions)
+    # Each row is read on its own: one that is not a JsonRow is rejected in the report, the batch is not.
+    rows = inlined["properties"]["rows"]
+    rows["items"] = {
+        "description": "An attempt, as JsonRow describes it; any other value is rejected, as its row, with the reason",
+        "anyOf": [rows["items"], {}],
+    }
     return inlined
 
 
@@ -108,7 +114,7 @@ def _format(request: Request[Any, Any, Any]) -> Format:
 
 
 def _upload_responses() -> dict[int, ResponseSpec]:
-    secured_ = secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True)
+    secured_ = secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[404])
     return {
         **secured_["responses"],
         200: ResponseSpec(ResultBatch, description="The same upload was received before: its batch's report."),

@@ -23,7 +23,11 @@ from domain.oauth.principals import Principal
 
 XapiVersionHeader = Annotated[
     str | None,
-    HeaderParameter(name="X-Experience-API-Version", description="The xAPI version the statements follow (1.0.x)"),
+    HeaderParameter(
+        name="X-Experience-API-Version",
+        description="The xAPI version the statements follow (1.0.x)",
+        schema_extra={"pattern": xapi.VERSION_PATTERN},  # checked by xapi.check_version, which says why
+    ),
 ]
 Statement = dict[str, Any]  # read by the assessment engine, which names each problem precisely
 

@@ -16,18 +16,19 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import scope_to_list
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import URLEncodedBody
 from msgspec import Meta
 
 from api.auth import ACCESS_TOKEN_KEY_PURPOSE, public, secured
-from api.errors import problems
+from api.errors import invalid_params, problems, validation_detail
 from api.oauth import pages
 from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
 from api.oauth.server import GuildhallAuthorizationServer, HttpRequest, authorization_server, in_thread
 from api.ratelimit import enforce
 from domain import keys
-from domain.errors import RateLimited
+from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
 from domain.organisations.service import fetch_organisation
 from domain.people import check_login
@@ -149,6 +150,24 @@ _OAUTH_ERRORS = {
 }
 
 
+def _invalid_request(_: Request[Any, Any, Any], exc: ValidationException | InvalidInput) -> Response[OAuthErrorBody]:
+    """A form Litestar cannot read (a field sent twice, say), or text PostgreSQL cannot hold, is an RFC 6749
+    error like any other on these endpoints."""
+    description = exc.message if isinstance(exc, InvalidInput) else validation_detail(exc, invalid_params(exc))
+    return Response(
+        OAuthErrorBody(error="invalid_request", error_description=description),
+        status_code=400,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+_OAUTH_ENDPOINT: dict[str, Any] = {
+    "security": [{}],
+    "exception_handlers": {ValidationException: _invalid_request, InvalidInput: _invalid_request},
+}
+
+
 def _client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -162,7 +181,7 @@ class OAuthController(Controller):
         operation_id="requestToken",
         summary="Get an access token (client_credentials, authorization_code with PKCE, refresh_token)",
         status_code=200,
-        security=[{}],
+        **_OAUTH_ENDPOINT,
         responses={**_OAUTH_ERRORS, **problems(429)},
     )
     async def token(self, request: Request[Any, Any, Any], data: URLEncodedBody[TokenForm]) -> Response[TokenResponse]:
@@ -182,7 +201,7 @@ class OAuthController(Controller):
         operation_id="introspectToken",
         summary="Is this token active, and for whom (RFC 7662; tokens of the caller's organisation)",
         status_code=200,
-        security=[{}],
+        **_OAUTH_ENDPOINT,
         responses=_OAUTH_ERRORS,
     )
     async def introspect(
@@ -195,7 +214,7 @@ class OAuthController(Controller):
         operation_id="revokeToken",
         summary="Revoke an access token, or a refresh token with its whole family (RFC 7009)",
         status_code=200,
-        security=[{}],
+        **_OAUTH_ENDPOINT,
         responses=_OAUTH_ERRORS,
     )
     async def revoke(

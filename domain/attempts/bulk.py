@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from assessment.specification import SimulationSpecification
@@ -92,17 +93,20 @@ async def upload(
     inline = parsed.rows_total <= limit
     groups = [] if inline else chunks(parsed.rows, CHUNK_SIZE)
     async with write(db, actor, dispatcher=dispatcher) as w:
-        batch_id = await w.conn.fetchval(
-            q.insert_batch,
-            provider_id,
-            format,
-            upload_fingerprint,
-            "running" if inline else "queued",
-            parsed.rows_total,
-            groups,
-            actor.client_id,
-            actor.person_id,
-        )
+        try:
+            batch_id = await w.conn.fetchval(
+                q.insert_batch,
+                provider_id,
+                format,
+                upload_fingerprint,
+                "running" if inline else "queued",
+                parsed.rows_total,
+                groups,
+                actor.client_id,
+                actor.person_id,
+            )
+        except asyncpg.ForeignKeyViolationError as exc:  # the provider is the only reference
+            raise NotFound(f"there is no organisation {provider_id}") from exc
         if batch_id is None:  # the same batch, uploaded at the same moment, won
             known = await w.conn.fetchval(q.batch_by_fingerprint, provider_id, upload_fingerprint)
             return Upload(await fetch_batch(w.conn, provider_id, known), replayed=True)

@@ -53,7 +53,8 @@ SUPERVISION_EXTENSION = "urn:guildhall:supervision"
 UNIT_URN = re.compile(
     r"^urn:guildhall:programme:(?P<programme>[0-9a-fA-F-]{32,36}):unit:(?P<unit>[a-z0-9][a-z0-9_.-]{0,63})$"
 )
-_VERSION = re.compile(r"^1\.0(\.\d+)?$")
+VERSION_PATTERN = r"^1\.0(\.[0-9]+)?$"
+_VERSION = re.compile(VERSION_PATTERN)
 _IDENTIFIER = re.compile(r"^(?P<scheme>national:[A-Z]{2}|[a-z][a-z0-9_.-]{0,40}):(?P<value>.+)$")
 _STATEMENT_INDEX = re.compile(r"^statements\[(\d+)\]")
 _KINDS: tuple[type[DomainError], ...] = (NotFound, Conflict, Forbidden, InvalidInput)  # a refused request's status

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from domain.organisations.models import Email, ShortText
-from domain.structs import Input, Model, Page
+from domain.structs import MAX_VERSION, Input, Model, Page
 
 IdentifierScheme = Annotated[
     str,
@@ -73,5 +73,5 @@ class EnrolmentPage(Page):
 
 class EnrolmentCreate(Input):
     programme_id: UUID
-    version_number: Annotated[int, Meta(ge=1)] | None = None  # default: the latest published version
+    version_number: Annotated[int, Meta(ge=1, le=MAX_VERSION)] | None = None  # default: the latest published version
     unit_key: str | None = None  # default: the whole programme

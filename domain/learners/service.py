@@ -89,6 +89,8 @@ async def create_learner(
                 )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {data.email}") from exc
+        except asyncpg.ForeignKeyViolationError as exc:  # the provider is the only reference
+            raise NotFound(f"there is no organisation {provider_id}") from exc
         await _store_identifiers(w.conn, learner_id, provider_id, data.identifiers)
         await w.audit("learner.registered", "learner", learner_id, provider_id)
         learner = await fetch_learner(w.conn, provider_id, learner_id)

@@ -101,7 +101,7 @@ async def get_client(db: Database, organisation_id: UUID, client_id: str) -> Cli
 
 
 async def list_clients(db: Database, organisation_id: UUID, *, cursor: str | None, limit: int) -> ClientPage:
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, uuid_key=False)  # clients are paged by their text client_id
     async with db.connection() as conn:
         rows = await conn.fetch(
             q.select_clients, organisation_id, after[0] if after else None, after[1] if after else None, None, limit + 1
