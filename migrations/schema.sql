@@ -352,7 +352,8 @@ CREATE TABLE public.persons (
     email text NOT NULL,
     name text NOT NULL,
     password_hash text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    self_registered boolean DEFAULT false NOT NULL
 );
 
 CREATE TABLE public.register_entries (
@@ -728,3 +729,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000003');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000004');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000005');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000006');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000008');

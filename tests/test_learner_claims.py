@@ -262,3 +262,24 @@ async def test_claims_fail_closed_when_the_counter_is_unreachable(settings: Sett
     async with AsyncTestClient(app=unreachable, base_url=BASE_URL) as http:
         refused = await claim(http, new_code())
     assert refused.status_code == 429 and refused.headers["retry-after"] == "30"
+
+
+async def test_a_login_made_with_a_claim_code_cannot_be_made_a_member(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    """Nobody verified the address: a membership given to it would go to whoever registered it."""
+    room = await classroom(client, bootstrap)
+    code = await issue(client, room.provider, room.learner_id)
+    assert (await claim(client, code, email="boss@provider.example")).status_code == 200
+    admin_id, admin_secret = await bootstrap.oauth_client(room.provider.org_id, ["organisations:write"])
+    assert admin_secret is not None
+    admin = {"Authorization": "Bearer " + await bootstrap.token(admin_id, admin_secret)}
+    response = await client.post(
+        f"/organisations/{room.provider.org_id}/members",
+        json={"email": "Boss@provider.example", "name": "Boss", "roles": ["admin"]},
+        headers=admin,
+    )
+    assert response.status_code == 409
+    assert "nobody has verified that the address is theirs" in response.json()["detail"]
+    members = await client.get(f"/organisations/{room.provider.org_id}/members", headers=admin)
+    assert all(m["email"] != "boss@provider.example" for m in members.json()["items"])

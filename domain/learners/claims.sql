@@ -28,7 +28,7 @@ RETURNING provider_id;
 SELECT id FROM persons WHERE lower(email) = lower($1);
 
 -- name: insert_person
-INSERT INTO persons (email, name, password_hash) VALUES ($1, $2, $3)
+INSERT INTO persons (email, name, password_hash, self_registered) VALUES ($1, $2, $3, true)
 ON CONFLICT (lower(email)) DO NOTHING
 RETURNING id;
 

@@ -47,7 +47,13 @@ async def add_member(
         if w.replayed is not None:
             return w.replay(Member)
         await fetch_organisation(w.conn, organisation_id)
-        person_id = await w.conn.fetchval(q.upsert_person, data.email, data.name)
+        person = await w.conn.fetchrow(q.upsert_person, data.email, data.name)
+        if person["self_registered"]:
+            raise Conflict(
+                f"{data.email} belongs to a login its owner registered with a learner claim code, and nobody "
+                "has verified that the address is theirs; it cannot be made a member until it is"
+            )
+        person_id = person["id"]
         added = await w.conn.fetchval(q.insert_member, organisation_id, person_id, sorted(set(data.roles)))
         if added is None:
             raise Conflict(

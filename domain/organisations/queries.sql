@@ -44,7 +44,7 @@ SELECT kind FROM organisations WHERE id = $1;
 -- name: upsert_person
 INSERT INTO persons (email, name) VALUES ($1, $2)
 ON CONFLICT (lower(email)) DO UPDATE SET email = persons.email
-RETURNING id;
+RETURNING id, self_registered;
 
 -- name: insert_member
 INSERT INTO members (organisation_id, person_id, roles)
