@@ -226,12 +226,19 @@ async def test_the_worker_guildhall_runs_sweeps_up_and_processes_on_its_own(
         await dead.aclose()
     await past_the_grace(db, event_id)
 
-    # Its own Redis and PostgreSQL pools from the settings; the sweep runs at start-up.
-    worker = worker_module.create_worker(settings, burst=True, poll_delay=0, handle_signals=False)
-    try:
-        await worker.main()
-    finally:
-        await worker_module.shutdown(worker.ctx)
-        await worker.pool.aclose()
+    # Its own Redis and PostgreSQL pools from the settings; the sweep runs at start-up. A burst worker
+    # may stop before it picks up the job its own sweep just queued (a timing matter of burst mode
+    # only): a second burst, as a long-running worker would, then handles it.
+    completed = failed = 0
+    for _ in range(3):
+        worker = worker_module.create_worker(settings, burst=True, poll_delay=0, handle_signals=False)
+        try:
+            await worker.main()
+        finally:
+            await worker_module.shutdown(worker.ctx)
+            await worker.pool.aclose()
+        completed, failed = completed + worker.jobs_complete, failed + worker.jobs_failed
+        if recorder.handled:
+            break
     assert recorder.handled == [event_id]
-    assert worker.jobs_failed == 0 and worker.jobs_complete >= 2  # the sweep, then the event
+    assert failed == 0 and completed >= 2  # the sweep, then the event
