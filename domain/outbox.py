@@ -88,8 +88,9 @@ async def process_event(db: Database, event_id: int) -> bool:
     return True
 
 
-async def pending_events(db: Database, older_than: timedelta, limit: int = 500,
-                         grace: timedelta = timedelta(seconds=5)) -> list[int]:
+async def pending_events(
+    db: Database, older_than: timedelta, limit: int = 500, grace: timedelta = timedelta(seconds=5)
+) -> list[int]:
     """Events not done whose dispatch is older than ``older_than``, or that were never marked dispatched
     and are older than ``grace`` (the API's own dispatch after commit is not marked): the sweep dispatches
     them again (a Redis outage, a crashed worker, a job that ran out of retries)."""

@@ -63,8 +63,11 @@ def _assessment_problems(content: ProgrammeContent) -> list[str]:
             continue
         if isinstance(specification, OutcomeBasedSpecification | PriorLearningSpecification):
             known = {o.key for o in unit.learning_outcomes}
-            problems += [f"unit {unit.key!r} assessment: outcome {o.key!r} is not a learning outcome of the unit"
-                         for o in specification.outcomes if o.key not in known]
+            problems += [
+                f"unit {unit.key!r} assessment: outcome {o.key!r} is not a learning outcome of the unit"
+                for o in specification.outcomes
+                if o.key not in known
+            ]
     return problems
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from domain.db import Connection
@@ -157,7 +156,3 @@ async def search(
 
 async def published_numbers(conn: Connection, kind: DesignKind, design_id: UUID) -> list[int]:
     return [r["number"] for r in await conn.fetch(q.published_numbers, design_id, kind)]
-
-
-def entry_row(row: Any) -> RegisterEntry:
-    return from_row(RegisterEntry, row)

@@ -147,11 +147,10 @@ async def create_design(
     return version
 
 
-async def get_design(db: Database, principal: Principal, kind: DesignKind, design_id: UUID) -> Design:
-    async with db.connection() as conn:
-        row = await _design_row(conn, kind, design_id)
-        coauthors = await _coauthors(conn, design_id)
-        summaries = [from_row(VersionSummary, r) for r in await conn.fetch(q.select_version_summaries, design_id)]
+async def _design(conn: Connection, principal: Principal, kind: DesignKind, design_id: UUID) -> Design:
+    row = await _design_row(conn, kind, design_id)
+    coauthors = await _coauthors(conn, design_id)
+    summaries = [from_row(VersionSummary, r) for r in await conn.fetch(q.select_version_summaries, design_id)]
     if not access.can_see_drafts(principal, coauthors):
         summaries = [s for s in summaries if s.status == "published"]
         if not summaries:
@@ -164,6 +163,11 @@ async def get_design(db: Database, principal: Principal, kind: DesignKind, desig
         versions=summaries,
         created_at=row["created_at"],
     )
+
+
+async def get_design(db: Database, principal: Principal, kind: DesignKind, design_id: UUID) -> Design:
+    async with db.connection() as conn:
+        return await _design(conn, principal, kind, design_id)
 
 
 async def list_designs(
@@ -180,7 +184,7 @@ async def list_designs(
             after[1] if after else None,
             limit + 1,
         )
-    items = [await get_design(db, principal, kind, r["id"]) for r in rows[:limit]]
+        items = [await _design(conn, principal, kind, r["id"]) for r in rows[:limit]]
     return DesignPage(items=items, next_cursor=next_cursor(rows, limit))
 
 
