@@ -10,6 +10,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.audit import AuditController
     from api.controllers.claims import ClaimCodeController, LearnerClaimController
     from api.controllers.clients import ClientController
+    from api.controllers.credentials import CredentialController, OrganisationCredentialController
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.issuer_keys import IssuerKeyController
     from api.controllers.learners import LearnerController
@@ -19,6 +20,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
+    from api.controllers.status_lists import StatusListController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
 
@@ -41,4 +43,7 @@ def route_handlers() -> list[Any]:
         LearnerClaimController,
         MeController,
         IssuerKeyController,
+        CredentialController,
+        OrganisationCredentialController,
+        StatusListController,
     ]

@@ -18,6 +18,7 @@ from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, red
 from api.settings import Settings
 from domain import outbox
 from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
+from domain.credentials import handlers  # noqa: F401  (registers issuing on attempt.passed and the rest)
 from domain.db import Database
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def retry_delay(job_try: int) -> float:
 
 async def process_outbox_event(ctx: dict[str, Any], event_id: int) -> bool:
     try:
-        return await outbox.process_event(ctx["db"], event_id)
+        return await outbox.process_event(ctx["db"], event_id, ctx.get("handler_context"), JobQueue(ctx["redis"]))
     except Exception as exc:
         # arq retries only on Retry; the failure itself is already recorded on the outbox row.
         raise Retry(defer=retry_delay(ctx.get("job_try", 1))) from exc
@@ -84,6 +85,7 @@ CRON_JOBS = [cron(sweep_outbox, second={0, 30}, run_at_startup=True)]
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    ctx["handler_context"] = outbox.HandlerContext(master_key=settings.master_key, public_url=settings.issuer)
     ctx["db"] = await Database.connect(
         settings.database_url,
         min_size=1,

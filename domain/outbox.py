@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -18,6 +20,7 @@ import msgspec
 
 from domain.db import Connection, Database
 from domain.sql import load_queries
+from domain.writes import EventDispatcher
 
 q = load_queries(__file__, "outbox.sql")
 log = logging.getLogger(__name__)
@@ -33,6 +36,32 @@ class OutboxEvent(msgspec.Struct, frozen=True, kw_only=True):
     payload: Any
     created_at: datetime
     attempts: int  # failed attempts before this one
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What handlers that sign need beyond the connection: set once by the worker (``process_event``)."""
+
+    master_key: bytes
+    public_url: str
+
+
+_context: ContextVar[HandlerContext | None] = ContextVar("outbox_handler_context", default=None)
+_follow_ups: ContextVar[list[int] | None] = ContextVar("outbox_follow_ups", default=None)
+
+
+def follow_up(event_ids: Sequence[int]) -> None:
+    """Events a handler wrote: dispatched as soon as its transaction commits (else the sweep finds them)."""
+    pending = _follow_ups.get()
+    if pending is not None:
+        pending.extend(event_ids)
+
+
+def handler_context() -> HandlerContext:
+    context = _context.get()
+    if context is None:
+        raise RuntimeError("this outbox handler needs a HandlerContext: pass context= to process_event")
+    return context
 
 
 Handler = Callable[[Connection, OutboxEvent], Awaitable[None]]
@@ -64,11 +93,16 @@ async def _record_failure(db: Database, event_id: int, exc: BaseException) -> No
         log.exception("could not record the failure of outbox event %s", event_id)
 
 
-async def process_event(db: Database, event_id: int) -> bool:
+async def process_event(
+    db: Database, event_id: int, context: HandlerContext | None = None, dispatcher: EventDispatcher | None = None
+) -> bool:
     """Runs the handlers of one event; False when there is nothing to do (it is done, or another
     worker holds it right now). A handler's failure rolls back everything it wrote, is recorded
     on the row (``attempts``, ``last_error``) and is raised again so that the job is retried."""
     claimed: OutboxEvent | None = None
+    token = _context.set(context) if context is not None else None
+    follow_ups: list[int] = []
+    follow_token = _follow_ups.set(follow_ups)
     try:
         async with db.transaction() as conn:
             row = await conn.fetchrow(q.claim_event, event_id)
@@ -82,6 +116,15 @@ async def process_event(db: Database, event_id: int) -> bool:
         if claimed is not None:
             await _record_failure(db, event_id, exc)
         raise
+    finally:
+        _follow_ups.reset(follow_token)
+        if token is not None:
+            _context.reset(token)
+    if follow_ups and dispatcher is not None:
+        try:
+            await dispatcher.dispatch(follow_ups)
+        except Exception:  # the sweep will
+            log.warning("could not dispatch follow-up events %s now; the sweep will", follow_ups, exc_info=True)
     log.info(
         "outbox event %s (%s) processed", event_id, claimed.topic, extra={"event_id": event_id, "topic": claimed.topic}
     )

@@ -95,6 +95,58 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.credential_signatures (
+    credential_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    role text NOT NULL,
+    kid text NOT NULL,
+    protected text NOT NULL,
+    signature text NOT NULL,
+    signed_at timestamp with time zone DEFAULT now() NOT NULL,
+    signed_by_person uuid,
+    signed_by_client text,
+    withdrawn_at timestamp with time zone,
+    withdrawal_reason text,
+    CONSTRAINT credential_signatures_role_check CHECK ((role = ANY (ARRAY['issuer'::text, 'cosigner'::text])))
+);
+
+CREATE TABLE public.credentials (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    kind text NOT NULL,
+    issuance_key text NOT NULL,
+    learner_id uuid NOT NULL,
+    provider_id uuid NOT NULL,
+    awarding_body_id uuid NOT NULL,
+    cosigner_id uuid,
+    design_id uuid NOT NULL,
+    version_id uuid NOT NULL,
+    unit_key text,
+    attempt_id uuid,
+    stands_on uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    state text NOT NULL,
+    suspended boolean DEFAULT false NOT NULL,
+    payload bytea,
+    status_number integer,
+    status_index integer,
+    issued_at timestamp with time zone,
+    valid_until timestamp with time zone,
+    replaces_credential_id uuid,
+    renews_credential_id uuid,
+    revoked_at timestamp with time zone,
+    revocation_reason text,
+    suspended_at timestamp with time zone,
+    suspension_reason text,
+    cosign_refused_at timestamp with time zone,
+    cosign_refusal_reason text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT credentials_check CHECK (((state = 'held'::text) = (payload IS NULL))),
+    CONSTRAINT credentials_check1 CHECK (((state <> 'revoked'::text) OR (revocation_reason IS NOT NULL))),
+    CONSTRAINT credentials_kind_check CHECK ((kind = ANY (ARRAY['unit'::text, 'programme'::text, 'qualification'::text]))),
+    CONSTRAINT credentials_state_check CHECK ((state = ANY (ARRAY['held'::text, 'awaiting_cosignature'::text, 'issued'::text, 'cosign_refused'::text, 'revoked'::text])))
+);
+
 CREATE TABLE public.design_approvals (
     version_id uuid NOT NULL,
     approval_round integer NOT NULL,
@@ -173,6 +225,18 @@ CREATE TABLE public.designs (
     CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text])))
 );
 
+CREATE TABLE public.endorsements (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    endorser_id uuid NOT NULL,
+    design_id uuid NOT NULL,
+    unit_key text,
+    comment text NOT NULL,
+    payload bytea NOT NULL,
+    jwt text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    withdrawn_at timestamp with time zone
+);
+
 CREATE TABLE public.enrolments (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     provider_id uuid NOT NULL,
@@ -187,6 +251,13 @@ CREATE TABLE public.idempotency_keys (
     key text NOT NULL,
     fingerprint text NOT NULL,
     response jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.issuing_holds (
+    provider_id uuid NOT NULL,
+    design_id uuid NOT NULL,
+    reason text,
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
@@ -411,6 +482,30 @@ CREATE TABLE public.signing_keys (
     retired_at timestamp with time zone
 );
 
+CREATE SEQUENCE public.status_list_entries
+    START WITH 0
+    INCREMENT BY 1
+    MINVALUE 0
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE public.status_lists (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    number integer NOT NULL,
+    purpose text NOT NULL,
+    bits bytea DEFAULT decode(repeat('00'::text, 16384), 'hex'::text) NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    signed_jwt text,
+    signed_version integer,
+    CONSTRAINT status_lists_bits_check CHECK ((octet_length(bits) = 16384)),
+    CONSTRAINT status_lists_check CHECK (((signed_jwt IS NULL) = (signed_version IS NULL))),
+    CONSTRAINT status_lists_number_check CHECK ((number >= 0)),
+    CONSTRAINT status_lists_purpose_check CHECK ((purpose = ANY (ARRAY['revocation'::text, 'suspension'::text])))
+);
+
 CREATE TABLE public.xapi_statements (
     id uuid NOT NULL,
     provider_id uuid NOT NULL,
@@ -433,6 +528,15 @@ ALTER TABLE ONLY public.attempts
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.credential_signatures
+    ADD CONSTRAINT credential_signatures_pkey PRIMARY KEY (credential_id, organisation_id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_issuance_key_key UNIQUE (issuance_key);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.design_approvals
     ADD CONSTRAINT design_approvals_pkey PRIMARY KEY (version_id, approval_round, organisation_id);
 
@@ -454,11 +558,17 @@ ALTER TABLE ONLY public.design_versions
 ALTER TABLE ONLY public.designs
     ADD CONSTRAINT designs_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.endorsements
+    ADD CONSTRAINT endorsements_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+
+ALTER TABLE ONLY public.issuing_holds
+    ADD CONSTRAINT issuing_holds_pkey PRIMARY KEY (provider_id, design_id);
 
 ALTER TABLE ONLY public.learner_claim_codes
     ADD CONSTRAINT learner_claim_codes_pkey PRIMARY KEY (code_hash);
@@ -517,6 +627,12 @@ ALTER TABLE ONLY public.schema_migrations
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_pkey PRIMARY KEY (kid);
 
+ALTER TABLE ONLY public.status_lists
+    ADD CONSTRAINT status_lists_id_key UNIQUE (id);
+
+ALTER TABLE ONLY public.status_lists
+    ADD CONSTRAINT status_lists_pkey PRIMARY KEY (organisation_id, number, purpose);
+
 ALTER TABLE ONLY public.xapi_statements
     ADD CONSTRAINT xapi_statements_pkey PRIMARY KEY (id);
 
@@ -532,6 +648,18 @@ CREATE INDEX attempts_version_idx ON public.attempts USING btree (version_id, cr
 
 CREATE INDEX audit_log_organisation_idx ON public.audit_log USING btree (organisation_id, id);
 
+CREATE INDEX credentials_achievement_idx ON public.credentials USING btree (learner_id, design_id, unit_key);
+
+CREATE INDEX credentials_attempt_idx ON public.credentials USING btree (attempt_id);
+
+CREATE INDEX credentials_awarding_idx ON public.credentials USING btree (awarding_body_id, created_at, id);
+
+CREATE INDEX credentials_cosign_queue_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (state = 'awaiting_cosignature'::text);
+
+CREATE INDEX credentials_learner_idx ON public.credentials USING btree (learner_id, created_at, id);
+
+CREATE INDEX credentials_provider_idx ON public.credentials USING btree (provider_id, created_at, id);
+
 CREATE INDEX design_changes_version_idx ON public.design_changes USING btree (version_id, id);
 
 CREATE INDEX design_coauthors_organisation_idx ON public.design_coauthors USING btree (organisation_id);
@@ -541,6 +669,8 @@ CREATE INDEX design_comments_version_idx ON public.design_comments USING btree (
 CREATE UNIQUE INDEX design_versions_one_open_idx ON public.design_versions USING btree (design_id) WHERE (status <> 'published'::text);
 
 CREATE INDEX designs_lead_idx ON public.designs USING btree (lead_organisation_id);
+
+CREATE INDEX endorsements_achievement_idx ON public.endorsements USING btree (design_id, unit_key) WHERE (withdrawn_at IS NULL);
 
 CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learner_id, version_id, COALESCE(unit_key, ''::text));
 
@@ -616,6 +746,42 @@ ALTER TABLE ONLY public.attempts
 ALTER TABLE ONLY public.attempts
     ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.credential_signatures
+    ADD CONSTRAINT credential_signatures_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id);
+
+ALTER TABLE ONLY public.credential_signatures
+    ADD CONSTRAINT credential_signatures_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.credential_signatures
+    ADD CONSTRAINT credential_signatures_signed_by_person_fkey FOREIGN KEY (signed_by_person) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.attempts(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_awarding_body_id_fkey FOREIGN KEY (awarding_body_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_cosigner_id_fkey FOREIGN KEY (cosigner_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_renews_credential_id_fkey FOREIGN KEY (renews_credential_id) REFERENCES public.credentials(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_replaces_credential_id_fkey FOREIGN KEY (replaces_credential_id) REFERENCES public.credentials(id);
+
+ALTER TABLE ONLY public.credentials
+    ADD CONSTRAINT credentials_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
 ALTER TABLE ONLY public.design_approvals
     ADD CONSTRAINT design_approvals_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
 
@@ -646,6 +812,12 @@ ALTER TABLE ONLY public.design_versions
 ALTER TABLE ONLY public.designs
     ADD CONSTRAINT designs_lead_organisation_id_fkey FOREIGN KEY (lead_organisation_id) REFERENCES public.organisations(id);
 
+ALTER TABLE ONLY public.endorsements
+    ADD CONSTRAINT endorsements_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.endorsements
+    ADD CONSTRAINT endorsements_endorser_id_fkey FOREIGN KEY (endorser_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id);
 
@@ -654,6 +826,12 @@ ALTER TABLE ONLY public.enrolments
 
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.issuing_holds
+    ADD CONSTRAINT issuing_holds_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.issuing_holds
+    ADD CONSTRAINT issuing_holds_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
 
 ALTER TABLE ONLY public.learner_claim_codes
     ADD CONSTRAINT learner_claim_codes_created_by_person_fkey FOREIGN KEY (created_by_person) REFERENCES public.persons(id);
@@ -718,6 +896,9 @@ ALTER TABLE ONLY public.result_batches
 ALTER TABLE ONLY public.signing_keys
     ADD CONSTRAINT signing_keys_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
 
+ALTER TABLE ONLY public.status_lists
+    ADD CONSTRAINT status_lists_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.xapi_statements
     ADD CONSTRAINT xapi_statements_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.attempts(id);
 
@@ -730,3 +911,5 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000004');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000005');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000006');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000008');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000009');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000010');

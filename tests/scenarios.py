@@ -64,10 +64,16 @@ async def classroom(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> 
     """A welding programme (unit u1: performance standard; unit sim: simulation) delivered by a provider,
     co-signed by a chamber, with one learner enrolled in the whole programme."""
     provider = await bootstrap.integrator(
-        ["programmes:write", "assessments:write"], name="Festo Didactic", kind="vet_provider", country="DE"
+        ["programmes:write", "assessments:write", "credentials:read", "credentials:issue", "credentials:revoke"],
+        name="Festo Didactic",
+        kind="vet_provider",
+        country="DE",
     )
     chamber = await bootstrap.integrator(
-        ["programmes:write"], name="IHK Region Stuttgart", kind="chamber", country="DE"
+        ["programmes:write", "credentials:cosign", "credentials:revoke", "credentials:read"],
+        name="IHK Region Stuttgart",
+        kind="chamber",
+        country="DE",
     )
     profile = await welder_profile(client, provider)
     content = {

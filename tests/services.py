@@ -56,8 +56,10 @@ def server_urls() -> tuple[str, str]:
 
 
 def worker_index() -> int:
+    """This xdist worker's number, shifted by ``GUILDHALL_TEST_SLOT`` so that several test runs on one
+    machine (people or agents working side by side) use different Redis databases."""
     name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return int(name.removeprefix("gw") or 0)
+    return int(name.removeprefix("gw") or 0) + int(os.environ.get("GUILDHALL_TEST_SLOT", "0"))
 
 
 async def create_template(admin_url: str, name: str) -> None:

@@ -26,13 +26,14 @@ from joserfc.errors import InvalidKeyCurveError, JoseError
 from joserfc.jwa import JWSAlgModel
 from joserfc.jwk import ECKey, KeyParameters, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
+from joserfc.registry import HeaderParameter, is_str
 
 from domain.db import Connection, Database
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.keys import decrypt, encrypt
 from domain.sql import load_queries
 from domain.structs import Input, Model
-from domain.writes import Actor, IdempotencyKey, Write, write
+from domain.writes import Actor, IdempotencyKey, write
 
 q = load_queries(__file__, "keys.sql")
 
@@ -137,8 +138,12 @@ class _Registry(JWSRegistry):
     algorithms = {**JWSRegistry.algorithms, "EdDSA": _EdDSAForEd25519()}
 
 
-# One registry per JWS alg: a signature is checked with its key's algorithm and no other.
-_REGISTRIES = {alg: _Registry(algorithms=[alg]) for alg in ("Ed25519", "EdDSA", "ES256", "RS256")}
+# One registry per JWS alg: a signature is checked with its key's algorithm and no other. "iss" in the
+# protected header names the signer's DID (RFC 7519 §5.3), so a co-signature says whose key it is.
+_HEADERS = {"iss": HeaderParameter("Issuer", is_str)}
+_REGISTRIES = {
+    alg: _Registry(header_registry=_HEADERS, algorithms=[alg]) for alg in ("Ed25519", "EdDSA", "ES256", "RS256")
+}
 
 
 _KEY_ALGORITHMS: dict[str, KeyAlgorithm] = {
@@ -252,6 +257,18 @@ async def current_signing_key(conn: Connection, master_key: bytes, organisation_
     return _decrypt(row, organisation_id, master_key)
 
 
+async def ensure_signing_key(conn: Connection, master_key: bytes, organisation_id: UUID) -> IssuerKey:
+    """The current key, made (Ed25519, the default) when an issuing organisation signs for the first time."""
+    row = await conn.fetchrow(q.current_key, organisation_id)
+    if row is None:
+        await _check_issuer(conn, organisation_id)
+        row = await conn.fetchrow(q.current_key, organisation_id)  # a concurrent first signature made it
+        if row is None:
+            await _insert(conn, master_key, organisation_id, "Ed25519", DEFAULT_ED25519_HEADER_ALG)
+            row = await conn.fetchrow(q.current_key, organisation_id)
+    return _decrypt(row, organisation_id, master_key)
+
+
 # --- Creating and rotating --------------------------------------------------------------------
 
 
@@ -285,14 +302,14 @@ def _view(row: Mapping[str, Any]) -> IssuerSigningKey:
 
 
 async def _insert(
-    w: Write, master_key: bytes, organisation_id: UUID, alg: KeyAlgorithm, jws_alg: str
+    conn: Connection, master_key: bytes, organisation_id: UUID, alg: KeyAlgorithm, jws_alg: str
 ) -> IssuerSigningKey:
     # Generated after the checks, so a refused request costs nothing; RSA (tens of ms) in a thread.
     key = await anyio.to_thread.run_sync(_generate, alg, jws_alg) if alg == "RS256" else _generate(alg, jws_alg)
     kid = key.kid
     assert kid is not None  # auto_kid
     private = msgspec.json.encode(key.as_dict(private=True))
-    row = await w.conn.fetchrow(
+    row = await conn.fetchrow(
         q.insert_key,
         kid,
         organisation_id,
@@ -323,7 +340,7 @@ async def create_key(
         await _check_issuer(w.conn, organisation_id)
         if await w.conn.fetchrow(q.current_key, organisation_id) is not None:
             raise Conflict(f"organisation {organisation_id} already has a signing key; rotate it to get a new one")
-        created = await _insert(w, master_key, organisation_id, alg, jws_alg)
+        created = await _insert(w.conn, master_key, organisation_id, alg, jws_alg)
         await w.audit("signing_key.created", "signing_key", created.kid, organisation_id, {"alg": jws_alg})
         await w.remember(created)
         return created
@@ -349,7 +366,7 @@ async def rotate_key(
             raise Conflict(f"organisation {organisation_id} has no signing key to rotate; create one first")
         new_alg = alg or _key_algorithm(retired["alg"])
         jws_alg = _header_alg(new_alg, header_alg, inherited=retired["alg"])
-        created = await _insert(w, master_key, organisation_id, new_alg, jws_alg)
+        created = await _insert(w.conn, master_key, organisation_id, new_alg, jws_alg)
         details = {"alg": jws_alg, "retiredKid": retired["kid"]}
         await w.audit("signing_key.rotated", "signing_key", created.kid, organisation_id, details)
         await w.remember(created)
@@ -384,6 +401,17 @@ def did_web(public_url: str, organisation_id: UUID) -> str:
     host = (parts.hostname or "localhost") + (f"%3A{parts.port}" if parts.port else "")
     segments = [quote(s, safe="") for s in parts.path.split("/") if s]
     return ":".join(["did", "web", host, *segments, "organisations", str(organisation_id)])
+
+
+def organisation_of_did(public_url: str, did: str) -> UUID | None:
+    """The organisation a did:web of this server names, else None (another server's DID, or not a DID)."""
+    prefix = did_web(public_url, UUID(int=0)).rsplit(":", 1)[0] + ":"
+    if not did.startswith(prefix):
+        return None
+    try:
+        return UUID(did.removeprefix(prefix))
+    except ValueError:
+        return None
 
 
 def did_document(did: str, jwks: Mapping[str, Any]) -> DidDocument:

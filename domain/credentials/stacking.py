@@ -1,0 +1,130 @@
+"""Credentials that stand on others: a programme's when every core unit is passed, a qualification's
+when the learner's valid unit credentials satisfy its rule (all of, at least N of, minimum hours,
+ECTS credits and EQF level over the units counted)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.credentials import facts
+from domain.credentials.issuing import create
+from domain.designs.content import ProgrammeContent, QualificationContent, QualificationRule, UnitRef
+from domain.outbox import HandlerContext
+from domain.sql import load_queries
+from domain.writes import Write
+
+q = load_queries(__file__, "issuing.sql")
+
+
+async def programme_completed(
+    w: Write, learner_id: UUID, provider_id: UUID, version_id: UUID, design_id: UUID, context: HandlerContext
+) -> UUID | None:
+    """Issues the programme credential once every core unit is passed — for programmes of more than
+    one unit or with units not certifiable alone (otherwise the unit credential says it all)."""
+    row = await w.conn.fetchrow("SELECT content FROM design_versions WHERE id = $1", version_id)
+    content = facts.published_content(version_id, "programme", row["content"])
+    assert isinstance(content, ProgrammeContent)
+    if len(content.units) < 2 and all(u.certifiable_alone for u in content.units):
+        return None
+    passed = {r["unit_key"] for r in await w.conn.fetch(q.passed_units, learner_id, version_id)}
+    if not all(u.key in passed for u in content.units if u.kind == "core"):
+        return None
+    stands_on = [r["id"] for r in await w.conn.fetch(q.unit_credentials_of_version, learner_id, version_id)]
+    return await create(
+        w,
+        kind="programme",
+        issuance_key=f"programme:{learner_id}:{version_id}",
+        learner_id=learner_id,
+        provider_id=provider_id,
+        content=content,
+        design_id=design_id,
+        version_id=version_id,
+        unit_key=None,
+        attempt_id=None,
+        stands_on=stands_on,
+        context=context,
+    )
+
+
+@dataclass(frozen=True)
+class Held:
+    credential_id: UUID
+    hours: float
+    credits: float
+    eqf: int | None
+
+
+def _held(rows: list[Mapping[str, Any]]) -> dict[tuple[UUID, str], Held]:
+    held: dict[tuple[UUID, str], Held] = {}
+    for row in rows:
+        content = facts.published_content(row["version_id"], "programme", row["content"])
+        unit = facts.unit_of(content, row["unit_key"])
+        if unit is None or not isinstance(content, ProgrammeContent):
+            continue
+        held.setdefault(
+            (row["design_id"], row["unit_key"]),
+            Held(row["id"], unit.workload_hours or 0, unit.ects_credits or 0, unit.eqf_level or content.eqf_level),
+        )
+    return held
+
+
+def satisfied(rule: QualificationRule, held: Mapping[tuple[UUID, str], Held]) -> list[UUID] | None:
+    """The credentials that satisfy ``rule``, or None when the learner's credentials do not."""
+
+    def key(ref: UnitRef) -> tuple[UUID, str]:
+        return (ref.programme_id, ref.unit_key)
+
+    if not rule.all_of and not rule.at_least:
+        return None
+    if any(key(ref) not in held for ref in rule.all_of):
+        return None
+    counted = [held[key(ref)] for ref in rule.all_of]
+    for group in rule.at_least:
+        have = [held[key(ref)] for ref in group.of if key(ref) in held]
+        if len(have) < group.count:
+            return None
+        counted += have
+    counted = list({h.credential_id: h for h in counted}.values())
+    if rule.min_hours is not None and sum(h.hours for h in counted) < rule.min_hours:
+        return None
+    if rule.min_ects_credits is not None and sum(h.credits for h in counted) < rule.min_ects_credits:
+        return None
+    if rule.min_eqf_level is not None and any(h.eqf is None or h.eqf < rule.min_eqf_level for h in counted):
+        return None
+    return [h.credential_id for h in counted]
+
+
+async def qualifications_completed(w: Write, learner_id: UUID, design_id: UUID, context: HandlerContext) -> list[UUID]:
+    """Issues each qualification whose rule names ``design_id`` and that the learner now satisfies."""
+    candidates = await w.conn.fetch(q.qualifications_using, str(design_id))
+    if not candidates:
+        return []
+    held = _held(await w.conn.fetch(q.valid_unit_credentials, learner_id))
+    provider_id = await w.conn.fetchval(q.learner_provider, learner_id)
+    issued = []
+    for candidate in candidates:
+        content = facts.published_content(candidate["version_id"], "qualification", candidate["content"])
+        assert isinstance(content, QualificationContent)
+        stands_on = satisfied(content.rule, held) if content.rule else None
+        if stands_on is None:
+            continue
+        credential_id = await create(
+            w,
+            kind="qualification",
+            issuance_key=f"qualification:{learner_id}:{candidate['version_id']}",
+            learner_id=learner_id,
+            provider_id=provider_id,
+            content=content,
+            design_id=candidate["design_id"],
+            version_id=candidate["version_id"],
+            unit_key=None,
+            attempt_id=None,
+            stands_on=stands_on,
+            context=context,
+        )
+        if credential_id is not None:
+            issued.append(credential_id)
+    return issued
