@@ -27,10 +27,11 @@ from domain.credentials.models import (
 )
 from domain.oauth.principals import Principal
 from domain.outbox import HandlerContext
+from domain.scopes import Role
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
-SIGNATORY = ["signatory"]
-ISSUER_ROLES = ["admin", "assessor", "signatory"]
+SIGNATORY: list[Role] = ["signatory"]
+ISSUER_ROLES: list[Role] = ["admin", "assessor", "signatory"]
 
 
 def context(request: Request[Any, Any, Any]) -> HandlerContext:

@@ -72,8 +72,13 @@ class StatusListController(Controller):
         media_type=VC_JWT_MEDIA_TYPE,
         response_description="The signed status list credential",
         response_headers=[
-            ResponseHeader(name="ETag", description="Changes when the list's bits change", documentation_only=True),
-            ResponseHeader(name="Cache-Control", description=_CACHE_CONTROL, documentation_only=True),
+            ResponseHeader(
+                name="ETag",
+                value='W/"v1"',
+                description="Weak; changes when the list's bits change. Send it back in If-None-Match.",
+                documentation_only=True,
+            ),
+            ResponseHeader(name="Cache-Control", value=_CACHE_CONTROL, documentation_only=True),
         ],
         operation_class=_StatusListOperation,
         **_public_with_not_modified(),
@@ -87,7 +92,6 @@ class StatusListController(Controller):
                 conn, list_id, public_url=settings.public_url, master_key=settings.master_key
             )
         media_type = request.accept.best_match([VC_JWT_MEDIA_TYPE, VC_MEDIA_TYPE, JSON_MEDIA_TYPE], VC_JWT_MEDIA_TYPE)
-        media_type = media_type or VC_JWT_MEDIA_TYPE
         tag = f'W/"v{signed.version}"' if media_type == VC_JWT_MEDIA_TYPE else f'W/"v{signed.version}-json"'
         headers = {"ETag": tag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept"}
         if if_none_match is not None and _matches(if_none_match, tag):
