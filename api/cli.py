@@ -186,6 +186,44 @@ def dev(port: int) -> None:
     sys.exit(dev_module.run(port))
 
 
+@cli.command()
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the clients as shell exports (default: .data/demo.env, or GUILDHALL_DATA_DIR/demo.env).",
+)
+@click.option("--if-empty", is_flag=True, help="Load only into a database with no organisations; else do nothing.")
+def demo(env_file: Path | None, if_empty: bool) -> None:
+    """Load the demo scenario (Danish welding, German automation; credentials issued, co-signed and
+    revoked) through the API, and print the clients and URLs to try."""
+    from api import demo as demo_module
+    from api import dev as dev_module
+    from api.app import create_app
+
+    settings = _settings()
+    if dev_module.is_loopback_http(settings.issuer):
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # OAuth over plain http, on this machine only
+    target = env_file or dev_module.data_dir() / "demo.env"
+
+    async def load(db: Database) -> demo_module.Demo | None:
+        if if_empty and not await demo_module.is_empty(db):
+            return None
+        return await demo_module.load(db, settings, create_app(settings))
+
+    with _one_line_errors():
+        try:
+            loaded = _run(_with_db(settings.database_url, load))
+        except demo_module.DemoError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if loaded is None:
+        click.echo("The database already holds organisations; the demo was not loaded.")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(loaded.exports())
+    target.chmod(0o600)  # it holds client secrets
+    click.echo(demo_module.summary(loaded, target))
+
+
 # --- Schema --------------------------------------------------------------------------------------
 
 

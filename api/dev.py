@@ -171,7 +171,7 @@ def master_key(folder: Path) -> str:
     return key
 
 
-def _is_loopback_http(url: str) -> bool:
+def is_loopback_http(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         return False
@@ -275,7 +275,7 @@ def child_environment(database_url: str, redis_url: str, key: str, port: int) ->
     }
     env.setdefault("GUILDHALL_ENV", "development")
     env.setdefault("GUILDHALL_PUBLIC_URL", f"http://127.0.0.1:{port}")
-    if _is_loopback_http(env["GUILDHALL_PUBLIC_URL"]):
+    if is_loopback_http(env["GUILDHALL_PUBLIC_URL"]):
         env["AUTHLIB_INSECURE_TRANSPORT"] = "1"  # OAuth over plain http, on this machine only
     return env
 
@@ -296,6 +296,14 @@ def run(port: int, host: str = "127.0.0.1") -> int:
             return 1
         log.info("migrations applied: %s", ", ".join(applied) or "none (current)", extra={"applied": applied})
         env = child_environment(database_url, redis_url, master_key(folder), port)
+        if os.environ.get("GUILDHALL_DEMO", "1") != "0":  # an empty database gets the demo scenario
+            demo = subprocess.run(  # noqa: S603 (our own interpreter and module, fixed arguments)
+                [sys.executable, "-m", "api.cli", "demo", "--if-empty", "--env-file", str(folder / "demo.env")],
+                env=env,
+                check=False,
+            )
+            if demo.returncode != 0:
+                log.warning("the demo scenario did not load (exit code %s); going on without it", demo.returncode)
         base_url = f"http://{host}:{port}"
         log.info(
             "starting the API on %s and the worker",
