@@ -22,8 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
+import msgspec
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -267,14 +267,12 @@ class Story:
 async def _parties(db: Database) -> dict[str, Party]:
     parties = {}
     for key, fields in ORGANISATIONS.items():
-        import msgspec
-
         organisation = await create_organisation(db, OPERATOR, msgspec.convert(fields, OrganisationCreate))
         client = await create_client(
             db,
             OPERATOR,
             organisation.id,
-            ClientCreate(name=f"{key} demo client", scopes=ALL_SCOPES),  # type: ignore[arg-type]
+            ClientCreate(name=f"{key} demo client", scopes=ALL_SCOPES),
         )
         assert client.client_secret is not None
         parties[key] = Party(key, str(organisation.id), client.client_id, client.client_secret)
@@ -483,7 +481,8 @@ def summary(demo: Demo, env_file: Path | None) -> str:
     lines = ["Guildhall demo loaded.", "", f"API: {demo.api}   (OpenAPI: {demo.api}/schema)", ""]
     for party in demo.parties.values():
         lines.append(
-            f"{party.key:10} organisation {party.organisation_id}  client {party.client_id}  secret {party.client_secret}"
+            f"{party.key:10} organisation {party.organisation_id}"
+            f"  client {party.client_id}  secret {party.client_secret}"
         )
     lines += ["", "Try:"]
     for key in ("cosigned_credential", "revoked_credential", "welding_credential"):
