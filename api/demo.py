@@ -413,6 +413,7 @@ async def load(db: Database, settings: Settings, app: Litestar) -> Demo:
             welding_programme=welding,
             automation_programme=automation,
             automation_profile=str(profiles[AUTOMATION].id),
+            automation_skill=profiles[AUTOMATION].competences[0].key,
             welder_profile=str(profiles[WELDER].id),
         )
 
