@@ -98,7 +98,7 @@ class CredentialController(Controller):
         operation_id="cosignCredential",
         summary="Co-sign a credential awaiting the caller's organisation (a signatory of the co-signer)",
         status_code=200,
-        **secured("credentials:cosign", errors=[404, 409]),
+        **secured("credentials:cosign", errors=[404, 409, 422]),
     )
     async def cosign(
         self,
