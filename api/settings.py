@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
+
+from domain.webhooks.delivery import DEFAULT_RETRY_SCHEDULE, MAX_TIMEOUT
+from domain.webhooks.urls import LOOPBACK_NETWORKS, IPNetwork
 
 
 class SettingsError(Exception):
@@ -46,10 +51,22 @@ class Settings:
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
     login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
     log_level: str = "INFO"
+    # Webhooks go only to public addresses, but for these networks (CIDRs). None: loopback outside
+    # production (a local test receiver), nothing in production.
+    webhook_allowed_networks: tuple[str, ...] | None = None
+    # Seconds to wait after each failed attempt in a row; when they run out the endpoint turns failing.
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    webhook_timeout: float = 10.0  # seconds for one attempt, at most MAX_TIMEOUT
 
     @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def webhook_networks(self) -> tuple[IPNetwork, ...]:
+        if self.webhook_allowed_networks is None:
+            return () if self.environment == "production" else LOOPBACK_NETWORKS
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.webhook_allowed_networks)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -77,5 +94,41 @@ class Settings:
                     values[attr] = int(env[name])
                 except ValueError as exc:
                     raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
+        values.update(_webhook_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _items(value: str) -> list[str]:
+    return [item for item in re.split(r"[\s,]+", value) if item]
+
+
+def _webhook_settings(env: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if "GUILDHALL_WEBHOOK_ALLOWED_NETWORKS" in env:
+        networks = _items(env["GUILDHALL_WEBHOOK_ALLOWED_NETWORKS"])
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"GUILDHALL_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a network such as 10.1.0.0/16 or ::1/128"
+                ) from exc
+        values["webhook_allowed_networks"] = tuple(networks)
+    if "GUILDHALL_WEBHOOK_RETRY_SCHEDULE" in env:
+        try:
+            schedule = tuple(float(item) for item in _items(env["GUILDHALL_WEBHOOK_RETRY_SCHEDULE"]))
+        except ValueError as exc:
+            raise SettingsError("GUILDHALL_WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas") from exc
+        if any(not 0 <= wait <= 7 * 24 * 3600 for wait in schedule):
+            raise SettingsError("GUILDHALL_WEBHOOK_RETRY_SCHEDULE: each wait must be 0 to 604800 seconds")
+        values["webhook_retry_schedule"] = schedule
+    if "GUILDHALL_WEBHOOK_TIMEOUT" in env:
+        try:
+            timeout = float(env["GUILDHALL_WEBHOOK_TIMEOUT"])
+        except ValueError as exc:
+            raise SettingsError("GUILDHALL_WEBHOOK_TIMEOUT must be a number of seconds") from exc
+        if not 0 < timeout <= MAX_TIMEOUT:
+            raise SettingsError(f"GUILDHALL_WEBHOOK_TIMEOUT must be more than 0 and at most {MAX_TIMEOUT:g} seconds")
+        values["webhook_timeout"] = timeout
+    return values
