@@ -179,6 +179,18 @@ async def test_an_erasure_revokes_pseudonymises_redacts_and_closes_the_login(
     assert (await sign_in(client, bootstrap)).status_code == 400
     again = await client.post(codes_url(room.provider.org_id, room.learner_id), json={}, headers=room.provider.headers)
     assert again.status_code == 409
+    # The provider cannot put personal data back, nor enrol the erased record again.
+    learner_url = f"/organisations/{room.provider.org_id}/learners/{room.learner_id}"
+    edited = await client.patch(
+        learner_url, json={"name": "Jonas Weber"}, headers={**room.provider.headers, "If-Match": '"v2"'}
+    )
+    assert edited.status_code == 409 and "erased" in edited.json()["detail"], edited.text
+    enrolled = await client.post(
+        f"{learner_url}/enrolments",
+        json={"programmeId": room.programme_id, "unitKey": "sim"},
+        headers=room.provider.headers,
+    )
+    assert enrolled.status_code == 409, enrolled.text
     async with db.connection() as conn:
         person = await conn.fetchrow("SELECT * FROM persons WHERE id = $1", person_id)
         live_tokens = await conn.fetchval(

@@ -130,7 +130,10 @@ async def create(
     replaces: UUID | None = None,
     renews: UUID | None = None,
 ) -> UUID | None:
-    """A new credential, signed at once unless the provider holds issuing; None when it already exists."""
+    """A new credential, signed at once unless the provider holds issuing; None when it already exists
+    or the learner was erased (an event still queued at the erasure must not issue in their name)."""
+    if await w.conn.fetchval(q.learner_erased, learner_id):
+        return None
     credential_id: UUID | None = await w.conn.fetchval(
         q.insert_credential,
         kind,

@@ -114,3 +114,6 @@ SELECT provider_id FROM learners WHERE id = $1;
 
 -- name: held_for_release
 SELECT id FROM credentials WHERE provider_id = $1 AND design_id = $2 AND state = 'held' ORDER BY created_at, id LIMIT 500;
+
+-- name: learner_erased
+SELECT erased_at IS NOT NULL FROM learners WHERE id = $1;

@@ -56,3 +56,6 @@ WHERE e.provider_id = $1 AND ($2::uuid IS NULL OR e.learner_id = $2) AND ($3::uu
   AND ($4::timestamptz IS NULL OR (e.enrolled_at, e.id) > ($4, $5::uuid))
 ORDER BY e.enrolled_at, e.id
 LIMIT $6;
+
+-- name: learner_erased
+SELECT erased_at IS NOT NULL FROM learners WHERE id = $1;

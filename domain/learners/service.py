@@ -98,11 +98,18 @@ async def create_learner(
     return learner
 
 
+async def refuse_erased(conn: Connection, learner_id: UUID) -> None:
+    """An erased learner's record keeps its decisions and nothing else: it takes no new data."""
+    if await conn.fetchval(q.learner_erased, learner_id):
+        raise Conflict(f"learner {learner_id} was erased at the learner's request; their record takes no new data")
+
+
 async def update_learner(
     db: Database, actor: Actor, provider_id: UUID, learner_id: UUID, expected_version: int, data: LearnerUpdate
 ) -> Learner:
     async with write(db, actor) as w:
         current = await fetch_learner(w.conn, provider_id, learner_id)
+        await refuse_erased(w.conn, learner_id)
         if current.version != expected_version:
             raise PreconditionFailed(
                 f"learner {learner_id} is at version {current.version}, not {expected_version}",
@@ -139,6 +146,7 @@ async def enrol(db: Database, actor: Actor, provider_id: UUID, learner_id: UUID,
     """Enrols a learner in a published programme version (or one unit) that this provider delivers."""
     async with write(db, actor) as w:
         await fetch_learner(w.conn, provider_id, learner_id)
+        await refuse_erased(w.conn, learner_id)
         target = await w.conn.fetchrow(q.enrolment_target, data.programme_id, data.version_number, str(provider_id))
         if target is None:
             which = f"version {data.version_number}" if data.version_number else "version"
