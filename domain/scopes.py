@@ -23,7 +23,24 @@ SCOPES: dict[str, str] = {
     "webhooks:manage": "Subscribe to events and manage webhook endpoints",
     "admin": "Operate the platform: create organisations (command-line grant only)",
 }
-API_GRANTABLE_SCOPES = frozenset(SCOPES) - {"admin"}
+
+# 1EdTech Open Badges 3.0 API (§6): a person's own credentials and profile, for wallets and hosts acting for
+# that person (authorization code only). Self-registered clients (RFC 7591) may hold these and nothing else.
+OB_SCOPE_BASE = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
+OB_CREDENTIAL_READONLY = OB_SCOPE_BASE + "credential.readonly"
+OB_CREDENTIAL_UPSERT = OB_SCOPE_BASE + "credential.upsert"
+OB_PROFILE_READONLY = OB_SCOPE_BASE + "profile.readonly"
+OB_PROFILE_UPDATE = OB_SCOPE_BASE + "profile.update"
+OB_SCOPES: dict[str, str] = {
+    OB_CREDENTIAL_READONLY: "Permission to read AchievementCredentials for the authenticated entity",
+    OB_CREDENTIAL_UPSERT: "Permission to create or update AchievementCredentials for the authenticated entity",
+    OB_PROFILE_READONLY: "Permission to read the profile for the authenticated entity",
+    OB_PROFILE_UPDATE: "Permission to update the profile for the authenticated entity",
+}
+SCOPES.update(OB_SCOPES)
+# What an organisation's admins may give their own clients: the Open Badges scopes are for self-registered
+# wallets acting for a person, never for an organisation's client.
+API_GRANTABLE_SCOPES = frozenset(SCOPES) - {"admin"} - frozenset(OB_SCOPES)
 
 
 def satisfies(granted: frozenset[str], required: str) -> bool:

@@ -9,6 +9,7 @@ documents; only their 429 is a problem document.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import msgspec
@@ -118,6 +119,7 @@ class ServerMetadata(msgspec.Struct):
     jwks_uri: str
     introspection_endpoint: str
     revocation_endpoint: str
+    registration_endpoint: str
     scopes_supported: list[str]
     response_types_supported: list[str]
     grant_types_supported: list[str]
@@ -335,6 +337,7 @@ class MetadataController(Controller):
             jwks_uri=f"{issuer}/oauth/jwks",
             introspection_endpoint=f"{issuer}/oauth/introspect",
             revocation_endpoint=f"{issuer}/oauth/revoke",
+            registration_endpoint=f"{issuer}/oauth/register",
             scopes_supported=list(SCOPES),
             response_types_supported=["code"],
             grant_types_supported=GRANT_TYPES,
@@ -377,9 +380,13 @@ async def _consent_page(
     organisation = await fetch_organisation(server.conn, client.organisation_id)
     parameters = {name: grant.request.payload.data.get(name) for name in pages.AUTHORIZATION_PARAMETERS}
     names = organisation.name
+    organisation_name = names.get(organisation.default_language) or next(iter(names.values()))
+    if client.self_registered:  # nobody vouches for it: say where it says it comes from, and no more
+        host = urlsplit(client.registered_client_uri).hostname or client.registered_client_uri
+        organisation_name = f"itself ({host}); no organisation on Guildhall vouches for it"
     return pages.consent_page(
         client_name=client.name,
-        organisation_name=names.get(organisation.default_language) or next(iter(names.values())),
+        organisation_name=organisation_name,
         scopes=[(scope, SCOPES.get(scope, scope)) for scope in scope_to_list(grant.request.scope)],
         hidden_fields=pages.sign_form(server.settings.master_key, parameters),
         redirect_uri=grant.redirect_uri,

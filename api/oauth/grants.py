@@ -40,6 +40,11 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...]
+    registered_client_uri: str | None = None  # set when the client registered itself (RFC 7591)
+
+    @property
+    def self_registered(self) -> bool:
+        return self.registered_client_uri is not None
 
     @classmethod
     def from_row(cls, row: Any) -> OAuthClient:
@@ -52,6 +57,7 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
             grant_types=tuple(row["grant_types"]),
             redirect_uris=tuple(row["redirect_uris"]),
             scopes=tuple(row["scopes"]),
+            registered_client_uri=row["registered_client_uri"],
         )
 
     def get_client_id(self) -> str:
@@ -218,7 +224,11 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):  # type: ignore[misc]
         return find_token(self.server, token_string)
 
     def check_permission(self, token: StoredToken, client: OAuthClient, request: Any) -> bool:
-        return token.organisation_id == client.organisation_id  # others learn only active: false
+        # Others learn only active: false. Self-registered clients share one organisation without knowing
+        # each other, so each sees its own tokens only.
+        if client.self_registered:
+            return token.client_id == client.client_id
+        return token.organisation_id == client.organisation_id
 
     def introspect_token(self, token: StoredToken) -> dict[str, Any]:
         return {

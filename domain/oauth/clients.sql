@@ -16,10 +16,12 @@ ORDER BY created_at, client_id
 LIMIT $5;
 
 -- name: select_client_for_auth
-SELECT client_id, organisation_id, name, secret_hash, token_endpoint_auth_method, grant_types,
-       redirect_uris, scopes, disabled_at
-FROM oauth_clients
-WHERE client_id = $1;
+-- registered_client_uri: set for a client that registered itself (RFC 7591), which no organisation vouches for.
+SELECT c.client_id, c.organisation_id, c.name, c.secret_hash, c.token_endpoint_auth_method, c.grant_types,
+       c.redirect_uris, c.scopes, c.disabled_at, r.client_uri AS registered_client_uri
+FROM oauth_clients c
+LEFT JOIN oauth_client_registrations r USING (client_id)
+WHERE c.client_id = $1;
 
 -- name: disable_client
 UPDATE oauth_clients SET disabled_at = now(), version = version + 1
