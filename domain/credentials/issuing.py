@@ -173,8 +173,15 @@ async def revoke(w: Write, credential_id: UUID, reason: str) -> bool:
     return True
 
 
+async def lock_achievement(w: Write, attempt_id: UUID) -> None:
+    """Serialises what decides a learner's credentials for one programme (passes, corrections): each
+    handler then reads what the other committed (statements after the lock see a fresh snapshot)."""
+    await w.conn.execute(q.lock_achievement, attempt_id)
+
+
 async def issue_for_attempt(w: Write, attempt_id: UUID, context: HandlerContext) -> UUID | None:
     """The unit credential of a passing attempt (and the programme's, when this completes it)."""
+    await lock_achievement(w, attempt_id)
     attempt = await w.conn.fetchrow(q.attempt_for_issuing, attempt_id)
     if attempt is None or not attempt["passed"] or attempt["corrected_by"] is not None:
         return None  # a later correction decides, with its own event
@@ -221,6 +228,7 @@ async def issue_for_attempt(w: Write, attempt_id: UUID, context: HandlerContext)
 
 async def revoke_for_failed_correction(w: Write, attempt_id: UUID, corrected: UUID) -> None:
     """A correction that turns a pass into a fail revokes what the pass earned."""
+    await lock_achievement(w, attempt_id)
     earlier = await w.conn.fetchrow(q.credential_of_attempt_chain, corrected)
     if earlier is not None:
         await revoke(w, earlier["id"], f"the decision was corrected to a fail by attempt {attempt_id}")

@@ -90,8 +90,8 @@ WHERE a.learner_id = $1 AND a.version_id = $2 AND a.passed
 GROUP BY a.unit_key;
 
 -- name: unit_credentials_of_version
-SELECT id FROM credentials
-WHERE learner_id = $1 AND version_id = $2 AND kind = 'unit' AND state IN ('issued', 'awaiting_cosignature')
+SELECT id, unit_key FROM credentials
+WHERE learner_id = $1 AND version_id = $2 AND kind = 'unit' AND state IN ('held', 'issued', 'awaiting_cosignature')
 ORDER BY unit_key, created_at;
 
 -- name: valid_unit_credentials
@@ -117,3 +117,10 @@ SELECT id FROM credentials WHERE provider_id = $1 AND design_id = $2 AND state =
 
 -- name: learner_erased
 SELECT erased_at IS NOT NULL FROM learners WHERE id = $1;
+
+-- name: lock_achievement
+-- Held to the end of the transaction: two passes (or a pass and its correction) of one learner in
+-- one programme are decided one after the other, never on the same stale snapshot.
+SELECT pg_advisory_xact_lock(hashtextextended('issuing:' || a.learner_id || ':' || v.design_id, 0))
+FROM attempts a JOIN design_versions v ON v.id = a.version_id
+WHERE a.id = $1;

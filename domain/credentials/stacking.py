@@ -32,7 +32,11 @@ async def programme_completed(
     passed = {r["unit_key"] for r in await w.conn.fetch(q.passed_units, learner_id, version_id)}
     if not all(u.key in passed for u in content.units if u.kind == "core"):
         return None
-    stands_on = [r["id"] for r in await w.conn.fetch(q.unit_credentials_of_version, learner_id, version_id)]
+    rows = await w.conn.fetch(q.unit_credentials_of_version, learner_id, version_id)
+    certifiable = {u.key for u in content.units if u.kind == "core" and u.certifiable_alone}
+    if not certifiable <= {r["unit_key"] for r in rows}:
+        return None  # the event of the unit still without its credential completes the programme
+    stands_on = [r["id"] for r in rows]
     return await create(
         w,
         kind="programme",
