@@ -1,0 +1,1 @@
+"""HTML templates of the public credential pages (``api/controllers/verification.py`` renders them)."""
