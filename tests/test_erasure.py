@@ -135,6 +135,8 @@ async def test_an_erasure_revokes_pseudonymises_redacts_and_closes_the_login(
                 {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": "erased"}
             ]
             assert "Jonas" not in msgspec.json.encode(shown).decode()
+            page = await client.get(f"/c/{credential['id']}")
+            assert page.status_code == 200 and "Jonas" not in page.text and "erased" in page.text
 
     # The learner record keeps nothing personal.
     record = await client.get(

@@ -46,6 +46,8 @@ from domain.credentials import envelopes, service, verification
 from domain.credentials.document import GUILDHALL_CONTEXT_PATH
 from domain.credentials.verification import NotACredential, Verification
 from domain.errors import NotFound
+from domain.learners import erasure
+from domain.learners.service import q as learner_queries
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 LD_JSON_MEDIA_TYPE = "application/ld+json"
@@ -283,7 +285,10 @@ async def _shown(request: Request[Any, Any, Any], credential_id: str) -> _Shown 
         envelope = envelopes.Envelope(row["payload"], service.signatures_of(row), "jws-json")
         presented = verification.present_envelope(envelope)
         result = await verification.verify_presented(conn, presented, public_url=request.app.state.settings.issuer)
-    return _Shown(identifier, presented.document, result)
+        erased = await conn.fetchval(learner_queries.learner_erased, row["learner_id"])
+    # The signed original stays as it is; what the page shows of an erased learner does not name them.
+    document = erasure.public_view(presented.document) if erased else presented.document
+    return _Shown(identifier, document, result)
 
 
 def _row(label: str, value: str) -> str:

@@ -23,6 +23,7 @@ Model's where one exists.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -406,13 +407,20 @@ def _evidence(facts: CredentialFacts) -> list[Json]:
             if item.get("url"):
                 entry["id"] = item["url"]
             entry["genre"] = item.get("mediaType")
-            entry["digestSRI"] = f"sha256-{item.get('sha256')}"
+            entry["digestSRI"] = _sri(item.get("sha256"))
             if item.get("fileRef"):
                 entry["fileRef"] = item["fileRef"]
             items.append({k: v for k, v in entry.items() if v is not None})
     for foundation in facts.stands_on:
         items.append({"type": ["Evidence"], "id": f"urn:uuid:{foundation.credential_id}", "name": foundation.title})
     return items
+
+
+def _sri(hex_digest: str | None) -> str | None:
+    """Subresource Integrity (as VC 2.0's ``digestSRI``): the algorithm, then the digest in base64."""
+    if not hex_digest:
+        return None
+    return "sha256-" + base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
 def achievement_credential(facts: CredentialFacts, public_url: str) -> Json:

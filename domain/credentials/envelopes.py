@@ -72,7 +72,7 @@ class Signature:
     def header(self) -> dict[str, Any]:
         try:
             header = msgspec.json.decode(b64url_decode(self.protected))
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise SignatureInvalid("a protected header is not JSON") from exc
         if not isinstance(header, dict):
             raise SignatureInvalid("a protected header is not a JSON object")
@@ -144,7 +144,7 @@ def read(credential: str | Mapping[str, Any]) -> Envelope:
         signed = b64url_decode(token.split(".")[1]) if token.count(".") == 2 else b""
         try:
             matches = msgspec.json.decode(signed) == document
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             matches = False
         if not matches:
             raise SignatureInvalid("a proof's JWS payload is not the credential it is attached to")
