@@ -12,15 +12,20 @@ def route_handlers() -> list[Any]:
     from api.controllers.clients import ClientController
     from api.controllers.credentials import CredentialController, OrganisationCredentialController
     from api.controllers.designs import ProgrammeController, QualificationController
+    from api.controllers.elm import ElmController
+    from api.controllers.endorsements import EndorsementController, OrganisationEndorsementController
     from api.controllers.issuer_keys import IssuerKeyController
     from api.controllers.learners import LearnerController
     from api.controllers.me import MeController
     from api.controllers.members import MemberController
+    from api.controllers.ob_api import ClientRegistrationController, ObApiController
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
+    from api.controllers.verification import ContextController, CredentialPageController, VerificationController
+    from api.controllers.webhooks import WebhookController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
 
@@ -46,4 +51,13 @@ def route_handlers() -> list[Any]:
         CredentialController,
         OrganisationCredentialController,
         StatusListController,
+        VerificationController,
+        CredentialPageController,
+        ContextController,
+        ElmController,
+        EndorsementController,
+        OrganisationEndorsementController,
+        WebhookController,
+        ObApiController,
+        ClientRegistrationController,
     ]
