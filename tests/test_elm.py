@@ -71,7 +71,11 @@ OPEN_BADGES: dict[str, Any] = {
             ],
             "typeOfAssessment": "Praktische Prüfung",
             "formOfParticipation": "blended",
-            "qualityAssurance": {"type": "chamber_approval", "description": "Von der Kammer genehmigt"},
+            "qualityAssurance": {
+                "type": "QualityAssurance",
+                "category": "chamber_approval",
+                "description": "Von der Kammer genehmigt",
+            },
             "eqfLevel": 4,
             "volumeOfLearning": "PT40H",
             "creditsAvailable": 2.5,

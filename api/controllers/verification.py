@@ -313,7 +313,7 @@ def _details(shown: _Shown) -> str:
         ("Assessment", achievement.get("typeOfAssessment")),
         ("Participation", achievement.get("formOfParticipation")),
         ("Supervision", shown.get("credentialSubject", "supervisionAndIdentityVerification")),
-        ("Quality assurance", quality.get("type", "").replace("_", " ") if isinstance(quality, Mapping) else None),
+        ("Quality assurance", quality.get("category", "").replace("_", " ") if isinstance(quality, Mapping) else None),
         ("Description", achievement.get("description")),
     ]
     return "\n".join(_row(label, str(value)) for label, value in rows if value not in (None, ""))
@@ -446,6 +446,8 @@ def context_document(public_url: str) -> dict[str, Any]:
             "typeOfAssessment": {"@id": "gh:typeOfAssessment"},
             "formOfParticipation": {"@id": "elm:mode"},
             "qualityAssurance": {"@id": "gh:qualityAssurance"},
+            "QualityAssurance": {"@id": "gh:QualityAssurance"},
+            "category": {"@id": "gh:qualityAssuranceCategory"},
             "languages": {"@id": "dc:language", "@container": "@set"},
             "prerequisites": {"@id": "elm:entryRequirement"},
             "stackability": {"@id": "gh:stackability"},

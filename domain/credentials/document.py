@@ -337,8 +337,10 @@ def achievement(facts: CredentialFacts, public_url: str) -> Json:
         result["alignment"] = alignments
     if content.quality_assurance is not None:
         qa = content.quality_assurance
+        # "type" would be a JSON-LD @type (a relative IRI): the kind of assurance is its "category".
         result["qualityAssurance"] = {
-            "type": qa.type,
+            "type": "QualityAssurance",
+            "category": qa.type,
             **({"description": text(qa.description, language)} if qa.description else {}),
         }
     if isinstance(content, ProgrammeContent):

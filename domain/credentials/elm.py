@@ -400,7 +400,7 @@ def _quality_assurance(
     qa = achievement.get("qualityAssurance")
     if not qa:
         return None
-    qa_type = str(qa.get("type", ""))
+    qa_type = str(qa.get("category", ""))
     words = QUALITY_ASSURANCE_WORDS.get(qa_type, qa_type.replace("_", " "))
     accreditation: Json = {
         "id": node("quality-assurance"),
