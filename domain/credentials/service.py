@@ -51,8 +51,9 @@ RELEASE_NOW = 200
 # --- Reading ----------------------------------------------------------------------------------
 
 
-def links(public_url: str, credential_id: UUID) -> CredentialLinks:
-    base = f"{public_url}/credentials/{credential_id}"
+def links(public_url: str, credential_id: UUID, under: str = "/credentials") -> CredentialLinks:
+    """Where to download each form (``under`` /credentials, or /me/credentials for the learner) and the page."""
+    base = f"{public_url}{under}/{credential_id}"
     return CredentialLinks(
         vc_jwt=f"{base}/vc-jwt",
         jws_json=f"{base}/jws",

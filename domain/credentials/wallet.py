@@ -67,14 +67,7 @@ class MyCredentialDetail(MyCredential):
 
 
 def links(public_url: str, credential_id: UUID) -> CredentialLinks:
-    base = f"{public_url}/me/credentials/{credential_id}"
-    return CredentialLinks(
-        vc_jwt=f"{base}/vc-jwt",
-        jws_json=f"{base}/jws",
-        json=f"{base}/json",
-        elm=f"{base}/elm",
-        page=f"{public_url}/c/{credential_id}",
-    )
+    return service.links(public_url, credential_id, under="/me/credentials")
 
 
 def _fields(row: Mapping[str, Any], document: Mapping[str, Any], public_url: str) -> dict[str, Any]:
