@@ -4,11 +4,19 @@ Services write events with ``Write.emit`` in the transaction that makes the chan
 only says "event N is ready". Processing locks the row, runs the topic's handlers on the same
 connection and marks the row done, all in one transaction, so a handler's writes and the "done"
 mark commit together: an event is handled once even when its job runs twice.
+
+A job may carry many events (a write's, or a chunk the sweep hands out). A topic whose handler has a
+batch form (``register_batch``) then has its events of the chunk handled together, in one transaction:
+the rows are locked at once, the batch handler does set-based what the single handler does per event,
+and all are marked done with its writes. Should the batch fail, its events are handled again one by
+one, each in its own transaction as above, so one bad event cannot hold back the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -81,6 +89,34 @@ def register(topic: str) -> Callable[[H], H]:
     return decorator
 
 
+BatchHandler = Callable[[Connection, list[OutboxEvent]], Awaitable[None]]
+B = TypeVar("B", bound=BatchHandler)
+
+# topic -> {single-event handler: the batch handler that stands in for it}.
+BATCH_HANDLERS: dict[str, dict[Handler, BatchHandler]] = {}
+
+
+def register_batch(topic: str, replaces: Handler) -> Callable[[B], B]:
+    """Decorator: the batch form of the handler ``replaces`` of ``topic``; it gets the events of one chunk
+    (in id order, each claimed and not done) on one connection, in one transaction.
+
+    Its effect must be that of ``replaces`` run on each event in turn: the worker uses either. It may call
+    ``replaces`` itself for the events it cannot do set-based. Used only while ``replaces`` is registered.
+    """
+
+    def decorator(handler: B) -> B:
+        BATCH_HANDLERS.setdefault(topic, {})[replaces] = handler
+        return handler
+
+    return decorator
+
+
+def batchable(topic: str) -> bool:
+    """True when a handler of ``topic`` has a batch form."""
+    forms = BATCH_HANDLERS.get(topic, {})
+    return any(handler in forms for handler in HANDLERS.get(topic, []))
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_LENGTH]
 
@@ -146,3 +182,122 @@ async def mark_dispatched(db: Database, event_ids: Sequence[int]) -> None:
     if event_ids:
         async with db.connection() as conn:
             await conn.execute(q.mark_dispatched, list(event_ids))
+
+
+# --- Many events at once ---------------------------------------------------------------------------
+
+MIN_BATCH = 2  # fewer events of a batchable topic in a chunk go the single way
+
+
+async def process_events(
+    db: Database,
+    event_ids: Sequence[int],
+    context: HandlerContext | None = None,
+    dispatcher: EventDispatcher | None = None,
+    processed: list[int] | None = None,
+) -> int:
+    """Processes several events, in order; returns how many this call handled (and appends their ids to
+    ``processed``). The events of a topic with a batch form go together, at the place of the first of
+    them, in one transaction; the others one by one (``process_event``). Events a batch found locked are
+    tried once more right after it. A single event's failure is raised at once, as before; a batch that
+    fails is handled again event by event, and the first of their failures is raised once all of them were
+    tried."""
+    processed = [] if processed is None else processed
+    for group in await _plan(db, event_ids):
+        if len(group) == 1:
+            if await process_event(db, group[0], context, dispatcher):
+                processed.append(group[0])
+            continue
+        try:
+            handled = await process_batch(db, group, context, dispatcher)
+            processed.extend(handled)
+            if skipped := sorted(set(group) - set(handled)):
+                # Done meanwhile, or locked a moment ago: by a job handling them (it still holds them; nothing
+                # happens), or by the sweep marking them dispatched (then nobody would take them for a minute).
+                group = skipped
+                processed.extend(await process_batch(db, skipped, context, dispatcher))
+            continue
+        except Exception:
+            log.warning("a batch of %d outbox events failed; handling them one by one", len(group), exc_info=True)
+        failure: Exception | None = None
+        for event_id in group:
+            try:
+                if await process_event(db, event_id, context, dispatcher):
+                    processed.append(event_id)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+    return len(processed)
+
+
+async def _plan(db: Database, event_ids: Sequence[int]) -> list[list[int]]:
+    """The events in groups: a batch per batchable topic with enough pending events, placed where its first
+    event was, and every other event on its own."""
+    if len(event_ids) < MIN_BATCH:
+        return [[event_id] for event_id in event_ids]
+    async with db.connection() as conn:
+        topics = {row["id"]: row["topic"] for row in await conn.fetch(q.pending_topics, list(event_ids))}
+    counts: dict[str, int] = {}
+    for topic in topics.values():
+        counts[topic] = counts.get(topic, 0) + 1
+    batches: dict[str, list[int]] = {}
+    groups: list[list[int]] = []
+    for event_id in event_ids:
+        topic = topics.get(event_id)
+        if topic is not None and counts[topic] >= MIN_BATCH and batchable(topic):
+            if topic not in batches:
+                batches[topic] = []
+                groups.append(batches[topic])
+            if event_id not in batches[topic]:
+                batches[topic].append(event_id)
+        else:  # done already, of another topic, or alone: the single way (which skips it if done)
+            groups.append([event_id])
+    return groups
+
+
+async def process_batch(
+    db: Database,
+    event_ids: Sequence[int],
+    context: HandlerContext | None = None,
+    dispatcher: EventDispatcher | None = None,
+) -> list[int]:
+    """Handles the events (of one topic) together in one transaction: those not done and not held by another
+    worker are claimed and marked done, and the topic's handlers run (a batch form once for all of them, any
+    other handler per event). Returns the ids handled; a failure rolls back every one of them."""
+    token = _context.set(context) if context is not None else None
+    follow_ups: list[int] = []
+    follow_token = _follow_ups.set(follow_ups)
+    started = time.perf_counter()
+    try:
+        async with db.transaction() as conn:
+            rows = await conn.fetch(q.claim_events, list(event_ids))  # and marks them done
+            events = sorted(msgspec.convert(rows, list[OutboxEvent]), key=lambda e: e.id)
+            await asyncio.sleep(0)  # a hundred events read: the handlers' work is the event loop's next step
+            for topic in dict.fromkeys(e.topic for e in events):
+                of_topic = [e for e in events if e.topic == topic]
+                forms = BATCH_HANDLERS.get(topic, {})
+                for handler in HANDLERS.get(topic, []):
+                    batch = forms.get(handler)
+                    if batch is not None:
+                        await batch(conn, of_topic)
+                    else:
+                        for event in of_topic:
+                            await handler(conn, event)
+    finally:
+        _follow_ups.reset(follow_token)
+        if token is not None:
+            _context.reset(token)
+    if follow_ups and dispatcher is not None:
+        try:
+            await dispatcher.dispatch(follow_ups)
+        except Exception:  # the sweep will
+            log.warning("could not dispatch follow-up events %s now; the sweep will", follow_ups, exc_info=True)
+    if events:
+        log.info(
+            "%d outbox events (%s) processed in a batch",
+            len(events),
+            events[0].topic,
+            extra={"topic": events[0].topic, "events": len(events), "seconds": round(time.perf_counter() - started, 4)},
+        )
+    return [e.id for e in events]

@@ -28,3 +28,15 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: mark_dispatched
 UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[]) AND done_at IS NULL;
+
+-- name: pending_topics
+-- Which of a job's events are still to do, and their topics (no lock: the batch claims them).
+SELECT id, topic FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NULL;
+
+-- name: claim_events
+-- Claims a batch of events for this transaction, locked in id order; rows done or held by another worker are
+-- left out. They are marked done at once (one statement, not a lock and then an update): should the batch
+-- fail, its transaction rolls the mark back with everything else.
+UPDATE outbox SET done_at = now(), last_error = NULL
+WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NULL ORDER BY id FOR UPDATE SKIP LOCKED)
+RETURNING id, topic, organisation_id, subject, payload, created_at, attempts;

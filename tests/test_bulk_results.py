@@ -20,12 +20,13 @@ from litestar.testing import AsyncTestClient
 
 from api import queue
 from api import worker as worker_module
+from api.settings import decode_master_key
 from domain import outbox
 from domain.attempts import bulk, csv_rows
 from domain.attempts.bulk_rows import chunks
 from domain.db import Database
 from domain.errors import InvalidInput
-from tests.conftest import Bootstrap
+from tests.conftest import BASE_URL, TEST_MASTER_KEY, Bootstrap
 from tests.scenarios import Classroom, classroom
 from tests.test_attempts import welding
 
@@ -98,7 +99,8 @@ async def run_worker(redis: ArqRedis, db: Database, **options: Any) -> Worker:
         burst=True,
         poll_delay=0,
         handle_signals=False,
-        ctx={"db": db},
+        # What the worker's startup gives its handlers: issuing on attempt.passed signs credentials.
+        ctx={"db": db, "handler_context": outbox.HandlerContext(decode_master_key(TEST_MASTER_KEY), BASE_URL)},
         **options,
     )
     await worker.main()
