@@ -2,6 +2,10 @@ CREATE FUNCTION public.attempts_are_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND current_setting('guildhall.erasure', true) = 'on'
+       AND to_jsonb(NEW) - ARRAY['submission', 'evidence'] = to_jsonb(OLD) - ARRAY['submission', 'evidence'] THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'attempts are append-only: record a correction instead';
 END $$;
 
@@ -292,7 +296,9 @@ CREATE TABLE public.learners (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     person_id uuid,
     claimed_at timestamp with time zone,
-    CONSTRAINT learners_claim_check CHECK (((person_id IS NULL) = (claimed_at IS NULL)))
+    erased_at timestamp with time zone,
+    CONSTRAINT learners_claim_check CHECK (((person_id IS NULL) = (claimed_at IS NULL))),
+    CONSTRAINT learners_erased_check CHECK (((erased_at IS NULL) OR ((name = 'erased'::text) AND (email IS NULL) AND (date_of_birth IS NULL))))
 );
 
 CREATE TABLE public.members (
@@ -317,6 +323,19 @@ CREATE TABLE public.oauth_authorization_codes (
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
     CONSTRAINT oauth_authorization_codes_code_challenge_method_check CHECK ((code_challenge_method = 'S256'::text))
+);
+
+CREATE TABLE public.oauth_client_registrations (
+    client_id text NOT NULL,
+    client_uri text NOT NULL,
+    logo_uri text NOT NULL,
+    tos_uri text NOT NULL,
+    policy_uri text NOT NULL,
+    software_id text NOT NULL,
+    software_version text NOT NULL,
+    contacts text[] DEFAULT '{}'::text[] NOT NULL,
+    metadata jsonb NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE public.oauth_clients (
@@ -348,6 +367,18 @@ CREATE TABLE public.oauth_tokens (
     refresh_expires_at timestamp with time zone,
     refresh_used_at timestamp with time zone,
     revoked_at timestamp with time zone
+);
+
+CREATE TABLE public.ob_hosted_credentials (
+    credential_id uuid NOT NULL,
+    person_id uuid NOT NULL,
+    form text NOT NULL,
+    body text NOT NULL,
+    stored_by_client text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ob_hosted_credentials_form_check CHECK ((form = ANY (ARRAY['vc+jwt'::text, 'json'::text])))
 );
 
 CREATE TABLE public.occupational_profile_versions (
@@ -418,13 +449,21 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.person_profiles (
+    person_id uuid NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT person_profiles_details_check CHECK ((jsonb_typeof(details) = 'object'::text))
+);
+
 CREATE TABLE public.persons (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     email text NOT NULL,
     name text NOT NULL,
     password_hash text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    self_registered boolean DEFAULT false NOT NULL
+    self_registered boolean DEFAULT false NOT NULL,
+    erased_at timestamp with time zone
 );
 
 CREATE TABLE public.register_entries (
@@ -506,6 +545,61 @@ CREATE TABLE public.status_lists (
     CONSTRAINT status_lists_purpose_check CHECK ((purpose = ANY (ARRAY['revocation'::text, 'suspension'::text])))
 );
 
+CREATE TABLE public.webhook_deliveries (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    endpoint_id uuid NOT NULL,
+    event_id bigint,
+    event_type text NOT NULL,
+    subject text NOT NULL,
+    body text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease uuid,
+    leased_until timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    last_response_status integer,
+    last_response_excerpt text,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    completed_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+CREATE TABLE public.webhook_delivery_attempts (
+    delivery_id uuid NOT NULL,
+    number integer NOT NULL,
+    attempted_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    succeeded boolean NOT NULL,
+    response_status integer,
+    response_excerpt text,
+    error text,
+    CONSTRAINT webhook_delivery_attempts_number_check CHECK ((number > 0))
+);
+
+CREATE TABLE public.webhook_endpoints (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    url text NOT NULL,
+    description text,
+    event_types text[] NOT NULL,
+    status text DEFAULT 'enabled'::text NOT NULL,
+    secret_ciphertext bytea NOT NULL,
+    previous_secret_ciphertext bytea,
+    previous_secret_expires_at timestamp with time zone,
+    failing_since timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_check CHECK (((previous_secret_ciphertext IS NULL) = (previous_secret_expires_at IS NULL))),
+    CONSTRAINT webhook_endpoints_check1 CHECK (((status = 'failing'::text) = (failing_since IS NOT NULL))),
+    CONSTRAINT webhook_endpoints_event_types_check CHECK ((cardinality(event_types) > 0)),
+    CONSTRAINT webhook_endpoints_status_check CHECK ((status = ANY (ARRAY['enabled'::text, 'disabled'::text, 'failing'::text]))),
+    CONSTRAINT webhook_endpoints_url_check CHECK ((length(url) <= 2000))
+);
+
 CREATE TABLE public.xapi_statements (
     id uuid NOT NULL,
     provider_id uuid NOT NULL,
@@ -585,6 +679,9 @@ ALTER TABLE ONLY public.members
 ALTER TABLE ONLY public.oauth_authorization_codes
     ADD CONSTRAINT oauth_authorization_codes_pkey PRIMARY KEY (code_hash);
 
+ALTER TABLE ONLY public.oauth_client_registrations
+    ADD CONSTRAINT oauth_client_registrations_pkey PRIMARY KEY (client_id);
+
 ALTER TABLE ONLY public.oauth_clients
     ADD CONSTRAINT oauth_clients_pkey PRIMARY KEY (client_id);
 
@@ -593,6 +690,9 @@ ALTER TABLE ONLY public.oauth_tokens
 
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_refresh_token_hash_key UNIQUE (refresh_token_hash);
+
+ALTER TABLE ONLY public.ob_hosted_credentials
+    ADD CONSTRAINT ob_hosted_credentials_pkey PRIMARY KEY (credential_id);
 
 ALTER TABLE ONLY public.occupational_profile_versions
     ADD CONSTRAINT occupational_profile_versions_pkey PRIMARY KEY (id);
@@ -608,6 +708,9 @@ ALTER TABLE ONLY public.organisations
 
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.person_profiles
+    ADD CONSTRAINT person_profiles_pkey PRIMARY KEY (person_id);
 
 ALTER TABLE ONLY public.persons
     ADD CONSTRAINT persons_pkey PRIMARY KEY (id);
@@ -632,6 +735,18 @@ ALTER TABLE ONLY public.status_lists
 
 ALTER TABLE ONLY public.status_lists
     ADD CONSTRAINT status_lists_pkey PRIMARY KEY (organisation_id, number, purpose);
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_event_id_key UNIQUE (endpoint_id, event_id);
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_pkey PRIMARY KEY (delivery_id, number);
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.xapi_statements
     ADD CONSTRAINT xapi_statements_pkey PRIMARY KEY (id);
@@ -692,9 +807,17 @@ CREATE INDEX learners_provider_idx ON public.learners USING btree (provider_id, 
 
 CREATE INDEX members_person_idx ON public.members USING btree (person_id);
 
+CREATE INDEX oauth_authorization_codes_person_idx ON public.oauth_authorization_codes USING btree (person_id);
+
+CREATE INDEX oauth_client_registrations_software_idx ON public.oauth_client_registrations USING btree (software_id, registered_at);
+
 CREATE INDEX oauth_clients_organisation_idx ON public.oauth_clients USING btree (organisation_id, created_at);
 
 CREATE INDEX oauth_tokens_family_idx ON public.oauth_tokens USING btree (family_id);
+
+CREATE INDEX oauth_tokens_person_idx ON public.oauth_tokens USING btree (person_id) WHERE (person_id IS NOT NULL);
+
+CREATE INDEX ob_hosted_credentials_person_idx ON public.ob_hosted_credentials USING btree (person_id);
 
 CREATE INDEX occupational_profile_versions_isco_idx ON public.occupational_profile_versions USING btree (isco_code text_pattern_ops);
 
@@ -713,6 +836,18 @@ CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree 
 CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
+
+CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
+
+CREATE INDEX webhook_deliveries_listing_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at, id);
+
+CREATE INDEX webhook_deliveries_subject_idx ON public.webhook_deliveries USING btree (endpoint_id, subject, event_id) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_endpoints_organisation_idx ON public.webhook_endpoints USING btree (organisation_id, created_at, id);
+
+CREATE INDEX xapi_statements_attempt_idx ON public.xapi_statements USING btree (attempt_id) WHERE (attempt_id IS NOT NULL);
 
 CREATE TRIGGER attempts_append_only BEFORE DELETE OR UPDATE ON public.attempts FOR EACH ROW EXECUTE FUNCTION public.attempts_are_append_only();
 
@@ -866,6 +1001,9 @@ ALTER TABLE ONLY public.oauth_authorization_codes
 ALTER TABLE ONLY public.oauth_authorization_codes
     ADD CONSTRAINT oauth_authorization_codes_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
+ALTER TABLE ONLY public.oauth_client_registrations
+    ADD CONSTRAINT oauth_client_registrations_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(client_id);
+
 ALTER TABLE ONLY public.oauth_clients
     ADD CONSTRAINT oauth_clients_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
 
@@ -878,11 +1016,23 @@ ALTER TABLE ONLY public.oauth_tokens
 ALTER TABLE ONLY public.oauth_tokens
     ADD CONSTRAINT oauth_tokens_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
+ALTER TABLE ONLY public.ob_hosted_credentials
+    ADD CONSTRAINT ob_hosted_credentials_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id);
+
+ALTER TABLE ONLY public.ob_hosted_credentials
+    ADD CONSTRAINT ob_hosted_credentials_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.ob_hosted_credentials
+    ADD CONSTRAINT ob_hosted_credentials_stored_by_client_fkey FOREIGN KEY (stored_by_client) REFERENCES public.oauth_clients(client_id);
+
 ALTER TABLE ONLY public.occupational_profile_versions
     ADD CONSTRAINT occupational_profile_versions_profile_id_fkey FOREIGN KEY (profile_id) REFERENCES public.occupational_profiles(id);
 
 ALTER TABLE ONLY public.occupational_profiles
     ADD CONSTRAINT occupational_profiles_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.person_profiles
+    ADD CONSTRAINT person_profiles_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
@@ -899,6 +1049,15 @@ ALTER TABLE ONLY public.signing_keys
 ALTER TABLE ONLY public.status_lists
     ADD CONSTRAINT status_lists_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
 
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_delivery_attempts
+    ADD CONSTRAINT webhook_delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES public.webhook_deliveries(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.xapi_statements
     ADD CONSTRAINT xapi_statements_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.attempts(id);
 
@@ -913,3 +1072,6 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000006');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000008');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000009');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000010');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000011');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000012');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
