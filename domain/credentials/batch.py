@@ -220,10 +220,10 @@ async def _issue(conn: Connection, plain: list[_Plain], context: HandlerContext)
     ids |= {c.content.cosigner_id for c in plain if c.content.cosigner_id is not None}
     wanted = sorted(ids, key=str)
     parties = dict(zip(wanted, await facts.parties(conn, context.public_url, list(wanted)), strict=True))
-    endorsements: dict[tuple[UUID, str], list[str]] = {}
-    for design_id, unit_key in {(c.attempt["design_id"], c.attempt["unit_key"]) for c in plain}:
-        rows = await conn.fetch(issuing.q.endorsement_jwts, design_id, unit_key)
-        endorsements[(design_id, unit_key)] = [r["jwt"] for r in rows]
+    endorsements: dict[tuple[UUID, str, int], list[str]] = {}
+    for achievement in {(c.attempt["design_id"], c.attempt["unit_key"], c.attempt["version_number"]) for c in plain}:
+        rows = await conn.fetch(issuing.q.endorsement_jwts, *achievement)
+        endorsements[achievement] = [r["jwt"] for r in rows]
     profiles = {
         c.content.profile_version_id: await facts.profile_version(conn, c.content.profile_version_id) for c in plain
     }
@@ -273,7 +273,7 @@ async def _issue(conn: Connection, plain: list[_Plain], context: HandlerContext)
             unit=unit,
             profile=profiles[content.profile_version_id],
             assessment=assessment,
-            endorsements=endorsements[(attempt["design_id"], attempt["unit_key"])],
+            endorsements=endorsements[(attempt["design_id"], attempt["unit_key"], attempt["version_number"])],
             credential_status=status_lists.credential_status(context.public_url, slot),
             stands_on=[],
         )

@@ -130,7 +130,9 @@ async def load(
             evidence=list(attempt["evidence"]),
         )
     profile = await profile_version(conn, content.profile_version_id) if isinstance(content, ProgrammeContent) else None
-    endorsements = [r["jwt"] for r in await conn.fetch(q.endorsement_jwts, row["design_id"], row["unit_key"])]
+    endorsements = [
+        r["jwt"] for r in await conn.fetch(q.endorsement_jwts, row["design_id"], row["unit_key"], row["version_number"])
+    ]
     return CredentialFacts(
         id=row["id"],
         kind=row["kind"],

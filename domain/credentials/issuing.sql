@@ -64,8 +64,11 @@ INSERT INTO credential_signatures (credential_id, organisation_id, role, kid, pr
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: endorsement_jwts
+-- Live endorsements of the achievement (the unit, or the whole programme) in this version: an endorsement
+-- names a version in its subject id (.../versions/<n> or .../versions/<n>#unit-<key>).
 SELECT jwt FROM endorsements
 WHERE design_id = $1 AND (unit_key IS NULL OR unit_key IS NOT DISTINCT FROM $2) AND withdrawn_at IS NULL
+  AND convert_from(payload, 'UTF8')::jsonb #>> '{credentialSubject,id}' ~ ('/versions/' || $3::int || '($|#)')
 ORDER BY created_at;
 
 -- name: foundations
