@@ -35,23 +35,43 @@ class TokenVerifier:
     """Verifies access-token JWTs against the authorization server's published keys.
 
     Public keys are cached per process; an unknown ``kid`` (a key rotated in by another
-    replica) triggers one reload from PostgreSQL.
+    replica) triggers one reload from PostgreSQL. A token whose signature verified is remembered
+    (by its exact text, up to ``remembered`` tokens): a client sends the same token with every request
+    until it expires, and an ES256 verification costs more than the rest of the check. Its expiry is
+    checked on every use; whether it is revoked is PostgreSQL's to say (``principal_for_token``).
     """
+
+    remembered = 10_000
 
     def __init__(self, db: Database, issuer: str) -> None:
         self.db = db
         self.issuer = issuer
         self._keys: KeySet | None = None
         self._kids: set[str] = set()
+        self._verified: dict[str, dict[str, Any]] = {}  # token -> its claims
 
     async def _key_set(self, kid: str | None) -> KeySet:
         if self._keys is None or (kid is not None and kid not in self._kids):
             async with self.db.connection() as conn:
                 self._keys = await keys.public_keys(conn, ACCESS_TOKEN_KEY_PURPOSE)
             self._kids = {k.kid for k in self._keys.keys if k.kid}
+            self._verified.clear()
         return self._keys
 
     async def verify(self, token: str) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = await self._verify_signature(token)
+            if len(self._verified) >= self.remembered:
+                self._verified.clear()  # mostly tokens that have expired by now
+            self._verified[token] = claims
+        exp = claims["exp"]
+        if exp <= time.time():
+            raise Unauthenticated("the access token has expired; get a new one")
+        return claims
+
+    async def _verify_signature(self, token: str) -> dict[str, Any]:
+        """The claims of a well-formed access token of ours, its signature verified; not yet its expiry."""
         try:
             header = extract_compact(token.encode()).protected
             key_set = await self._key_set(header.get("kid"))
@@ -63,8 +83,7 @@ class TokenVerifier:
         claims = decoded.claims
         if claims.get("iss") != self.issuer:
             raise Unauthenticated("the access token was issued by another authorization server")
-        exp = claims.get("exp")
-        if not isinstance(exp, int) or exp <= time.time():
+        if not isinstance(claims.get("exp"), int):
             raise Unauthenticated("the access token has expired; get a new one")
         if not isinstance(claims.get("jti"), str):
             raise Unauthenticated("the access token has no jti")

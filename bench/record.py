@@ -7,31 +7,27 @@ It creates a fresh database ``guildhall_bench`` on DATABASE_URL's server and mig
 the pgbench bundled in pgserver (a custom script inserting one ~1.5 kB row per transaction, 8 clients,
 synchronous commit on); seeds a provider with a recording client, a published programme whose unit is
 assessed on learning outcomes without a maximum of attempts, and learners enrolled in it; starts the API as
-``make run`` does (``guildhall serve``, the same environment) on a free loopback port; then records attempts
-with each concurrency for ``--seconds`` after a short warm-up, every request a full recording —
-authentication, validation, the engine's decision, audit and outbox in one transaction, the outbox event
-handed to Redis. It prints attempts/s, p50/p99 latency and the ratio to P, and cleans up: the server stops,
-the database is dropped, the Redis keys of its jobs are deleted. Without REDIS_URL an embedded Redis is used.
+``make run`` does (``guildhall serve``, the same environment) on a free loopback port; records attempts for a
+warm-up's length and ANALYZEs (as autovacuum would on a live database); then records attempts with each
+concurrency for ``--seconds`` after a short warm-up, every request a full recording — authentication,
+validation, the engine's decision, audit and outbox in one transaction, the outbox event handed to Redis. It
+prints attempts/s, p50/p99 latency, the ratio to P and the CPU one attempt cost each process, and cleans up:
+the server stops, the database is dropped, the Redis keys of its jobs are deleted. Without REDIS_URL an
+embedded Redis is used.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import os
 import platform
-import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,8 +40,20 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
-from api.dev import child_environment, embedded_redis, new_master_key  # noqa: E402
+from api.dev import child_environment, new_master_key  # noqa: E402
 from bench.benchdb import drop_database, fresh_database  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROW_BYTES,
+    Connection,
+    CpuProbe,
+    Phase,
+    api_server,
+    free_port,
+    measure_p,
+    ok,
+    redis_for_bench,
+    token,
+)
 from domain.db import Database  # noqa: E402
 from domain.oauth.clients import create_client  # noqa: E402
 from domain.oauth.models import ClientCreate  # noqa: E402
@@ -55,26 +63,8 @@ from domain.writes import Actor  # noqa: E402
 
 BENCH_DATABASE = "guildhall_bench"
 OPERATOR = Actor(request_id="bench")
-READY_TIMEOUT = 30.0
-ROW_BYTES = 1500
 SKILL = "http://data.europa.eu/esco/skill/"
 PLC, SAFETY = SKILL + "0b7f6a52-0000-4000-8000-000000000001", SKILL + "0b7f6a52-0000-4000-8000-000000000002"
-
-
-@dataclass
-class Phase:
-    concurrency: int
-    seconds: float
-    latencies: list[float] = field(default_factory=list)  # seconds, recorded attempts only
-    errors: dict[int, int] = field(default_factory=dict)  # HTTP status -> count
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
 
 @dataclass(frozen=True)
@@ -86,33 +76,6 @@ class Seeded:
 
 
 # --- PostgreSQL: the bench database and the machine's limit P --------------------------------------
-
-
-def pgbench_binary() -> Path:
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        from pgserver._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH) / "pgbench"
-
-
-async def measure_p(url: str, seconds: int, folder: Path) -> float:
-    """Transactions per second of one ~1.5 kB INSERT each, 8 clients, synchronous commit on."""
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, payload text NOT NULL)")
-    finally:
-        await conn.close()
-    script = folder / "insert.sql"
-    script.write_text(f"INSERT INTO bench_rows (payload) VALUES (repeat('x', {ROW_BYTES}));\n")
-    command = [str(pgbench_binary()), "-n", "-c", "8", "-j", "2", "-T", str(seconds), "-f", str(script), url]
-    env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=on"}
-    done = await asyncio.to_thread(
-        subprocess.run, command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
-    )
-    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
-    if done.returncode != 0 or match is None:
-        raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
-    return float(match.group(1))
 
 
 # --- Seeding: organisations and clients as the operator, the rest through the API -----------------
@@ -142,24 +105,18 @@ def _organisation(name: str, kind: str) -> OrganisationCreate:
     return OrganisationCreate(kind=kind, name={"en": name}, default_language="en", country="DE")  # type: ignore[arg-type]
 
 
-async def token(http: httpx.AsyncClient, client: tuple[str, str]) -> dict[str, str]:
-    response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=client)
-    response.raise_for_status()
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 async def seed_programme(
     http: httpx.AsyncClient, provider_id: UUID, chamber_id: UUID, clients: dict[str, tuple[str, str]]
 ) -> str:
     """A programme drafted by the provider and approved by the chamber, hence published."""
     designer, chamber = await token(http, clients["designer"]), await token(http, clients["chamber"])
-    profile = await _ok(http.post("/occupational-profiles", headers=designer, json=_profile()))
+    profile = await ok(http.post("/occupational-profiles", headers=designer, json=_profile()))
     content = _programme(profile["id"], str(provider_id), str(chamber_id))
-    pid: str = (await _ok(http.post("/programmes", headers=designer, json={"content": content})))["designId"]
+    pid: str = (await ok(http.post("/programmes", headers=designer, json={"content": content})))["designId"]
     roles = {"roles": ["approver", "cosigner"]}
-    await _ok(http.put(f"/programmes/{pid}/coauthors/{chamber_id}", headers=designer, json=roles))
-    await _ok(http.post(f"/programmes/{pid}/versions/1/proposal", headers={**designer, "If-Match": '"v1"'}))
-    decided = await _ok(
+    await ok(http.put(f"/programmes/{pid}/coauthors/{chamber_id}", headers=designer, json=roles))
+    await ok(http.post(f"/programmes/{pid}/versions/1/proposal", headers={**designer, "If-Match": '"v1"'}))
+    decided = await ok(
         http.post(f"/programmes/{pid}/versions/1/decisions", headers=chamber, json={"decision": "approve"})
     )
     assert decided["status"] == "published", decided
@@ -175,21 +132,12 @@ async def seed_learners(
     async def one(i: int) -> tuple[str, str]:
         async with gate:
             body = {"name": f"Learner {i}", "email": f"learner{i}@bench.example"}
-            learner = await _ok(http.post(learners, headers=headers, json=body))
+            learner = await ok(http.post(learners, headers=headers, json=body))
             path = f"{learners}/{learner['id']}/enrolments"
-            enrolment = await _ok(http.post(path, headers=headers, json={"programmeId": programme_id}))
+            enrolment = await ok(http.post(path, headers=headers, json={"programmeId": programme_id}))
             return learner["id"], enrolment["id"]
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
-
-
-async def _ok(request: Any) -> Any:
-    response: httpx.Response = await request
-    if response.status_code >= 300:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
-        )
-    return response.json()
 
 
 def _profile() -> dict[str, Any]:
@@ -242,66 +190,19 @@ def _programme(profile_id: str, provider_id: str, chamber_id: str) -> dict[str, 
 # --- The API as a real server -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def api_server(database_url: str, redis_url: str, port: int, workers: int, log: Path) -> Iterator[str]:
-    env = child_environment(database_url, redis_url, new_master_key(), port)
-    command = [str(ROOT / ".venv" / "bin" / "guildhall"), "serve", "--port", str(port), "--workers", str(workers)]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_ready(server, base, log)
-            yield base
-        except BaseException:
-            print(f"the API's last log lines:\n{log.read_text()[-3000:]}", file=sys.stderr)
-            raise
-        finally:
-            server.terminate()  # uvicorn shuts down gracefully on SIGTERM
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_ready(server: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the API exited with {server.returncode}:\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the API was not ready within {READY_TIMEOUT:.0f} s; see {log}")
-
-
-@asynccontextmanager
-async def redis_for_bench(folder: Path) -> AsyncIterator[str]:
-    """REDIS_URL, or an embedded Redis as `make run` starts one without it."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    with embedded_redis(folder / "redis") as url:
-        yield url
-
-
 async def forget_jobs(redis_url: str, database_url: str) -> None:
-    """Deletes the queued jobs of the bench database's outbox events (no worker ran to take them)."""
+    """Deletes the queued jobs of the bench database's outbox events (no worker ran to take them): one job per
+    recorded attempt, holding its two events, as the API dispatched them."""
     from arq.constants import default_queue_name, job_key_prefix
 
-    from api.queue import client, outbox_job_id
+    from api.queue import client, events_job_id
 
     conn = await asyncpg.connect(database_url)
     try:
-        job_ids = [outbox_job_id(r["id"]) for r in await conn.fetch("SELECT id FROM outbox")]
+        writes = await conn.fetch(
+            "SELECT array_agg(id ORDER BY id) AS ids FROM outbox GROUP BY coalesce(payload ->> 'attemptId', id::text)"
+        )
+        job_ids = [events_job_id(r["ids"]) for r in writes]
     finally:
         await conn.close()
     redis = client(redis_url)
@@ -321,9 +222,11 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 # --- The load -------------------------------------------------------------------------------------
 
 
-async def drive(base: str, seeded: Seeded, concurrency: int, seconds: float, warm_up: float) -> Phase:
+async def drive(
+    base: str, seeded: Seeded, concurrency: int, seconds: float, warm_up: float, probe: CpuProbe | None = None
+) -> Phase:
     """``concurrency`` clients, each posting one attempt after another on a keep-alive connection of its own;
-    only what runs wholly after the warm-up counts."""
+    only what runs wholly after the warm-up counts. ``probe`` measures the CPU used within the window."""
     phase = Phase(concurrency, seconds)
     path = f"/organisations/{seeded.provider_id}/attempts"
     turn = itertools.count()
@@ -355,42 +258,16 @@ async def drive(base: str, seeded: Seeded, concurrency: int, seconds: float, war
         if connection is not None:
             connection.close()
 
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    async def measure() -> None:
+        if probe is None:
+            return
+        await asyncio.sleep(counted_from - time.perf_counter())
+        before = await probe.sample()
+        await asyncio.sleep(until - time.perf_counter())
+        phase.cpu = probe.used(before, await probe.sample())
+
+    await asyncio.gather(measure(), *(client() for _ in range(concurrency)))
     return phase
-
-
-class Connection:
-    """A bare HTTP/1.1 keep-alive connection. The load generator shares the machine with the API, so it must
-    cost little: httpx's connection pool spends more CPU per request than the API's own parsing, and at 50
-    clients it becomes the bottleneck."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
-        self.reader, self.writer, self.port = reader, writer, port
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer, port)
-
-    async def post(self, path: str, authorization: str, body: bytes) -> int:
-        """Sends a JSON POST and reads the whole answer within 10 s; its status."""
-        return await asyncio.wait_for(self._post(path, authorization, body), 10)
-
-    async def _post(self, path: str, authorization: str, body: bytes) -> int:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAuthorization: {authorization}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        headers = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
-        if length is None:
-            raise ValueError(f"an answer without Content-Length: {headers[:200]!r}")
-        await self.reader.readexactly(int(length.group(1)))
-        return int(headers.split(" ", 2)[1])
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def _attempt(learner_id: str, enrolment_id: str, n: int) -> dict[str, Any]:
@@ -437,14 +314,29 @@ async def main(args: argparse.Namespace) -> int:
 async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Namespace) -> list[Phase]:
     provider_id, chamber_id, clients = await seed_clients(url)
     port = free_port()
-    with api_server(url, redis_url, port, args.workers, folder / "api.log") as base:
+    env = child_environment(url, redis_url, new_master_key(), port)
+    with api_server(env, port, args.workers, folder / "api.log") as (base, pid):
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             programme_id = await seed_programme(http, provider_id, chamber_id, clients)
             recorder = await token(http, clients["recorder"])
             enrolments = await seed_learners(http, provider_id, programme_id, recorder, args.learners)
         seeded = Seeded(provider_id, *clients["recorder"], enrolments)
         warm_up = min(2.0, args.seconds / 5)
-        return [await drive(base, seeded, c, args.seconds, warm_up) for c in args.concurrency]
+        await prime(url, base, seeded, max(args.concurrency), warm_up)
+        probe = CpuProbe(url, {"api": pid}, {"load": os.getpid()})
+        return [await drive(base, seeded, c, args.seconds, warm_up, probe) for c in args.concurrency]
+
+
+async def prime(url: str, base: str, seeded: Seeded, concurrency: int, seconds: float) -> None:
+    """Records attempts for a while, then ANALYZEs, as autovacuum soon does on a live database: planned on the
+    fresh database's empty tables, the server's cached generic plans count a learner's attempts by scanning
+    every attempt at the programme version (attempts_version_idx), and keep doing so as the table grows."""
+    await drive(base, seeded, concurrency, seconds, 0)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ANALYZE")  # invalidates the cached plans: the next executions plan afresh
+    finally:
+        await conn.close()
 
 
 async def _report(url: str, p: float, phases: list[Phase], args: argparse.Namespace) -> None:
@@ -453,7 +345,9 @@ async def _report(url: str, p: float, phases: list[Phase], args: argparse.Namesp
         version = await conn.fetchval("SHOW server_version")
         counts = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM attempts) AS attempts, (SELECT count(*) FROM outbox) AS events, "
-            "(SELECT count(*) FROM audit_log WHERE action = 'attempt.recorded') AS audited"
+            "(SELECT count(*) FROM audit_log WHERE action = 'attempt.recorded') AS audited, "
+            "(SELECT count(*) FROM (SELECT FROM attempts GROUP BY learner_id, version_id, unit_key, attempt_number "
+            "HAVING count(*) > 1) d) AS numbered_twice"
         )
     finally:
         await conn.close()
@@ -462,16 +356,25 @@ async def _report(url: str, p: float, phases: list[Phase], args: argparse.Namesp
         f"PostgreSQL {version}; API workers: {args.workers}; {args.learners} learners"
     )
     print(f"P (pgbench, 8 clients, one {ROW_BYTES} B INSERT per transaction, synchronous commit): {p:,.0f} tps")
-    print(f"{'clients':>7}  {'attempts/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'ratio to P':>10}  errors")
+    print(
+        f"{'clients':>7}  {'attempts/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'ratio to P':>10}  "
+        f"{'API CPU ms':>10}  {'PG CPU ms':>9}  {'load CPU ms':>11}  {'all CPU ms':>10}  errors"
+    )
     for phase in phases:
         errors = ", ".join(f"{status}×{n}" for status, n in sorted(phase.errors.items())) or "none"
+        cpu = "  ".join(
+            f"{phase.cpu_ms_per_request(part):>{width}.2f}"
+            for part, width in (("api", 10), ("postgres", 9), ("load", 11), ("machine", 10))
+        )
         print(
             f"{phase.concurrency:>7}  {phase.rate:>10,.0f}  {phase.percentile(0.5):>7.1f}  "
-            f"{phase.percentile(0.99):>7.1f}  {phase.rate / p:>10.2f}  {errors}"
+            f"{phase.percentile(0.99):>7.1f}  {phase.rate / p:>10.2f}  {cpu}  {errors}"
         )
+    print("(CPU ms per recorded attempt within the measured window: the API's processes, the PostgreSQL backends")
+    print(" serving them, this load generator, and the whole machine — other people's processes too)")
     print(
         f"stored: {counts['attempts']} attempts (warm-up included), {counts['events']} outbox events, "
-        f"{counts['audited']} audit entries"
+        f"{counts['audited']} audit entries; attempt numbers given twice: {counts['numbered_twice']}"
     )
     best = max(phase.rate for phase in phases) / p
     eight = next((phase.percentile(0.99) for phase in phases if phase.concurrency == 8), None)

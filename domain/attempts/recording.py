@@ -3,6 +3,12 @@
 Used by the single-attempt endpoint, bulk uploads and simulator statements alike, so that every route
 applies the same rules: the enrolment, the assessor's role, the supervision the specification demands,
 the maximum number of attempts, and the engine's own checks of the submission.
+
+Two statements in the caller's transaction: ``attempt_context`` locks the enrolment and reads what the checks
+need; ``store_attempt`` writes the attempt, its outbox events and its audit entry. Attempts at one enrolment are
+serialised by that lock, but the first statement's snapshot predates any wait for it, so the second one — a
+later snapshot, under the lock — counts the attempts (number, maximum) and checks that the latest standing one
+is still the one the decision saw; if not, the context is read again (now fresh) and the attempt decided anew.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 
@@ -28,6 +34,7 @@ from assessment import (
 from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
 from domain.attempts.models import Attempt, Source
+from domain.db import Connection
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.sql import load_queries
 from domain.writes import Write
@@ -90,6 +97,116 @@ def unit_specification(content: dict[str, Any], unit_key: str) -> Specification:
         raise Conflict(f"unit {unit_key!r} has an invalid assessment specification: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """The audit entry an attempt is written with; ``passed`` (the decision's) is added to its details."""
+
+    action: str
+    details: dict[str, Any]
+
+
+class _Specifications:
+    """The unit specifications of published programme versions, parsed once per process.
+
+    A published version never changes (a trigger refuses it), so its specifications are kept by version id,
+    with the version each enrolment was last seen in: an attempt then reads neither the content nor parses
+    it again. Bounded: a full table starts afresh.
+    """
+
+    limit = 20_000
+
+    def __init__(self) -> None:
+        self.by_unit: dict[tuple[UUID, str], Specification] = {}
+        self.version_of: dict[UUID, UUID] = {}  # enrolment -> version
+
+    def known(self, enrolment_id: UUID, unit_key: str | None) -> tuple[UUID, Specification] | None:
+        version_id = self.version_of.get(enrolment_id)
+        if version_id is None or unit_key is None:
+            return None
+        specification = self.by_unit.get((version_id, unit_key))
+        return None if specification is None else (version_id, specification)
+
+    def keep(self, enrolment_id: UUID, version_id: UUID, unit_key: str, specification: Specification) -> None:
+        for table in (self.by_unit, self.version_of):
+            if len(table) >= self.limit:
+                table.clear()
+        self.by_unit[(version_id, unit_key)] = specification
+        self.version_of[enrolment_id] = version_id
+
+
+_specifications = _Specifications()
+
+
+@dataclass(frozen=True)
+class _Context:
+    version_id: UUID
+    design_id: UUID
+    number: int
+    unit_key: str
+    specification: Specification
+    attempts_used: int | None  # read when the unit has a maximum (store_attempt counts again, exactly)
+    latest_id: UUID | None  # the latest standing attempt (store_attempt checks it is still the latest)
+    latest_submission: object | None  # its submission, read when runs accumulate (simulations)
+
+
+async def _context(conn: Connection, rec: Recording, *, runs: bool) -> _Context:
+    """The enrolment's context, its row locked; ``runs``: the latest standing submission is wanted when the
+    unit turns out to be a simulation. One round trip, two on a whole-programme enrolment without unitKey."""
+    unit_key, force_latest = rec.unit_key, False
+    while True:
+        known = _specifications.known(rec.enrolment_id, unit_key)
+        held, cached = (known[0], known[1]) if known is not None else (None, None)
+        # The attempts are read with the context when the unit has a maximum (checked early, before the
+        # submission), when runs accumulate (a simulation), and while the unit's specification is not known.
+        plain = not (
+            cached is None
+            or force_latest
+            or cached.max_attempts is not None
+            or (runs and isinstance(cached, SimulationSpecification))
+        )
+        ctx = await conn.fetchrow(
+            q.attempt_context if plain else q.attempt_context_with_usage,
+            rec.enrolment_id,
+            rec.provider_id,
+            rec.learner_id,
+            unit_key,
+            rec.assessor_person_id,
+            held,
+        )
+        if ctx is None:
+            raise NotFound(f"learner {rec.learner_id} has no enrolment {rec.enrolment_id} at this provider")
+        resolved = resolve_unit_key(rec.unit_key, ctx["enrolled_unit"])
+        if unit_key is None:  # read again for the right unit now that it is known
+            unit_key = resolved
+            continue
+        if not ctx["assessor_ok"]:
+            raise Forbidden(f"person {rec.assessor_person_id} is not an assessor of this provider")
+        if ctx["content"] is None:  # the version we hold
+            assert cached is not None
+            specification = cached
+        else:
+            specification = unit_specification(ctx["content"], unit_key)
+            if ctx["published"]:
+                _specifications.keep(rec.enrolment_id, ctx["version_id"], unit_key, specification)
+            if runs and plain and isinstance(specification, SimulationSpecification):
+                force_latest = True  # the enrolment is in another version than last seen, a simulation
+                continue
+        return _Context(
+            version_id=ctx["version_id"],
+            design_id=ctx["design_id"],
+            number=ctx["number"],
+            unit_key=unit_key,
+            specification=specification,
+            attempts_used=ctx["attempts_used"],
+            latest_id=ctx["latest_id"],
+            latest_submission=ctx["latest_submission"],
+        )
+
+
+# A stale context is read again under the enrolment's lock, so a second try finds it fresh.
+_TRIES = 3
+
+
 async def record(
     w: Write,
     rec: Recording,
@@ -98,100 +215,106 @@ async def record(
     corrects: UUID | None = None,
     correction_reason: str | None = None,
     attempt_number: int | None = None,
+    audit: AuditEntry | None = None,
 ) -> Recorded:
-    ctx = await w.conn.fetchrow(
-        q.attempt_context, rec.enrolment_id, rec.provider_id, rec.learner_id, rec.unit_key, rec.assessor_person_id
-    )
-    if ctx is None:
-        raise NotFound(f"learner {rec.learner_id} has no enrolment {rec.enrolment_id} at this provider")
-    unit_key = resolve_unit_key(rec.unit_key, ctx["enrolled_unit"])
-    if rec.unit_key is None:  # counted for the right unit now that it is known
-        ctx = await w.conn.fetchrow(
-            q.attempt_context, rec.enrolment_id, rec.provider_id, rec.learner_id, unit_key, rec.assessor_person_id
+    """Checks, decides and stores one attempt with its ``attempt.recorded`` and ``attempt.passed``/``.failed``
+    events (and ``audit``, if given) in ``w``'s transaction: two round trips."""
+    runs = corrects is None  # a correction replaces its attempt's submission; it does not add runs to it
+    for _ in range(_TRIES):
+        ctx = await _context(w.conn, rec, runs=runs)
+        specification, unit_key = ctx.specification, ctx.unit_key
+        if problem := supervision_problem(specification.supervision, rec.supervision):
+            raise InvalidInput(problem)
+        limit = None if corrects is not None else specification.max_attempts
+        if limit is not None and ctx.attempts_used is not None and ctx.attempts_used >= limit:
+            raise _used_up(rec, limit, unit_key, ctx.attempts_used)
+        submission, decision = _decide(specification, submission_data, ctx.latest_submission if runs else None)
+        attempt_id = uuid4()
+        submission_json = submission_to_json(submission)
+        payload = {
+            "attemptId": str(attempt_id),
+            "learnerId": str(rec.learner_id),
+            "providerId": str(rec.provider_id),
+            "programmeId": str(ctx.design_id),
+            "versionNumber": ctx.number,
+            "unitKey": unit_key,
+            "passed": decision.passed,
+            "score": decision.score,
+            "correctsAttemptId": corrects and str(corrects),
+        }
+        stored = await w.conn.fetchrow(
+            q.store_attempt,
+            attempt_id,
+            rec.provider_id,
+            rec.learner_id,
+            rec.enrolment_id,
+            ctx.version_id,
+            unit_key,
+            attempt_number if corrects is not None else None,
+            rec.assessor_person_id,
+            rec.assessed_at,
+            rec.place,
+            rec.supervision,
+            submission_json,
+            rec.evidence,
+            decision_to_json(decision),
+            decision.passed,
+            corrects,
+            correction_reason,
+            rec.source,
+            rec.batch_id,
+            rec.dedupe_key,
+            w.actor.client_id,
+            w.actor.person_id,
+            limit,
+            ctx.latest_id,
+            "attempt.passed" if decision.passed else "attempt.failed",
+            f"learner/{rec.learner_id}/{ctx.design_id}/{unit_key}",
+            audit and audit.action,
+            payload,
+            w.actor.request_id,
+            audit and {**audit.details, "passed": decision.passed},
         )
-    if not ctx["assessor_ok"]:
-        raise Forbidden(f"person {rec.assessor_person_id} is not an assessor of this provider")
-    specification = unit_specification(ctx["content"], unit_key)
-    if problem := supervision_problem(specification.supervision, rec.supervision):
-        raise InvalidInput(problem)
-    if (
-        corrects is None
-        and specification.max_attempts is not None
-        and ctx["attempts_used"] >= specification.max_attempts
-    ):
-        raise Conflict(
-            f"learner {rec.learner_id} has used all {specification.max_attempts} attempts at unit {unit_key!r}",
-            attemptsUsed=ctx["attempts_used"],
+        if not stored["fresh"]:
+            continue  # another attempt came in while the context waited for the lock: read it again
+        if not stored["within_limit"]:
+            assert limit is not None
+            raise _used_up(rec, limit, unit_key, stored["used"])
+        if stored["id"] is None:  # a conflict on the dedupe key (a re-sent row) or on the corrected attempt
+            if corrects is not None:
+                raise Conflict(f"attempt {corrects} has already been corrected; correct the latest correction")
+            existing = await w.conn.fetchval(q.attempt_by_dedupe_key, rec.provider_id, rec.dedupe_key)
+            return Recorded(attempt_id=existing, passed=decision.passed, decision=decision, created=False)
+        w.event_ids.extend(stored["event_ids"])
+        attempt = Attempt(
+            id=attempt_id,
+            provider_id=rec.provider_id,
+            learner_id=rec.learner_id,
+            enrolment_id=rec.enrolment_id,
+            programme_id=ctx.design_id,
+            version_number=ctx.number,
+            unit_key=unit_key,
+            attempt_number=stored["attempt_number"],
+            assessor_person_id=rec.assessor_person_id,
+            assessed_at=rec.assessed_at,
+            place=rec.place,
+            supervision=rec.supervision,
+            submission=submission_json,
+            evidence=rec.evidence,
+            decision=decision,
+            passed=decision.passed,
+            corrects_attempt_id=corrects,
+            correction_reason=correction_reason,
+            corrected_by=None,
+            source=rec.source,
+            created_at=stored["created_at"],
         )
-    submission, decision = _decide(specification, submission_data, None if corrects else ctx["latest_submission"])
-    inserted = await w.conn.fetchrow(
-        q.insert_attempt,
-        rec.provider_id,
-        rec.learner_id,
-        rec.enrolment_id,
-        ctx["version_id"],
-        unit_key,
-        attempt_number or ctx["attempts_used"] + 1,
-        rec.assessor_person_id,
-        rec.assessed_at,
-        rec.place,
-        rec.supervision,
-        submission_to_json(submission),
-        rec.evidence,
-        decision_to_json(decision),
-        decision.passed,
-        corrects,
-        correction_reason,
-        rec.source,
-        rec.batch_id,
-        rec.dedupe_key,
-        w.actor.client_id,
-        w.actor.person_id,
-    )
-    if inserted is None:  # a conflict on the dedupe key (a re-sent row) or on the corrected attempt
-        if corrects is not None:
-            raise Conflict(f"attempt {corrects} has already been corrected; correct the latest correction")
-        existing = await w.conn.fetchval(q.attempt_by_dedupe_key, rec.provider_id, rec.dedupe_key)
-        return Recorded(attempt_id=existing, passed=decision.passed, decision=decision, created=False)
-    attempt_id = inserted["id"]
-    payload = {
-        "attemptId": str(attempt_id),
-        "learnerId": str(rec.learner_id),
-        "providerId": str(rec.provider_id),
-        "programmeId": str(ctx["design_id"]),
-        "versionNumber": ctx["number"],
-        "unitKey": unit_key,
-        "passed": decision.passed,
-        "score": decision.score,
-        "correctsAttemptId": corrects and str(corrects),
-    }
-    subject = f"learner/{rec.learner_id}/{ctx['design_id']}/{unit_key}"
-    outcome = "attempt.passed" if decision.passed else "attempt.failed"
-    await w.emit_many(["attempt.recorded", outcome], subject, rec.provider_id, payload)
-    attempt = Attempt(
-        id=attempt_id,
-        provider_id=rec.provider_id,
-        learner_id=rec.learner_id,
-        enrolment_id=rec.enrolment_id,
-        programme_id=ctx["design_id"],
-        version_number=ctx["number"],
-        unit_key=unit_key,
-        attempt_number=inserted["attempt_number"],
-        assessor_person_id=rec.assessor_person_id,
-        assessed_at=rec.assessed_at,
-        place=rec.place,
-        supervision=rec.supervision,
-        submission=submission_to_json(submission),
-        evidence=rec.evidence,
-        decision=decision,
-        passed=decision.passed,
-        corrects_attempt_id=corrects,
-        correction_reason=correction_reason,
-        corrected_by=None,
-        source=rec.source,
-        created_at=inserted["created_at"],
-    )
-    return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt)
+        return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt)
+    raise Conflict(f"attempts at unit {rec.unit_key!r} are being recorded for this learner right now; send it again")
+
+
+def _used_up(rec: Recording, limit: int, unit_key: str, used: int) -> Conflict:
+    return Conflict(f"learner {rec.learner_id} has used all {limit} attempts at unit {unit_key!r}", attemptsUsed=used)
 
 
 def resolve_unit_key(given: str | None, enrolled: str | None) -> str:

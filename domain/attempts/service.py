@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
-from domain.attempts.recording import Recording, record
+from domain.attempts.recording import AuditEntry, Recording, record
 from domain.db import Connection, Database
 from domain.errors import Conflict, NotFound
 from domain.pagination import decode_cursor, next_cursor
@@ -82,13 +82,7 @@ async def record_attempt(
                 evidence=msgspec.to_builtins(data.evidence),
             ),
             data.submission,
-        )
-        await w.audit(
-            "attempt.recorded",
-            "attempt",
-            recorded.attempt_id,
-            provider_id,
-            {"learnerId": str(data.learner_id), "passed": recorded.passed},
+            audit=AuditEntry("attempt.recorded", {"learnerId": str(data.learner_id)}),
         )
         attempt = recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
         await w.remember(attempt)
@@ -129,12 +123,6 @@ async def correct_attempt(
             corrects=attempt_id,
             correction_reason=data.reason,
             attempt_number=original["attempt_number"],
-        )
-        await w.audit(
-            "attempt.corrected",
-            "attempt",
-            recorded.attempt_id,
-            provider_id,
-            {"corrects": str(attempt_id), "reason": data.reason, "passed": recorded.passed},
+            audit=AuditEntry("attempt.corrected", {"corrects": str(attempt_id), "reason": data.reason}),
         )
         return recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
