@@ -771,8 +771,6 @@ CREATE INDEX credentials_awarding_idx ON public.credentials USING btree (awardin
 
 CREATE INDEX credentials_cosign_queue_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (state = 'awaiting_cosignature'::text);
 
-CREATE INDEX credentials_learner_idx ON public.credentials USING btree (learner_id, created_at, id);
-
 CREATE INDEX credentials_provider_idx ON public.credentials USING btree (provider_id, created_at, id);
 
 CREATE INDEX design_changes_version_idx ON public.design_changes USING btree (version_id, id);
@@ -1075,3 +1073,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000011');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000012');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
+INSERT INTO public.schema_migrations (version) VALUES ('20261124000014');
