@@ -318,7 +318,7 @@ def achievement(facts: CredentialFacts, public_url: str) -> Json:
         "description": description or title,
         "criteria": _criteria(outcomes, facts),
         "creator": _profile(facts.awarding_body, language),
-        "inLanguage": content.languages[0] if isinstance(content, ProgrammeContent) and content.languages else language,
+        "inLanguage": language,  # the language its texts are in; the languages of instruction are "languages"
         "version": str(facts.version_number),
         "learningOutcome": outcomes,
         "typeOfAssessment": _type_of_assessment(facts, language),
