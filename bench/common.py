@@ -291,3 +291,59 @@ async def ok(request: Any) -> Any:
             f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
         )
     return response.json()
+
+
+# --- The programme the benches seed -------------------------------------------------------------------------
+
+SKILL = "http://data.europa.eu/esco/skill/"
+PLC, SAFETY = SKILL + "0b7f6a52-0000-4000-8000-000000000001", SKILL + "0b7f6a52-0000-4000-8000-000000000002"
+
+
+def bench_profile() -> dict[str, Any]:
+    return {
+        "title": {"en": "Mechatronics technician"},
+        "defaultLanguage": "en",
+        "escoOccupationUri": "http://data.europa.eu/esco/occupation/0b7f6a52-0000-4000-8000-00000000000a",
+        "iscoCode": "3115",
+        "competences": [
+            {"escoSkillUri": PLC, "title": {"en": "program PLCs"}, "relation": "essential"},
+            {"escoSkillUri": SAFETY, "title": {"en": "work safely on automation lines"}, "relation": "essential"},
+        ],
+    }
+
+
+def bench_programme(profile_id: str, provider_id: str, chamber_id: str, *, cosigned: bool) -> dict[str, Any]:
+    """One unit, certifiable alone, assessed on learning outcomes with no maximum of attempts (record.py
+    records as many per learner as it can); approved by the chamber, which co-signs when ``cosigned``."""
+    content: dict[str, Any] = {
+        "title": {"en": "Automation line basics"},
+        "description": {"en": "A short course on programming and running an automation line"},
+        "defaultLanguage": "en",
+        "profileVersionId": profile_id,
+        "awardingBodyId": provider_id,
+        "providerIds": [provider_id],
+        "typeOfAssessment": {"en": "Practical tasks judged against the learning outcomes"},
+        "formOfParticipation": "onsite",
+        "qualityAssurance": {"type": "chamber_approval", "bodyId": chamber_id},
+        "languages": ["en"],
+        "validityMonths": 36,
+        "eqfLevel": 4,
+        "units": [
+            {
+                "key": "u1",
+                "kind": "core",
+                "title": {"en": "PLC programming"},
+                "workloadHours": 30,
+                "ectsCredits": 1,
+                "eqfLevel": 4,
+                "learningOutcomes": [
+                    {"key": "lo1", "text": {"en": "Programs a sorting station's PLC"}, "competences": [PLC]},
+                    {"key": "lo2", "text": {"en": "Works safely on the line"}, "competences": [SAFETY]},
+                ],
+                "assessment": {"mode": "outcome_based", "outcomes": [{"key": "lo1"}, {"key": "lo2"}]},
+            }
+        ],
+    }
+    if cosigned:
+        content["cosignerId"] = chamber_id
+    return content

@@ -55,6 +55,8 @@ from bench.common import (  # noqa: E402
     CpuProbe,
     Phase,
     api_server,
+    bench_profile,
+    bench_programme,
     free_port,
     machine,
     measure_p,
@@ -74,8 +76,6 @@ from domain.writes import Actor  # noqa: E402
 
 BENCH_DATABASE = "guildhall_bench_issue"
 OPERATOR = Actor(request_id="bench-issue")
-SKILL = "http://data.europa.eu/esco/skill/"
-PLC, SAFETY = SKILL + "0b7f6a52-0000-4000-8000-000000000001", SKILL + "0b7f6a52-0000-4000-8000-000000000002"
 WORKER_START_TIMEOUT = 30.0
 SAMPLE = 2000  # VC-JWTs posted to /verify, in turn
 
@@ -144,59 +144,13 @@ async def seed_clients(url: str, master_key: bytes) -> tuple[UUID, UUID, dict[st
         await db.close()
 
 
-def _profile() -> dict[str, Any]:
-    return {
-        "title": {"en": "Mechatronics technician"},
-        "defaultLanguage": "en",
-        "escoOccupationUri": "http://data.europa.eu/esco/occupation/0b7f6a52-0000-4000-8000-00000000000a",
-        "iscoCode": "3115",
-        "competences": [
-            {"escoSkillUri": PLC, "title": {"en": "program PLCs"}, "relation": "essential"},
-            {"escoSkillUri": SAFETY, "title": {"en": "work safely on automation lines"}, "relation": "essential"},
-        ],
-    }
-
-
-def _programme(profile_id: str, provider_id: str, chamber_id: str) -> dict[str, Any]:
-    """One unit, certifiable alone, assessed on learning outcomes; approved by the chamber, no co-signer."""
-    return {
-        "title": {"en": "Automation line basics"},
-        "description": {"en": "A short course on programming and running an automation line"},
-        "defaultLanguage": "en",
-        "profileVersionId": profile_id,
-        "awardingBodyId": provider_id,
-        "providerIds": [provider_id],
-        "typeOfAssessment": {"en": "Practical tasks judged against the learning outcomes"},
-        "formOfParticipation": "onsite",
-        "qualityAssurance": {"type": "chamber_approval", "bodyId": chamber_id},
-        "languages": ["en"],
-        "validityMonths": 36,
-        "eqfLevel": 4,
-        "units": [
-            {
-                "key": "u1",
-                "kind": "core",
-                "title": {"en": "PLC programming"},
-                "workloadHours": 30,
-                "ectsCredits": 1,
-                "eqfLevel": 4,
-                "learningOutcomes": [
-                    {"key": "lo1", "text": {"en": "Programs a sorting station's PLC"}, "competences": [PLC]},
-                    {"key": "lo2", "text": {"en": "Works safely on the line"}, "competences": [SAFETY]},
-                ],
-                "assessment": {"mode": "outcome_based", "outcomes": [{"key": "lo1"}, {"key": "lo2"}]},
-            }
-        ],
-    }
-
-
 async def seed_through_api(
     http: httpx.AsyncClient, provider_id: UUID, chamber_id: UUID, clients: dict[str, tuple[str, str]]
 ) -> UUID:
     """The programme and one passing attempt: its id, the model of the cohort's."""
     provider, chamber = await token(http, clients["provider"]), await token(http, clients["chamber"])
-    profile = await ok(http.post("/occupational-profiles", headers=provider, json=_profile()))
-    content = _programme(profile["id"], str(provider_id), str(chamber_id))
+    profile = await ok(http.post("/occupational-profiles", headers=provider, json=bench_profile()))
+    content = bench_programme(profile["id"], str(provider_id), str(chamber_id), cosigned=False)
     pid: str = (await ok(http.post("/programmes", headers=provider, json={"content": content})))["designId"]
     await ok(http.put(f"/programmes/{pid}/coauthors/{chamber_id}", headers=provider, json={"roles": ["approver"]}))
     await ok(http.post(f"/programmes/{pid}/versions/1/proposal", headers={**provider, "If-Match": '"v1"'}))

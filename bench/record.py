@@ -48,6 +48,8 @@ from bench.common import (  # noqa: E402
     CpuProbe,
     Phase,
     api_server,
+    bench_profile,
+    bench_programme,
     free_port,
     measure_p,
     ok,
@@ -63,8 +65,6 @@ from domain.writes import Actor  # noqa: E402
 
 BENCH_DATABASE = "guildhall_bench"
 OPERATOR = Actor(request_id="bench")
-SKILL = "http://data.europa.eu/esco/skill/"
-PLC, SAFETY = SKILL + "0b7f6a52-0000-4000-8000-000000000001", SKILL + "0b7f6a52-0000-4000-8000-000000000002"
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ async def seed_programme(
 ) -> str:
     """A programme drafted by the provider and approved by the chamber, hence published."""
     designer, chamber = await token(http, clients["designer"]), await token(http, clients["chamber"])
-    profile = await ok(http.post("/occupational-profiles", headers=designer, json=_profile()))
-    content = _programme(profile["id"], str(provider_id), str(chamber_id))
+    profile = await ok(http.post("/occupational-profiles", headers=designer, json=bench_profile()))
+    content = bench_programme(profile["id"], str(provider_id), str(chamber_id), cosigned=True)
     pid: str = (await ok(http.post("/programmes", headers=designer, json={"content": content})))["designId"]
     roles = {"roles": ["approver", "cosigner"]}
     await ok(http.put(f"/programmes/{pid}/coauthors/{chamber_id}", headers=designer, json=roles))
@@ -138,53 +138,6 @@ async def seed_learners(
             return learner["id"], enrolment["id"]
 
     return list(await asyncio.gather(*(one(i) for i in range(count))))
-
-
-def _profile() -> dict[str, Any]:
-    return {
-        "title": {"en": "Mechatronics technician"},
-        "defaultLanguage": "en",
-        "escoOccupationUri": "http://data.europa.eu/esco/occupation/0b7f6a52-0000-4000-8000-00000000000a",
-        "iscoCode": "3115",
-        "competences": [
-            {"escoSkillUri": PLC, "title": {"en": "program PLCs"}, "relation": "essential"},
-            {"escoSkillUri": SAFETY, "title": {"en": "work safely on automation lines"}, "relation": "essential"},
-        ],
-    }
-
-
-def _programme(profile_id: str, provider_id: str, chamber_id: str) -> dict[str, Any]:
-    return {
-        "title": {"en": "Automation line basics"},
-        "description": {"en": "A short course on programming and running an automation line"},
-        "defaultLanguage": "en",
-        "profileVersionId": profile_id,
-        "awardingBodyId": provider_id,
-        "providerIds": [provider_id],
-        "typeOfAssessment": {"en": "Practical tasks judged against the learning outcomes"},
-        "formOfParticipation": "onsite",
-        "qualityAssurance": {"type": "chamber_approval", "bodyId": chamber_id},
-        "languages": ["en"],
-        "validityMonths": 36,
-        "cosignerId": chamber_id,
-        "eqfLevel": 4,
-        "units": [
-            {
-                "key": "u1",
-                "kind": "core",
-                "title": {"en": "PLC programming"},
-                "workloadHours": 30,
-                "ectsCredits": 1,
-                "eqfLevel": 4,
-                "learningOutcomes": [
-                    {"key": "lo1", "text": {"en": "Programs a sorting station's PLC"}, "competences": [PLC]},
-                    {"key": "lo2", "text": {"en": "Works safely on the line"}, "competences": [SAFETY]},
-                ],
-                # No maxAttempts: the benchmark records as many attempts per learner as it can.
-                "assessment": {"mode": "outcome_based", "outcomes": [{"key": "lo1"}, {"key": "lo2"}]},
-            }
-        ],
-    }
 
 
 # --- The API as a real server -------------------------------------------------------------------
