@@ -34,7 +34,7 @@ from domain.db import Database
 from domain.oauth.clients import create_client
 from domain.oauth.models import ClientCreate
 from domain.organisations.models import OrganisationCreate
-from domain.organisations.service import create_organisation
+from domain.organisations.service import create_organisation, organisation_exists
 from domain.profiles.esco import import_esco_sample
 from domain.writes import Actor
 
@@ -156,15 +156,11 @@ class Demo:
 
 
 async def already_loaded(db: Database) -> bool:
-    async with db.connection() as conn:
-        return bool(
-            await conn.fetchval("SELECT EXISTS (SELECT 1 FROM organisations WHERE name->>'da' = $1)", MARKER_NAME)
-        )
+    return await organisation_exists(db, "da", MARKER_NAME)
 
 
 async def is_empty(db: Database) -> bool:
-    async with db.connection() as conn:
-        return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM organisations)")
+    return not await organisation_exists(db)
 
 
 def _check(response: Any, *expected: int) -> dict[str, Any]:
@@ -189,14 +185,7 @@ class Story:
 
     async def drain(self) -> None:
         """Runs the outbox's handlers here, as the worker would: credentials are issued before we go on."""
-        context = outbox.HandlerContext(master_key=self.settings.master_key, public_url=self.settings.issuer)
-        for _ in range(10):
-            async with self.db.connection() as conn:
-                ids = [r["id"] for r in await conn.fetch("SELECT id FROM outbox WHERE done_at IS NULL ORDER BY id")]
-            if not ids:
-                return
-            for event_id in ids:
-                await outbox.process_event(self.db, event_id, context)
+        await outbox.drain(self.db, outbox.HandlerContext(self.settings.master_key, self.settings.issuer))
 
     async def publish(self, lead: Party, content: dict[str, Any], coauthors: dict[str, list[str]]) -> str:
         created = await self.call("POST", "/programmes", lead, 201, json={"content": content})

@@ -40,3 +40,6 @@ SELECT id, topic FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NULL;
 UPDATE outbox SET done_at = now(), last_error = NULL
 WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND done_at IS NULL ORDER BY id FOR UPDATE SKIP LOCKED)
 RETURNING id, topic, organisation_id, subject, payload, created_at, attempts;
+
+-- name: undone_events
+SELECT id FROM outbox WHERE done_at IS NULL ORDER BY id;

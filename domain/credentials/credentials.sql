@@ -16,10 +16,13 @@ JOIN design_versions v ON v.id = c.version_id
 WHERE c.id = $1;
 
 -- name: lock_credential
-SELECT id, kind, state, suspended, learner_id, provider_id, awarding_body_id, cosigner_id, design_id, version_id,
-       unit_key, attempt_id, stands_on, status_number, status_index, version, payload IS NOT NULL AS signed
-FROM credentials WHERE id = $1
-FOR UPDATE;
+-- The credential to change, with what co-signing (its payload) and re-issuing (its version's content) need.
+SELECT c.id, c.kind, c.state, c.suspended, c.learner_id, c.provider_id, c.awarding_body_id, c.cosigner_id,
+       c.design_id, c.version_id, c.unit_key, c.attempt_id, c.stands_on, c.status_number, c.status_index,
+       c.version, c.payload, c.payload IS NOT NULL AS signed, v.content
+FROM credentials c JOIN design_versions v ON v.id = c.version_id
+WHERE c.id = $1
+FOR UPDATE OF c;
 
 -- name: list_for_organisation
 -- Credentials an organisation awarded, assessed or co-signs, newest first; filters are optional.

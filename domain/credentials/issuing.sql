@@ -127,3 +127,6 @@ SELECT erased_at IS NOT NULL FROM learners WHERE id = $1;
 SELECT pg_advisory_xact_lock(hashtextextended('issuing:' || a.learner_id || ':' || v.design_id, 0))
 FROM attempts a JOIN design_versions v ON v.id = a.version_id
 WHERE a.id = $1;
+
+-- name: version_content
+SELECT content FROM design_versions WHERE id = $1;

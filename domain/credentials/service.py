@@ -44,6 +44,7 @@ q = load_queries(__file__, "credentials.sql")
 
 SIGNATORY: frozenset[Role] = frozenset({"signatory"})
 ISSUERS: frozenset[Role] = frozenset({"admin", "assessor", "signatory"})
+REVOKERS: frozenset[Role] = frozenset({"admin", "signatory"})
 # Released in the request; the rest of a large release goes to the worker.
 RELEASE_NOW = 200
 
@@ -221,28 +222,26 @@ async def _locked(w: Write, credential_id: UUID) -> Mapping[str, Any]:
 
 
 def _require(
-    principal: Principal, row: Mapping[str, Any], organisation_id: UUID | None, roles: frozenset[Role]
+    principal: Principal, row: Mapping[str, Any], organisation_id: UUID | None, roles: frozenset[Role], duty: str
 ) -> UUID:
-    if organisation_id is None:
-        require_party(principal, {**row, "id": row["id"]})
-        raise Forbidden("your organisation has no part in this credential that allows this")
-    if not principal.roles_in(organisation_id) and not principal.is_operator:
+    """The caller acts for ``organisation_id`` (its part in this credential) with one of ``roles``. Outsiders
+    get NotFound, parties to the credential in another capacity Forbidden, naming the ``duty``."""
+    if organisation_id is None or (not principal.roles_in(organisation_id) and not principal.is_operator):
         require_party(principal, row)
-        raise Forbidden(f"this is for members of organisation {organisation_id}")
+        raise Forbidden(f"only {duty}")
     principal.require_role(organisation_id, roles)
     return organisation_id
 
 
 async def _cosign_one(w: Write, principal: Principal, row: Mapping[str, Any], context: HandlerContext) -> str:
     cosigner = row["cosigner_id"]
-    _require(principal, row, cosigner, SIGNATORY)
+    _require(principal, row, cosigner, SIGNATORY, "the co-signer's signatories co-sign a credential")
     if row["state"] == "issued":
         return "already_cosigned"
     if row["state"] != "awaiting_cosignature":
         raise Conflict(f"credential {row['id']} is {row['state']}, not awaiting a co-signature")
-    signed = await w.conn.fetchrow("SELECT payload FROM credentials WHERE id = $1", row["id"])
     key = await ensure_signing_key(w.conn, context.master_key, cosigner)
-    token = await envelopes.sign(key, signed["payload"], did_web(context.public_url, cosigner))
+    token = await envelopes.sign(key, row["payload"], did_web(context.public_url, cosigner))
     signature = envelopes.Signature.from_compact(token)
     await w.conn.execute(
         issuing.q.insert_signature,
@@ -317,7 +316,7 @@ async def refuse_cosignature(
 ) -> Credential:
     async with write(db, principal.actor(), dispatcher=dispatcher) as w:
         row = await _locked(w, credential_id)
-        _require(principal, row, row["cosigner_id"], SIGNATORY)
+        _require(principal, row, row["cosigner_id"], SIGNATORY, "the co-signer's signatories refuse to co-sign")
         if row["state"] != "awaiting_cosignature":
             raise Conflict(f"credential {credential_id} is {row['state']}, not awaiting a co-signature")
         await w.conn.execute(q.refuse_cosignature, credential_id, reason)
@@ -359,7 +358,7 @@ def _acting_party(principal: Principal, row: Mapping[str, Any]) -> UUID:
     parties: tuple[UUID | None, ...] = (row["awarding_body_id"], row["cosigner_id"])
     for org in parties:
         if org is not None and (principal.roles_in(org) or principal.is_operator):
-            principal.require_role(org, frozenset({"admin", "signatory"}))
+            principal.require_role(org, REVOKERS)
             return org
     require_party(principal, row)
     raise Forbidden("only the awarding body (or the co-signer, for its own signature) may revoke a credential")
@@ -377,11 +376,9 @@ async def set_suspended(
 ) -> Credential:
     async with write(db, principal.actor(), dispatcher=dispatcher) as w:
         row = await _locked(w, credential_id)
-        awarding = row["awarding_body_id"]
-        if not principal.roles_in(awarding) and not principal.is_operator:
-            require_party(principal, row)
-            raise Forbidden("only the awarding body suspends and reinstates a credential")
-        principal.require_role(awarding, frozenset({"admin", "signatory"}))
+        awarding = _require(
+            principal, row, row["awarding_body_id"], REVOKERS, "the awarding body suspends and reinstates a credential"
+        )
         if not row["signed"] or row["state"] in ("revoked", "cosign_refused"):
             raise Conflict(f"credential {credential_id} is {row['state']}; only a signed, live credential is suspended")
         if row["suspended"] == suspended:
@@ -473,10 +470,7 @@ async def release_one(
 ) -> Credential:
     async with write(db, principal.actor(), dispatcher=dispatcher) as w:
         row = await _locked(w, credential_id)
-        if not principal.roles_in(row["provider_id"]) and not principal.is_operator:
-            require_party(principal, row)
-            raise Forbidden("only the assessing provider releases a held credential")
-        _require_provider(principal, row["provider_id"])
+        _require(principal, row, row["provider_id"], ISSUERS, "the assessing provider releases a held credential")
         if row["state"] != "held":
             raise Conflict(f"credential {credential_id} is {row['state']}, not held")
         await issuing.sign(w, credential_id, context)
@@ -499,18 +493,12 @@ async def reissue(
         if w.replayed is not None:
             return w.replay(Credential)
         row = await _locked(w, credential_id)
-        if not principal.roles_in(row["provider_id"]) and not principal.is_operator:
-            require_party(principal, row)
-            raise Forbidden("only the assessing provider re-issues a credential")
-        _require_provider(principal, row["provider_id"])
+        _require(principal, row, row["provider_id"], ISSUERS, "the assessing provider re-issues a credential")
         if row["state"] == "revoked":
             raise Conflict(f"credential {credential_id} is revoked; re-issue the credential that replaced it, if any")
         if row["state"] == "held":
             raise InvalidInput(f"credential {credential_id} is held: release it instead")
-        version = await w.conn.fetchrow(
-            "SELECT v.content, v.design_id FROM design_versions v WHERE v.id = $1", row["version_id"]
-        )
-        content = facts.published_content(row["version_id"], issuing.design_kind(row), version["content"])
+        content = facts.published_content(row["version_id"], issuing.design_kind(row), row["content"])
         new_id = await issuing.create(
             w,
             kind=row["kind"],

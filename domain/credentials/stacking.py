@@ -24,8 +24,7 @@ async def programme_completed(
 ) -> UUID | None:
     """Issues the programme credential once every core unit is passed — for programmes of more than
     one unit or with units not certifiable alone (otherwise the unit credential says it all)."""
-    row = await w.conn.fetchrow("SELECT content FROM design_versions WHERE id = $1", version_id)
-    content = facts.published_content(version_id, "programme", row["content"])
+    content = facts.published_content(version_id, "programme", await w.conn.fetchval(q.version_content, version_id))
     assert isinstance(content, ProgrammeContent)
     if len(content.units) < 2 and all(u.certifiable_alone for u in content.units):
         return None

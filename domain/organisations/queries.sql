@@ -92,3 +92,6 @@ RETURNING id, accrediting_organisation_id;
 
 -- name: accreditation_owner
 SELECT accrediting_organisation_id, withdrawn_at FROM accreditations WHERE id = $1 AND organisation_id = $2;
+
+-- name: organisation_exists
+SELECT EXISTS (SELECT 1 FROM organisations WHERE $1::text IS NULL OR name ->> $1::text = $2::text);

@@ -48,6 +48,12 @@ async def fetch_organisation(conn: Connection, organisation_id: UUID) -> Organis
     return found[0]
 
 
+async def organisation_exists(db: Database, language: str | None = None, name: str | None = None) -> bool:
+    """Whether any organisation exists — or, given both, one with that name in that language."""
+    async with db.connection() as conn:
+        return bool(await conn.fetchval(q.organisation_exists, language, name))
+
+
 async def get_organisation(db: Database, organisation_id: UUID) -> Organisation:
     async with db.connection() as conn:
         return await fetch_organisation(conn, organisation_id)
