@@ -86,18 +86,16 @@ def free_port() -> int:
 
 @contextmanager
 def processes(
-    commands: list[list[str]], env: dict[str, str], logs: list[Path]
+    commands: list[list[str]], env: dict[str, str], logs: list[Path], program: str = str(GUILDHALL)
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``guildhall`` subcommands running with ``env``, each logging to its file; stopped (SIGTERM, then
-    SIGKILL after 15 s) on the way out."""
+    """``guildhall`` subcommands (or ``program``'s) running with ``env``, each logging to its file; stopped
+    (SIGTERM, then SIGKILL after 15 s) on the way out."""
     started: list[subprocess.Popen[bytes]] = []
     try:
         for command, log in zip(commands, logs, strict=True):
             with log.open("wb") as out:
                 started.append(
-                    subprocess.Popen(
-                        [str(GUILDHALL), *command], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-                    )
+                    subprocess.Popen([program, *command], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
                 )
         yield started
     finally:

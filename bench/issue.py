@@ -2,18 +2,19 @@
 set against what this machine's PostgreSQL can commit (P).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/issue.py \
-        [--cohort 100000] [--workers 2] [--chunk 100] [--seconds 20] [--concurrency 8,50]
+        [--cohort 100000] [--workers 3] [--api-workers 2] [--chunk 100] [--seconds 20] [--concurrency 8,50]
 
 It creates a fresh database ``guildhall_bench_issue`` on DATABASE_URL's server and migrates it; measures P with
-the pgbench bundled in pgserver exactly as ``bench/record.py`` does; starts the API as ``make run`` does and
-through it seeds a provider that is its programme's awarding body, with an Ed25519 signing key, and a published
-one-unit programme (approved by a chamber, with no co-signer, so that credentials are issued at once); records
-one passing attempt through the API and copies it, in SQL, into ``--cohort`` learners, each enrolled and with
-one passing attempt and its ``attempt.passed`` outbox event (the cohort is about issuing, not recording).
+the pgbench bundled in pgserver exactly as ``bench/record.py`` does; starts the API as ``compose.yaml`` does
+(``guildhall serve --workers 2``) and through it seeds a provider that is its programme's awarding body, with an
+Ed25519 signing key, and a published one-unit programme (approved by a chamber, with no co-signer, so that
+credentials are issued at once); records one passing attempt through the API and copies it, in SQL, into
+``--cohort`` learners, each enrolled and with one passing attempt and its ``attempt.passed`` outbox event (the
+cohort is about issuing, not recording).
 
-Then it starts ``--workers`` ``guildhall worker`` processes, hands the events to them in jobs of ``--chunk``
-events, as the outbox sweep does, and measures the time until every credential exists, signed, and until
-every event (the ``credential.issued`` follow-ups too) is done. Then it posts the issued VC-JWTs (a sample)
+Then it starts ``--workers`` ``guildhall worker`` processes (3, as compose.yaml does), hands the events to them in
+jobs of ``--chunk`` events, as the outbox sweep does, and measures the time until every credential exists,
+signed, and until every event (the ``credential.issued`` follow-ups too) is done. Then it posts the issued VC-JWTs (a sample)
 to ``POST /verify`` from 8, then 50, concurrent clients for ``--seconds`` each.
 
 It prints credentials/s and the ratio to P, verifications/s with p50/p99 latency, the CPU that workers, API
@@ -552,7 +553,9 @@ def others_ms(phase: Phase) -> float:
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cohort", type=int, default=100_000, help="passing decisions to issue (100000)")
-    parser.add_argument("--workers", type=int, default=2, help="`guildhall worker` processes (2, for 2 cores)")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="`guildhall worker` processes (3, as compose.yaml runs on 2 cores)"
+    )
     parser.add_argument(
         "--chunk",
         type=int,
@@ -564,7 +567,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[8, 50], help="clients (8,50)"
     )
-    parser.add_argument("--api-workers", type=int, default=1, help="API server processes (1, as `make run`)")
+    parser.add_argument(
+        "--api-workers", type=int, default=2, help="API server processes (2, as compose.yaml runs on 2 cores)"
+    )
     parser.add_argument(
         "--analyse",
         type=float,

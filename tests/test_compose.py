@@ -61,7 +61,8 @@ def test_each_command_is_a_guildhall_command(name: str) -> None:
 
 def test_the_commands_are_the_ones_asked_for() -> None:
     assert SERVICES["migrate"]["command"] == ["migrate"]
-    assert SERVICES["api"]["command"] == ["serve", "--host", "0.0.0.0", "--port", "8000"]  # noqa: S104 (in a container)
+    serve = ["serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]  # noqa: S104 (in a container)
+    assert SERVICES["api"]["command"] == serve
     assert SERVICES["worker"]["command"] == ["worker"]
 
 
