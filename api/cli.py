@@ -7,6 +7,7 @@ anything refused or unreachable. Admin commands print JSON and act as the platfo
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import sys
@@ -114,7 +115,16 @@ def app_from_env() -> Any:
 
     settings = Settings.from_env()
     _json_logs(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    _freeze_what_lasts()
+    return app
+
+
+def _freeze_what_lasts() -> None:
+    """What a server or worker process built at startup (routes, handlers, schemas, codecs, imported modules)
+    lives as long as the process: frozen, the cyclic collector stops walking it at every full collection —
+    pauses of a millisecond or two in the latency tail (bench/record.py: p99 at 8 clients ~1 ms lower)."""
+    gc.freeze()
 
 
 @cli.command()
@@ -167,6 +177,7 @@ async def _run_worker(settings: Settings) -> None:
     from api.worker import create_worker
 
     arq_worker = create_worker(settings)
+    _freeze_what_lasts()
     try:
         await arq_worker.async_run()
     except asyncio.CancelledError:  # arq cancels its main task on SIGINT/SIGTERM: a normal stop

@@ -1,7 +1,7 @@
 """Attempts recorded per second over HTTP, set against what this machine's PostgreSQL can commit (P).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/0 \
-        .venv/bin/python bench/record.py [--seconds 20] [--concurrency 8,50] [--learners 200] [--workers 1]
+        .venv/bin/python bench/record.py [--seconds 20] [--concurrency 8,50] [--learners 2000] [--workers 1]
 
 It creates a fresh database ``guildhall_bench`` on DATABASE_URL's server and migrates it; measures P with
 the pgbench bundled in pgserver (a custom script inserting one ~1.5 kB row per transaction, 8 clients,
@@ -344,7 +344,9 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[8, 50], help="clients (8,50)"
     )
-    parser.add_argument("--learners", type=int, default=200, help="learners enrolled (200)")
+    # 2,000: a run records ~60,000 attempts; over 200 learners each would have hundreds at one unit, and the
+    # count of a learner's attempts that numbering them needs would grow to dominate PostgreSQL's CPU.
+    parser.add_argument("--learners", type=int, default=2000, help="learners enrolled (2000)")
     parser.add_argument("--workers", type=int, default=1, help="API server processes (1, as `make run`)")
     parser.add_argument("--pgbench-seconds", type=int, default=0, help="pgbench duration (default: --seconds)")
     return parser.parse_args(argv)
