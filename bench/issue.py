@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import shutil
 import sys
@@ -49,8 +50,10 @@ from api.dev import child_environment, new_master_key  # noqa: E402
 from api.queue import JobQueue, client  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.worker import SWEEP_JOB_SIZE  # noqa: E402
+from bench import loop_steps  # noqa: E402
 from bench.benchdb import drop_database, fresh_database  # noqa: E402
 from bench.common import (  # noqa: E402
+    GUILDHALL,
     ROW_BYTES,
     Connection,
     CpuProbe,
@@ -97,6 +100,7 @@ class Issuing:
     drained: float | None = None  # seconds until every outbox event is done
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by part until every credential exists
     progress: list[tuple[float, int]] = field(default_factory=list)  # (seconds, credentials)
+    loop_steps: list[dict[str, Any]] = field(default_factory=list)  # per worker, with --loop-steps
 
     @property
     def rate(self) -> float:
@@ -294,7 +298,13 @@ async def issue(
     """Starts the workers, hands out the events in chunks, and times the cohort's issuing."""
     result = Issuing(len(event_ids), args.workers, args.chunk)
     logs = [folder / f"worker{n}.log" for n in range(args.workers)]
-    with processes([["worker"]] * args.workers, env, logs) as workers:
+    commands, program = [["worker"]] * args.workers, str(GUILDHALL)
+    if args.loop_steps:  # the same workers, with a probe on their event loops (bench/loop_steps.py)
+        steps_dir = folder / "loop-steps"
+        steps_dir.mkdir()
+        env = {**env, "GUILDHALL_LOOP_STEPS_DIR": str(steps_dir)}
+        commands, program = [[str(ROOT / "bench" / "loop_steps.py"), "worker"]] * args.workers, sys.executable
+    with processes(commands, env, logs, program=program) as workers:
         await wait_for_workers(logs, workers)
         probe = CpuProbe(url, {f"worker{n}": w.pid for n, w in enumerate(workers)})
         conn = await asyncpg.connect(url)
@@ -328,6 +338,12 @@ async def issue(
         for process, log in zip(workers, logs, strict=True):
             if process.poll() is not None:
                 print(f"a worker exited early ({process.returncode}):\n{log.read_text()[-2000:]}", file=sys.stderr)
+    if args.loop_steps:  # written by each worker as it exited
+        result.loop_steps = [json.loads(path.read_text()) for path in sorted(steps_dir.glob("*.json"))]
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+            for path in steps_dir.glob("*.json"):
+                shutil.copy(path, args.logs / f"loop-steps-{path.name}")
     return result
 
 
@@ -507,6 +523,8 @@ async def _report(
         f"{counts['credential_pages'] / max(1, counts['credentials']):,.0f} reads of the credentials table's "
         "pages per credential"
     )
+    for n, steps in enumerate(issuing.loop_steps):
+        print(f"  event loop of worker {n} (CPU per step, the whole run): {loop_steps.report(steps)}")
     if phases:
         print(
             f"verification, POST /verify with the VC-JWTs of {SAMPLE} credentials, {args.api_workers} API process(es):"
@@ -575,6 +593,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=2.0,
         help="seconds between ANALYZEs of the growing tables while issuing, as autovacuum would (2; 0: none)",
+    )
+    parser.add_argument(
+        "--loop-steps",
+        action="store_true",
+        help="measure the CPU time of every step of the workers' event loops (bench/loop_steps.py)",
     )
     parser.add_argument("--logs", type=Path, help="a folder to keep the API's and workers' logs in")
     parser.add_argument("--pgbench-seconds", type=int, default=0, help="pgbench duration (default: --seconds)")
