@@ -116,8 +116,14 @@ async def write(
                 w.replayed = prior["response"]
                 w._idempotency = None
         yield w
-    if w.event_ids and dispatcher is not None:
-        try:
-            await dispatcher.dispatch(w.event_ids)
-        except Exception:  # the outbox sweep will dispatch them
-            log.warning("could not dispatch events %s now; the sweep will", w.event_ids, exc_info=True)
+    await dispatch_after_commit(dispatcher, w.event_ids)
+
+
+async def dispatch_after_commit(dispatcher: EventDispatcher | None, event_ids: Sequence[int]) -> None:
+    """Hands committed outbox events to the job queue; should that fail, the outbox sweep dispatches them."""
+    if not event_ids or dispatcher is None:
+        return
+    try:
+        await dispatcher.dispatch(event_ids)
+    except Exception:  # the outbox sweep will dispatch them
+        log.warning("could not dispatch events %s now; the sweep will", list(event_ids), exc_info=True)

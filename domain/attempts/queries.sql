@@ -40,53 +40,17 @@ WHERE e.id = $1 AND e.provider_id = $2 AND e.learner_id = $3
 FOR UPDATE OF e;
 
 -- name: store_attempt
--- The attempt, its two outbox events (attempt.recorded, then $25) and its audit entry ($27: the action, or none)
--- in one statement. attempt_context locked the enrolment, so this later statement sees every attempt at the unit
--- committed before — that statement's own snapshot, taken before it waited for the lock, may not have: the
--- latest standing attempt must still be the one it saw ($24), or nothing is written, fresh is false, and the
--- caller reads the context again and decides anew. The standing attempts are counted here, exactly, for the
--- attempt's number and the maximum ($23; a correction, $16, keeps the number $7 and has no maximum). A conflict
--- (the dedupe key, or an attempt already corrected) writes nothing and returns no id. created_at is the time of
--- this insert, under the lock, not the transaction's start: the attempts at an enrolment are ordered as they were
--- recorded, and the latest is the last one recorded.
-WITH slot AS MATERIALIZED (
-    SELECT (SELECT count(*) FROM attempts
-            WHERE learner_id = $3 AND version_id = $5 AND unit_key = $6 AND corrects_attempt_id IS NULL) AS used,
-           (SELECT a.id FROM attempts a
-            WHERE a.learner_id = $3 AND a.version_id = $5 AND a.unit_key = $6
-              AND NOT EXISTS (SELECT 1 FROM attempts c WHERE c.corrects_attempt_id = a.id)
-            ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS latest
-),
-checked AS MATERIALIZED (
-    SELECT used, $16::uuid IS NOT NULL OR $23::bigint IS NULL OR used < $23 AS within_limit,
-           latest IS NOT DISTINCT FROM $24::uuid AS fresh
-    FROM slot
-),
-a AS (
-    INSERT INTO attempts (id, provider_id, learner_id, enrolment_id, version_id, unit_key, attempt_number,
-                          assessor_person_id, assessed_at, place, supervision, submission, evidence, decision, passed,
-                          corrects_attempt_id, correction_reason, source, batch_id, dedupe_key, recorded_by_client,
-                          recorded_by_person, created_at)
-    SELECT $1, $2, $3, $4, $5, $6, coalesce($7::int, used + 1), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-           $18, $19, $20, $21, $22, clock_timestamp()
-    FROM checked WHERE within_limit AND fresh
-    ON CONFLICT DO NOTHING
-    RETURNING id, attempt_number, created_at
-),
-events AS (
-    INSERT INTO outbox (topic, organisation_id, subject, payload)
-    SELECT t.topic, $2, $26, $28 FROM a, (VALUES (1, 'attempt.recorded'), (2, $25::text)) AS t (n, topic)
-    ORDER BY t.n
-    RETURNING id
-),
-audited AS (
-    INSERT INTO audit_log (organisation_id, actor_person_id, actor_client_id, action, target_type, target_id,
-                           request_id, details)
-    SELECT $2, $22, $21, $27, 'attempt', a.id::text, $29, $30 FROM a WHERE $27::text IS NOT NULL
-)
-SELECT c.fresh, c.within_limit, c.used, a.id, a.attempt_number, a.created_at,
-       (SELECT coalesce(array_agg(events.id ORDER BY events.id), '{}') FROM events) AS event_ids
-FROM checked c LEFT JOIN a ON true;
+-- The attempt, its two outbox events (attempt.recorded, then $25) and its audit entry ($27: the action, or none),
+-- by the function store_attempt (migrations/20261124000015_store_attempt_function.sql says what it checks and
+-- returns). $31 false: attempt_context locked the enrolment in this transaction, and the function's later
+-- snapshot sees every attempt at the unit committed before — attempt_context's own snapshot, taken before it
+-- waited for the lock, may not have: the latest standing attempt must still be $24, or nothing is written,
+-- fresh is false, and the caller reads the context again and decides anew. $31 true: the function locks and
+-- checks the enrolment itself (record_known: one round trip). The standing attempts are counted there, exactly,
+-- for the attempt's number and the maximum ($23; a correction, $16, keeps the number $7 and has no maximum).
+SELECT known, fresh, within_limit, used, id, attempt_number, created_at, event_ids
+FROM store_attempt($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                   $22, $23, $24, $25, $26, $27, $28, $29, $30, $31);
 
 -- name: select_attempts
 SELECT a.id, a.provider_id, a.learner_id, a.enrolment_id, v.design_id AS programme_id, v.number AS version_number,

@@ -13,8 +13,10 @@ is still the one the decision saw; if not, the context is read again (now fresh)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -34,10 +36,10 @@ from assessment import (
 from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
 from domain.attempts.models import Attempt, Source
-from domain.db import Connection
+from domain.db import Connection, Database
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.sql import load_queries
-from domain.writes import Write
+from domain.writes import Actor, EventDispatcher, Write, dispatch_after_commit
 
 q = load_queries(__file__)
 
@@ -118,6 +120,7 @@ class _Specifications:
     def __init__(self) -> None:
         self.by_unit: dict[tuple[UUID, str], Specification] = {}
         self.version_of: dict[UUID, UUID] = {}  # enrolment -> version
+        self.programme_of: dict[UUID, tuple[UUID, int]] = {}  # version -> (programme, version number)
 
     def known(self, enrolment_id: UUID, unit_key: str | None) -> tuple[UUID, Specification] | None:
         version_id = self.version_of.get(enrolment_id)
@@ -126,12 +129,20 @@ class _Specifications:
         specification = self.by_unit.get((version_id, unit_key))
         return None if specification is None else (version_id, specification)
 
-    def keep(self, enrolment_id: UUID, version_id: UUID, unit_key: str, specification: Specification) -> None:
-        for table in (self.by_unit, self.version_of):
+    def keep(
+        self,
+        enrolment_id: UUID,
+        version_id: UUID,
+        unit_key: str,
+        specification: Specification,
+        programme: tuple[UUID, int],
+    ) -> None:
+        for table in (self.by_unit, self.version_of, self.programme_of):
             if len(table) >= self.limit:
                 table.clear()
         self.by_unit[(version_id, unit_key)] = specification
         self.version_of[enrolment_id] = version_id
+        self.programme_of[version_id] = programme
 
 
 _specifications = _Specifications()
@@ -187,7 +198,8 @@ async def _context(conn: Connection, rec: Recording, *, runs: bool) -> _Context:
         else:
             specification = unit_specification(ctx["content"], unit_key)
             if ctx["published"]:
-                _specifications.keep(rec.enrolment_id, ctx["version_id"], unit_key, specification)
+                programme = (ctx["design_id"], ctx["number"])
+                _specifications.keep(rec.enrolment_id, ctx["version_id"], unit_key, specification, programme)
             if runs and plain and isinstance(specification, SimulationSpecification):
                 force_latest = True  # the enrolment is in another version than last seen, a simulation
                 continue
@@ -229,51 +241,14 @@ async def record(
         if limit is not None and ctx.attempts_used is not None and ctx.attempts_used >= limit:
             raise _used_up(rec, limit, unit_key, ctx.attempts_used)
         submission, decision = _decide(specification, submission_data, ctx.latest_submission if runs else None)
-        attempt_id = uuid4()
-        submission_json = submission_to_json(submission)
-        payload = {
-            "attemptId": str(attempt_id),
-            "learnerId": str(rec.learner_id),
-            "providerId": str(rec.provider_id),
-            "programmeId": str(ctx.design_id),
-            "versionNumber": ctx.number,
-            "unitKey": unit_key,
-            "passed": decision.passed,
-            "score": decision.score,
-            "correctsAttemptId": corrects and str(corrects),
-        }
+        new = _NewAttempt(rec, ctx.version_id, ctx.design_id, ctx.number, unit_key, submission, decision)
         stored = await w.conn.fetchrow(
             q.store_attempt,
-            attempt_id,
-            rec.provider_id,
-            rec.learner_id,
-            rec.enrolment_id,
-            ctx.version_id,
-            unit_key,
-            attempt_number if corrects is not None else None,
-            rec.assessor_person_id,
-            rec.assessed_at,
-            rec.place,
-            rec.supervision,
-            submission_json,
-            rec.evidence,
-            decision_to_json(decision),
-            decision.passed,
-            corrects,
-            correction_reason,
-            rec.source,
-            rec.batch_id,
-            rec.dedupe_key,
-            w.actor.client_id,
-            w.actor.person_id,
+            *new.columns(w.actor, attempt_number if corrects is not None else None, corrects, correction_reason),
             limit,
             ctx.latest_id,
-            "attempt.passed" if decision.passed else "attempt.failed",
-            f"learner/{rec.learner_id}/{ctx.design_id}/{unit_key}",
-            audit and audit.action,
-            payload,
-            w.actor.request_id,
-            audit and {**audit.details, "passed": decision.passed},
+            *new.events_and_audit(w.actor, audit, corrects),
+            False,  # attempt_context locked the enrolment
         )
         if not stored["fresh"]:
             continue  # another attempt came in while the context waited for the lock: read it again
@@ -286,20 +261,125 @@ async def record(
             existing = await w.conn.fetchval(q.attempt_by_dedupe_key, rec.provider_id, rec.dedupe_key)
             return Recorded(attempt_id=existing, passed=decision.passed, decision=decision, created=False)
         w.event_ids.extend(stored["event_ids"])
+        return new.recorded(stored, corrects, correction_reason)
+    raise Conflict(f"attempts at unit {rec.unit_key!r} are being recorded for this learner right now; send it again")
+
+
+async def record_known(
+    db: Database,
+    actor: Actor,
+    rec: Recording,
+    submission_data: object,
+    audit: AuditEntry,
+    dispatcher: EventDispatcher | None = None,
+) -> Recorded | None:
+    """``record`` in one round trip, in a transaction of its own, when this process holds the specification of
+    the enrolment's unit and the decision cannot depend on earlier attempts (no maximum, no simulation runs):
+    the function ``store_attempt`` locks and checks the enrolment, then stores. None when that is not the case,
+    or when the enrolment, its version, the assessor, the supervision or the submission does not check out:
+    the caller then records the usual way, which says precisely what is wrong, in the usual order."""
+    known = _specifications.known(rec.enrolment_id, rec.unit_key)
+    if known is None or rec.dedupe_key is not None:
+        return None
+    version_id, specification = known
+    programme = _specifications.programme_of.get(version_id)
+    if (
+        programme is None
+        or rec.unit_key is None
+        or specification.max_attempts is not None
+        or isinstance(specification, SimulationSpecification)
+        or supervision_problem(specification.supervision, rec.supervision)
+    ):
+        return None
+    try:
+        submission, decision = _decide(specification, submission_data, None)
+    except InvalidInput:
+        return None
+    new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
+    async with db.connection() as conn:
+        stored = await conn.fetchrow(
+            q.store_attempt,
+            *new.columns(actor, None, None, None),
+            None,  # no maximum
+            None,  # the latest standing attempt: not asked
+            *new.events_and_audit(actor, audit, None),
+            True,  # lock and check the enrolment here
+        )
+    if not stored["known"]:
+        return None
+    await dispatch_after_commit(dispatcher, stored["event_ids"])
+    return new.recorded(stored, None, None)
+
+
+@dataclass(frozen=True)
+class _NewAttempt:
+    """An attempt about to be stored: the columns of ``store_attempt`` it fills, and the record once stored."""
+
+    rec: Recording
+    version_id: UUID
+    design_id: UUID
+    number: int
+    unit_key: str
+    submission: Submission
+    decision: Decision
+    attempt_id: UUID = field(default_factory=uuid4)
+
+    @cached_property
+    def submission_json(self) -> dict[str, Any]:
+        return submission_to_json(self.submission)
+
+    def columns(
+        self, actor: Actor, attempt_number: int | None, corrects: UUID | None, correction_reason: str | None
+    ) -> tuple[Any, ...]:
+        """``store_attempt``'s $1 to $22."""
+        rec = self.rec
+        return (
+            self.attempt_id, rec.provider_id, rec.learner_id, rec.enrolment_id, self.version_id, self.unit_key,
+            attempt_number, rec.assessor_person_id, rec.assessed_at, rec.place, rec.supervision,
+            self.submission_json, rec.evidence, decision_to_json(self.decision), self.decision.passed,
+            corrects, correction_reason, rec.source, rec.batch_id, rec.dedupe_key, actor.client_id, actor.person_id,
+        )  # fmt: skip
+
+    def events_and_audit(self, actor: Actor, audit: AuditEntry | None, corrects: UUID | None) -> tuple[Any, ...]:
+        """``store_attempt``'s $25 to $30: the decision's topic, the events' subject, the audit action, the events'
+        payload, the request id, the audit details."""
+        rec, passed = self.rec, self.decision.passed
+        payload = {
+            "attemptId": str(self.attempt_id),
+            "learnerId": str(rec.learner_id),
+            "providerId": str(rec.provider_id),
+            "programmeId": str(self.design_id),
+            "versionNumber": self.number,
+            "unitKey": self.unit_key,
+            "passed": passed,
+            "score": self.decision.score,
+            "correctsAttemptId": corrects and str(corrects),
+        }
+        return (
+            "attempt.passed" if passed else "attempt.failed",
+            f"learner/{rec.learner_id}/{self.design_id}/{self.unit_key}",
+            audit and audit.action,
+            payload,
+            actor.request_id,
+            audit and {**audit.details, "passed": passed},
+        )
+
+    def recorded(self, stored: Mapping[str, Any], corrects: UUID | None, correction_reason: str | None) -> Recorded:
+        rec, decision = self.rec, self.decision
         attempt = Attempt(
-            id=attempt_id,
+            id=self.attempt_id,
             provider_id=rec.provider_id,
             learner_id=rec.learner_id,
             enrolment_id=rec.enrolment_id,
-            programme_id=ctx.design_id,
-            version_number=ctx.number,
-            unit_key=unit_key,
+            programme_id=self.design_id,
+            version_number=self.number,
+            unit_key=self.unit_key,
             attempt_number=stored["attempt_number"],
             assessor_person_id=rec.assessor_person_id,
             assessed_at=rec.assessed_at,
             place=rec.place,
             supervision=rec.supervision,
-            submission=submission_json,
+            submission=self.submission_json,
             evidence=rec.evidence,
             decision=decision,
             passed=decision.passed,
@@ -309,8 +389,9 @@ async def record(
             source=rec.source,
             created_at=stored["created_at"],
         )
-        return Recorded(attempt_id=attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt)
-    raise Conflict(f"attempts at unit {rec.unit_key!r} are being recorded for this learner right now; send it again")
+        return Recorded(
+            attempt_id=self.attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt
+        )
 
 
 def _used_up(rec: Recording, limit: int, unit_key: str, used: int) -> Conflict:

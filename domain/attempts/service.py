@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
-from domain.attempts.recording import AuditEntry, Recording, record
+from domain.attempts.recording import AuditEntry, Recording, record, record_known
 from domain.db import Connection, Database
 from domain.errors import Conflict, NotFound
 from domain.pagination import decode_cursor, next_cursor
@@ -64,26 +64,26 @@ async def record_attempt(
     dispatcher: EventDispatcher | None = None,
 ) -> Attempt:
     """Records one attempt; the engine decides at once and the decision is stored with it."""
-    assessor = data.assessor_person_id or actor.person_id
+    recording = Recording(
+        provider_id=provider_id,
+        learner_id=data.learner_id,
+        enrolment_id=data.enrolment_id,
+        unit_key=data.unit_key,
+        assessed_at=data.assessed_at,
+        supervision=data.supervision,
+        place=data.place,
+        assessor_person_id=data.assessor_person_id or actor.person_id,
+        evidence=msgspec.to_builtins(data.evidence),
+    )
+    audit = AuditEntry("attempt.recorded", {"learnerId": str(data.learner_id)})
+    if idempotency is None:  # with a key, its claim and answer share the attempt's transaction: the usual way
+        known = await record_known(db, actor, recording, data.submission, audit, dispatcher)
+        if known is not None and known.attempt is not None:
+            return known.attempt
     async with write(db, actor, idempotency=idempotency, dispatcher=dispatcher) as w:
         if w.replayed is not None:
             return w.replay(Attempt)
-        recorded = await record(
-            w,
-            Recording(
-                provider_id=provider_id,
-                learner_id=data.learner_id,
-                enrolment_id=data.enrolment_id,
-                unit_key=data.unit_key,
-                assessed_at=data.assessed_at,
-                supervision=data.supervision,
-                place=data.place,
-                assessor_person_id=assessor,
-                evidence=msgspec.to_builtins(data.evidence),
-            ),
-            data.submission,
-            audit=AuditEntry("attempt.recorded", {"learnerId": str(data.learner_id)}),
-        )
+        recorded = await record(w, recording, data.submission, audit=audit)
         attempt = recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
         await w.remember(attempt)
     return attempt
