@@ -9,6 +9,11 @@ need; ``store_attempt`` writes the attempt, its outbox events and its audit entr
 serialised by that lock, but the first statement's snapshot predates any wait for it, so the second one — a
 later snapshot, under the lock — counts the attempts (number, maximum) and checks that the latest standing one
 is still the one the decision saw; if not, the context is read again (now fresh) and the attempt decided anew.
+
+``record_known`` is the short way for the common case: when this process already holds the unit's specification
+and the decision cannot depend on earlier attempts, the engine decides first and one call of the function
+``store_attempt`` locks and checks the enrolment and stores, in a transaction of its own (one round trip instead
+of four). Anything that does not check out there goes the usual way, which says what is wrong.
 """
 
 from __future__ import annotations
