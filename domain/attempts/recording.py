@@ -310,7 +310,7 @@ async def record_known(
             *new.events_and_audit(actor, audit, None),
             True,  # lock and check the enrolment here
         )
-    if not stored["known"]:
+    if not stored["known"] or stored["id"] is None:  # nothing written
         return None
     await dispatch_after_commit(dispatcher, stored["event_ids"])
     return new.recorded(stored, None, None)
