@@ -224,7 +224,7 @@ async def waiting_on_a_lock(db: Database, pid: int) -> bool:
 
 
 class Crash(Exception):
-    pass
+    """The failure a test's handler raises on purpose."""
 
 
 @pytest.mark.parametrize("first_commits", [True, False], ids=["first-commits", "first-dies"])

@@ -86,6 +86,6 @@ class Receiver:
             )
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            pass  # the client went away mid-request: nothing to answer
         finally:
             writer.close()

@@ -277,7 +277,7 @@ async def record_known(
     submission_data: object,
     audit: AuditEntry,
     dispatcher: EventDispatcher | None = None,
-) -> Recorded | None:
+) -> Attempt | None:
     """``record`` in one round trip, in a transaction of its own, when this process holds the specification of
     the enrolment's unit and the decision cannot depend on earlier attempts (no maximum, no simulation runs):
     the function ``store_attempt`` locks and checks the enrolment, then stores. None when that is not the case,
@@ -313,7 +313,7 @@ async def record_known(
     if not stored["known"] or stored["id"] is None:  # nothing written
         return None
     await dispatch_after_commit(dispatcher, stored["event_ids"])
-    return new.recorded(stored, None, None)
+    return new.attempt(stored, None, None)
 
 
 @dataclass(frozen=True)
@@ -369,9 +369,9 @@ class _NewAttempt:
             audit and {**audit.details, "passed": passed},
         )
 
-    def recorded(self, stored: Mapping[str, Any], corrects: UUID | None, correction_reason: str | None) -> Recorded:
+    def attempt(self, stored: Mapping[str, Any], corrects: UUID | None, correction_reason: str | None) -> Attempt:
         rec, decision = self.rec, self.decision
-        attempt = Attempt(
+        return Attempt(
             id=self.attempt_id,
             provider_id=rec.provider_id,
             learner_id=rec.learner_id,
@@ -394,8 +394,14 @@ class _NewAttempt:
             source=rec.source,
             created_at=stored["created_at"],
         )
+
+    def recorded(self, stored: Mapping[str, Any], corrects: UUID | None, correction_reason: str | None) -> Recorded:
         return Recorded(
-            attempt_id=self.attempt_id, passed=decision.passed, decision=decision, created=True, attempt=attempt
+            attempt_id=self.attempt_id,
+            passed=self.decision.passed,
+            decision=self.decision,
+            created=True,
+            attempt=self.attempt(stored, corrects, correction_reason),
         )
 
 
