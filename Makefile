@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test lint schema
+.PHONY: install run test lint schema node
 
 install: $(STAMP)
 
@@ -16,11 +16,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The independent checkers the tests run (Node 20): installed exactly as the lock file pins them.
+NODE_STAMP := tests/node/node_modules/.installed
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: install
 	$(BIN)/guildhall dev
 
 # Uses DATABASE_URL / REDIS_URL when set, else embedded servers (tests/services.py).
-test: install lint
+test: install node lint
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 lint: install
