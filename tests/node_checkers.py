@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
+# A checker loads its packages and canonicalises a few documents: seconds, never a minute.
+CHECKER_SECONDS = 60.0
 
 
 def node_binary() -> str:
@@ -25,7 +27,7 @@ def node_binary() -> str:
     return node
 
 
-async def run_checker(script: str, payload: Any, timeout: float = 60.0) -> Any:
+async def run_checker(script: str, payload: Any) -> Any:
     """``node tests/node/<script>`` with ``payload`` as JSON on stdin; its JSON answer."""
     process = await asyncio.create_subprocess_exec(
         node_binary(),
@@ -35,7 +37,8 @@ async def run_checker(script: str, payload: Any, timeout: float = 60.0) -> Any:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(json.dumps(payload).encode()), timeout)
+    async with asyncio.timeout(CHECKER_SECONDS):
+        stdout, stderr = await process.communicate(json.dumps(payload).encode())
     if process.returncode != 0:
         raise AssertionError(f"{script} exited {process.returncode}: {stderr.decode()[-4000:]}")
     return json.loads(stdout)
