@@ -164,7 +164,7 @@ async def test_awaiting_then_cosigned_then_valid_in_each_of_the_three_forms(
         signers = [(s["role"], s["organisationName"], s["valid"]) for s in result["signatures"]]
         assert signers == [("issuer", "Festo Didactic", True), ("cosigner", "IHK Region Stuttgart", True)]
         issuer, cosigner = result["signatures"]
-        assert issuer["organisationId"] == str(room.provider.org_id) and issuer["alg"] == "Ed25519"
+        assert issuer["organisationId"] == str(room.provider.org_id) and issuer["alg"] == "EdDSA"
         assert issuer["kid"] and cosigner["organisationId"] == str(room.chamber.org_id)
         # The VC-JWT carries the awarding body's signature alone; the IHK's is the one recorded here.
         assert cosigner["inCredential"] is (form != "vc+jwt")
