@@ -320,9 +320,20 @@ async def refuse_cosignature(
         if row["state"] != "awaiting_cosignature":
             raise Conflict(f"credential {credential_id} is {row['state']}, not awaiting a co-signature")
         await w.conn.execute(q.refuse_cosignature, credential_id, reason)
+        await _published_as_not_valid(w, row)
         await w.audit("credential.cosign_refused", "credential", credential_id, row["cosigner_id"], {"reason": reason})
         await issuing.emit(w, "credential.cosign_refused", row, reason=reason)
         return to_record(await fetch_row(w.conn, credential_id), public_url)
+
+
+async def _published_as_not_valid(w: Write, row: Mapping[str, Any]) -> None:
+    """Sets the credential's bit in its published revocation list: a refused or withdrawn co-signature is
+    final, and a copy of the credential handed out earlier must fail every verifier's status check, not
+    only ours. The record keeps its state (not ``revoked``: the awarding body did not revoke it)."""
+    if row["signed"]:
+        await status_lists.set_status(
+            w.conn, row["awarding_body_id"], row["status_number"], row["status_index"], "revocation", True
+        )
 
 
 # --- Revoking, suspending, reinstating ----------------------------------------------------------
@@ -349,6 +360,7 @@ async def revoke(
             withdrawn = await w.conn.fetchval(q.withdraw_signature, credential_id, acting, reason)
             if withdrawn is None:
                 raise Conflict(f"organisation {acting} has no standing signature on credential {credential_id}")
+            await _published_as_not_valid(w, row)
             await w.audit("credential.cosignature_withdrawn", "credential", credential_id, acting, {"reason": reason})
             await issuing.emit(w, "credential.revoked", row, reason=reason, withdrawnBy=str(acting))
         return to_record(await fetch_row(w.conn, credential_id), public_url)
