@@ -367,8 +367,10 @@ CREATE TABLE public.learners (
     person_id uuid,
     claimed_at timestamp with time zone,
     erased_at timestamp with time zone,
+    preferred_language text,
     CONSTRAINT learners_claim_check CHECK (((person_id IS NULL) = (claimed_at IS NULL))),
-    CONSTRAINT learners_erased_check CHECK (((erased_at IS NULL) OR ((name = 'erased'::text) AND (email IS NULL) AND (date_of_birth IS NULL))))
+    CONSTRAINT learners_erased_check CHECK (((erased_at IS NULL) OR ((name = 'erased'::text) AND (email IS NULL) AND (date_of_birth IS NULL)))),
+    CONSTRAINT learners_preferred_language_check CHECK ((preferred_language ~ '^[a-z]{2,3}$'::text))
 );
 
 CREATE TABLE public.members (
@@ -1145,3 +1147,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000012');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000014');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000015');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');

@@ -757,10 +757,19 @@ def _check_status(context: _Context) -> _Outcome:
     revoked = status_lists.bit(bytes([live["revocation_byte"]]), offset)
     suspended = status_lists.bit(bytes([live["suspension_byte"]]), offset)
     if revoked:
-        return _failed("status", "revoked by its awarding body", "revoked")
+        return _failed("status", _revocation_cause(context.live), "revoked")
     if suspended:
         return _failed("status", "suspended by its awarding body until it is reinstated", "suspended")
     return _passed("status", "neither revoked nor suspended (Bitstring Status List)")
+
+
+def _revocation_cause(live: Mapping[str, Any]) -> str:
+    """Why the revocation bit is set: a refused or withdrawn co-signature sets it too (status_lists)."""
+    if live["state"] == "cosign_refused":
+        return "marked not valid in its revocation list: the co-signature was refused"
+    if live["state"] != "revoked" and any(s.get("withdrawnAt") for s in live["signatures"] or []):
+        return "marked not valid in its revocation list: a co-signature was withdrawn"
+    return "revoked by its awarding body"
 
 
 def _check_cosignatures(context: _Context, required: list[str]) -> _Outcome:

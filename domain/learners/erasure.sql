@@ -46,7 +46,8 @@ UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2;
 
 -- name: pseudonymise_learner
 UPDATE learners
-SET name = 'erased', email = NULL, date_of_birth = NULL, erased_at = now(), version = version + 1, updated_at = now()
+SET name = 'erased', email = NULL, date_of_birth = NULL, preferred_language = NULL, erased_at = now(),
+    version = version + 1, updated_at = now()
 WHERE id = $1;
 
 -- name: delete_identifiers
