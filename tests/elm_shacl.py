@@ -1,0 +1,72 @@
+"""Validates ELM v3 JSON-LD against the European Commission's EDC SHACL shapes, offline, with pySHACL.
+
+The JSON-LD is parsed to RDF by rdflib's own JSON-LD parser; each context URL the document names is replaced by
+the local copy of that context (``../shared/reference``), so nothing is fetched. The shapes graphs are parsed once
+per test session (``shapes()``): the full shapes are the controlled-vocabulary restrictions of
+``EDC-generic-full.ttl`` *together with* the ``EDC-generic-no-cv.ttl`` they import (``owl:imports`` is not
+followed: it would go to the network).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pyshacl import validate
+from rdflib import Graph
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+ELM_REFERENCE = REFERENCE / "elm-3"
+ELM_CONTEXT_FILE = ELM_REFERENCE / "edc-ap-context.jsonld"
+SAMPLE = ELM_REFERENCE / "Sample-MC-Annex1-unsigned.jsonld"
+
+Shapes = Literal["no-cv", "full"]
+
+
+@cache
+def contexts() -> dict[str, Any]:
+    """Context URL -> the context (the value of its ``@context``), from the local copies only."""
+    folder = REFERENCE / "jsonld-contexts"
+    index: dict[str, str] = json.loads((folder / "index.json").read_text())
+    found = {url: json.loads((folder / name).read_text())["@context"] for url, name in index.items()}
+    found["http://data.europa.eu/snb/model/context/edc-ap"] = json.loads(ELM_CONTEXT_FILE.read_text())["@context"]
+    return found
+
+
+@cache
+def shapes(which: Shapes) -> Graph:
+    """The EDC shapes graph, parsed once per session."""
+    graph = Graph().parse(ELM_REFERENCE / "EDC-generic-no-cv.ttl", format="turtle")
+    if which == "full":
+        graph.parse(ELM_REFERENCE / "EDC-generic-full.ttl", format="turtle")
+    return graph
+
+
+def inline_contexts(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every context URL replaced by the context itself (KeyError for one not at hand)."""
+    local = copy.deepcopy(document)
+    named = local.get("@context", [])
+    named = named if isinstance(named, list) else [named]
+    local["@context"] = [contexts()[c] if isinstance(c, str) else c for c in named]
+    return local
+
+
+def to_graph(document: dict[str, Any]) -> Graph:
+    """The RDF graph of an ELM JSON-LD document (rdflib's JSON-LD parser, contexts from local files)."""
+    return Graph().parse(data=json.dumps(inline_contexts(document)), format="json-ld")
+
+
+def shacl_report(document: dict[str, Any], which: Shapes = "no-cv") -> tuple[bool, str]:
+    """``(conforms, report text)`` of pySHACL over the document against the EDC shapes."""
+    conforms, _, text = validate(
+        to_graph(document),
+        shacl_graph=shapes(which),
+        inference="none",
+        abort_on_first=False,
+        allow_infos=True,
+        allow_warnings=True,
+    )
+    return bool(conforms), str(text)
