@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -55,8 +56,13 @@ def inline_contexts(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_graph(document: dict[str, Any]) -> Graph:
-    """The RDF graph of an ELM JSON-LD document (rdflib's JSON-LD parser, contexts from local files)."""
-    return Graph().parse(data=json.dumps(inline_contexts(document)), format="json-ld")
+    """The RDF graph of an ELM JSON-LD document (rdflib's JSON-LD parser, contexts from local files).
+
+    rdflib 7.x's own JSON-LD parser builds the ``ConjunctiveGraph`` it deprecates (whatever the caller passes):
+    that one warning, raised inside rdflib, is silenced here and nowhere else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="ConjunctiveGraph is deprecated", category=DeprecationWarning)
+        return Graph().parse(data=json.dumps(inline_contexts(document)), format="json-ld")
 
 
 def shacl_report(document: dict[str, Any], which: Shapes = "no-cv") -> tuple[bool, str]:

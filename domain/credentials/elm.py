@@ -202,7 +202,9 @@ def european_learning_credential(credential: Mapping[str, Any], texts: Translati
     """The ELM v3 ``EuropeanDigitalCredential`` (unsigned) of an Open Badges 3.0 ``AchievementCredential``."""
     subject: Mapping[str, Any] = credential["credentialSubject"]
     achievement: Mapping[str, Any] = subject["achievement"]
-    export = _Export(_language_tag(achievement.get("inLanguage")), _node_ids(str(credential["id"])), texts or Translations())
+    export = _Export(
+        _language_tag(achievement.get("inLanguage")), _node_ids(str(credential["id"])), texts or Translations()
+    )
     node = export.node
     skill_labels = {
         a["targetUrl"]: a.get("targetName")
