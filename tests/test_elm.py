@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
-from domain.credentials.elm import ELM_CONTEXT, Translations, country, european_learning_credential
+from domain.credentials.elm import ELM_CONTEXT, Agent, Translations, country, european_learning_credential
 from domain.db import Database
 from domain.organisations import service as organisations
 from domain.organisations.models import AccreditationCreate
@@ -151,7 +151,9 @@ def test_texts_the_programme_has_in_several_languages_are_in_every_language() ->
         outcomes={"urn:guildhall:outcome:mag/lo1": {"de": "Schweißt Kehlnähte", "en": "Welds fillet joints"}},
         skills={SKILL: {"de": "MAG-Schweißen", "en": "MAG welding"}},
         type_of_assessment={"de": "Praktische Prüfung", "en": "Practical test"},
-        organisations={ISSUER: {"de": "Handwerkskammer Region Stuttgart", "en": "Stuttgart Chamber of Crafts"}},
+        organisations={
+            ISSUER: Agent(ISSUER, {"de": "Handwerkskammer Region Stuttgart", "en": "Stuttgart Chamber of Crafts"}, "DE")
+        },
     )
     elm = european_learning_credential(OPEN_BADGES, texts)
     claim = elm["credentialSubject"]["hasClaim"]
@@ -171,6 +173,25 @@ def test_texts_the_programme_has_in_several_languages_are_in_every_language() ->
     assert page["page"] == 1 and page["image"]["contentType"]["id"].endswith("/file-type/SVG")
     assert "Welding: MAG" in base64.b64decode(page["image"]["content"]).decode()
     assert_conforms(elm, "the fixture in three languages")
+
+
+def test_a_chambers_approval_is_assured_by_the_co_signing_chamber_and_a_named_qa_body_comes_first() -> None:
+    chamber = "did:web:guildhall.example:organisations:c0ffee00-0000-4000-8000-000000000001"
+    document = {**OPEN_BADGES, "termsOfUse": [{"type": "CoSignaturePolicy", "requiredSigner": [chamber]}]}
+    texts = Translations(organisations={chamber: Agent(chamber, {"de": "IHK", "en": "Chamber"}, "AT")})
+    [qa] = european_learning_credential(document, texts)["credentialSubject"]["hasClaim"]["specifiedBy"][
+        "accreditation"
+    ]
+    assert qa["accreditingAgent"]["id"] == chamber and qa["accreditingAgent"]["legalName"] == {
+        "de": "IHK",
+        "en": "Chamber",
+    }
+    assert qa["accreditingAgent"]["location"][0]["address"]["countryCode"]["notation"] == "AUT"
+    body = Agent("did:web:guildhall.example:organisations:qa", {"en": "QA Agency"}, "NL")
+    elm = european_learning_credential(document, Translations(quality_assurance_body=body))
+    [qa] = elm["credentialSubject"]["hasClaim"]["specifiedBy"]["accreditation"]
+    assert qa["accreditingAgent"]["legalName"] == {"en": "QA Agency"}
+    assert_conforms(elm, "programme quality assurance by a named QA body")
 
 
 def test_the_export_is_an_unsigned_european_digital_credential_about_a_person() -> None:

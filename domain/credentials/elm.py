@@ -177,7 +177,7 @@ class Translations:
     quality_assurance: LanguageMap | None = None  # its description
     prerequisites: LanguageMap | None = None
     further_information: LanguageMap | None = None
-    organisations: Mapping[str, LanguageMap] = field(default_factory=dict)  # DID -> name
+    organisations: Mapping[str, Agent] = field(default_factory=dict)  # the parties and the QA body, by DID
     quality_assurance_body: Agent | None = None
     accrediting_bodies: Mapping[str, Agent] = field(default_factory=dict)  # the name the credential gives -> agent
 
@@ -196,6 +196,10 @@ class _Export:
         if translations and translations.get(self.language) == value:
             return {k: v for k, v in translations.items() if v}
         return {self.language: value}
+
+    def names_of(self, did: str) -> LanguageMap | None:
+        agent = self.texts.organisations.get(did)
+        return agent.name if agent is not None else None
 
 
 def european_learning_credential(credential: Mapping[str, Any], texts: Translations | None = None) -> Json:
@@ -360,7 +364,7 @@ def _display(credential: Mapping[str, Any], export: _Export, title: LanguageMap)
         None,
     )
     issuer = credential["issuer"]
-    issuer_name = export.text(issuer.get("name") or issuer["id"], export.texts.organisations.get(str(issuer["id"])))
+    issuer_name = export.text(issuer.get("name") or issuer["id"], export.names_of(str(issuer["id"])))
     displays = []
     for code in languages:
         image = _svg_page(
@@ -442,7 +446,7 @@ def _organisation(profile: Mapping[str, Any], export: _Export) -> Json:
     organisation: Json = {
         "id": org_id,
         "type": "Organisation",
-        "legalName": export.text(profile.get("name") or org_id, export.texts.organisations.get(org_id)),
+        "legalName": export.text(profile.get("name") or org_id, export.names_of(org_id)),
         "location": [_location(slug, alpha2, node, region)],
     }
     if profile.get("url"):
@@ -632,10 +636,8 @@ def _quality_assurance(
     cosigners = [s for t in credential.get("termsOfUse", []) for s in t.get("requiredSigner", [])]
     if body is not None:
         agent = _agent(body, export)
-    elif cosigners and qa_type == "chamber_approval" and export.texts.organisations.get(cosigners[0]):
-        agent = _agent(
-            Agent(cosigners[0], export.texts.organisations[cosigners[0]], _country_of(awarding_body)), export
-        )
+    elif cosigners and qa_type == "chamber_approval" and cosigners[0] in export.texts.organisations:
+        agent = _agent(export.texts.organisations[cosigners[0]], export)
     else:
         agent = awarding_body
     accreditation: Json = {
@@ -651,13 +653,6 @@ def _quality_assurance(
     if is_qualification:
         accreditation["limitQualification"] = achievement["id"]  # its range is elm:Qualification
     return accreditation
-
-
-def _country_of(organisation: Json) -> str:
-    """The ISO alpha-2 code of an ELM organisation's country (from its EU authority concept)."""
-    concept = organisation["location"][0]["address"].get("countryCode") or {}
-    alpha3 = str(concept.get("notation", ""))
-    return next((a2 for a2, a3 in ALPHA3.items() if a3 == alpha3), alpha3[:2])
 
 
 def _notes(achievement: Mapping[str, Any], export: _Export) -> list[Json]:

@@ -99,7 +99,7 @@ async def translations(conn: Connection, credential_id: UUID, public_url: str) -
         quality_assurance=qa.description if qa is not None else None,
         prerequisites=texts.get("prerequisites"),
         further_information=texts.get("further_information"),
-        organisations={p.did: dict(p.organisation.name) for p in named},
+        organisations={p.did: _agent(p) for p in named},
         quality_assurance_body=_agent(qa_body) if qa_body is not None else None,
         accrediting_bodies=accrediting,
     )
