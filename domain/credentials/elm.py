@@ -4,11 +4,13 @@
 (``document.achievement_credential``) into an unsigned ELM v3 JSON-LD ``EuropeanDigitalCredential``. It
 reads nothing but that document, so the export says what the signed credential says and nothing more.
 
-The shape follows the ELM v3 EDC application profile (context ``http://data.europa.eu/snb/model/context/edc-ap``,
-the ``edc-generic-no-cv`` SHACL shape) and the Commission's own Annex I micro-credential sample:
+The shape follows the ELM v3 EDC application profile (context ``http://data.europa.eu/snb/model/context/edc-ap``)
+and passes the Commission's SHACL shapes ``edc-generic-no-cv`` and ``edc-generic-full`` (``tests/test_elm.py``);
+compare the Commission's own Annex I micro-credential sample:
 
     EuropeanDigitalCredential
-      issuer                      Organisation (legalName, location.address.countryCode)
+      displayParameter            DisplayParameter (title, languages, one IndividualDisplay per language: an SVG page)
+      issuer                      Organisation (legalName, location.address.countryCode, eIDASIdentifier)
       credentialSubject           Person (fullName, identifier: the salted e-mail hash, never the address)
         hasClaim                  LearningAchievement (title, creditReceived)
           awardedBy               AwardingProcess (awardingBody: Organisation, awardingDate)
@@ -18,16 +20,17 @@ the ``edc-generic-no-cv`` SHACL shape) and the Commission's own Annex I micro-cr
           provenBy                LearningAssessment (title, grade, idVerification, assessedBy, specifiedBy:
                                   LearningAssessmentSpecification with dcType = the type of assessment)
 
-Where this module is unsure of ELM v3 it says so next to the code. In short:
+The signed credential is in one language; ``Translations`` (``elm_sources.py`` reads them from the published
+programme version) add the programme's other languages to every text whose version in the credential's language
+is the signed text. Where this module is unsure of ELM v3 it says so next to the code. In short:
 
 * ELM v3 links a LearningAchievement to its assessment with ``provenBy`` (ELM v2 / EDCI 1.x called it
   ``wasDerivedFrom``); supervision and identity verification is ``LearningAssessment.idVerification``.
-* The programme's type of quality assurance is an ``Accreditation`` under ``specifiedBy.accreditation``:
-  ``elm:accreditation`` has no domain in the ontology; the application profile may expect it on the
-  awarding ``Organisation`` instead (there it carries the organisation's own accreditations).
-* Concepts use the EU controlled vocabularies where Guildhall's value has a known member (EQF, countries,
-  languages, mode, ECTS, credential profile, one supervision value); otherwise the Concept has a
-  ``urn:guildhall:`` id and a ``prefLabel`` and claims no scheme — hence the ``edc-generic-no-cv`` shape.
+* Quality assurance is an ``Accreditation`` with a type from the EU accreditation vocabulary and an accrediting
+  agent: the programme's under ``specifiedBy.accreditation``, the awarding body's own on the ``Organisation``.
+* Concepts use the EU controlled vocabularies where Guildhall's value has a known member (EQF, countries, languages,
+  mode, ECTS, credential profile, accreditation types, one supervision value); otherwise the Concept has a
+  ``urn:guildhall:`` id and a ``prefLabel`` and claims no scheme (the shapes restrict none of those properties).
 * Stackability and further information are ``additionalNote`` Notes on the specification: ELM v3 has no
   dedicated terms for them.
 """
