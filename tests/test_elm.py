@@ -140,6 +140,15 @@ def test_the_commissions_sample_has_the_violations_the_shapes_find_so_the_check_
     assert not conforms and "cred:issued" in report and "eidasLegalIdentifier" in report
 
 
+def test_the_full_shapes_check_the_vocabularies_that_the_no_cv_shapes_leave_alone() -> None:
+    elm = european_learning_credential(OPEN_BADGES)
+    [qa] = elm["credentialSubject"]["hasClaim"]["specifiedBy"]["accreditation"]
+    qa["dcType"] = {"id": "urn:guildhall:quality-assurance:chamber_approval", "type": "Concept"}
+    assert shacl_report(elm, "no-cv")[0]
+    conforms, report = shacl_report(elm, "full")
+    assert not conforms and "AccreditationTypeRestriction" in report
+
+
 def test_the_fixture_export_passes_the_edc_shapes() -> None:
     assert_conforms(european_learning_credential(OPEN_BADGES), "the export of the fixture")
 
