@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
 from pyshacl import validate
 from rdflib import Graph
 
@@ -25,6 +26,12 @@ ELM_CONTEXT_FILE = ELM_REFERENCE / "edc-ap-context.jsonld"
 SAMPLE = ELM_REFERENCE / "Sample-MC-Annex1-unsigned.jsonld"
 
 Shapes = Literal["no-cv", "full"]
+
+
+def require_reference() -> None:
+    """Skips, saying why, where ``../shared/reference`` is absent (a user's own clone); CI always has it."""
+    if not (ELM_REFERENCE / "EDC-generic-no-cv.ttl").is_file():
+        pytest.skip(f"the EDC SHACL shapes are not here ({ELM_REFERENCE}); CI has them")
 
 
 @cache
@@ -67,6 +74,7 @@ def to_graph(document: dict[str, Any]) -> Graph:
 
 def shacl_report(document: dict[str, Any], which: Shapes = "no-cv") -> tuple[bool, str]:
     """``(conforms, report text)`` of pySHACL over the document against the EDC shapes."""
+    require_reference()
     conforms, _, text = validate(
         to_graph(document),
         shacl_graph=shapes(which),

@@ -261,8 +261,10 @@ def european_learning_credential(credential: Mapping[str, Any], texts: Translati
     if status:
         # The EDC shapes want the status as a URI literal (xsd:anyURI), not a node: the id of the signed
         # credential's Bitstring Status List entry (the list, then the entry's index as its fragment).
-        entry = status[0] if isinstance(status, list) else status
-        if isinstance(entry, Mapping) and entry.get("id"):
+        # The shapes allow one: of several entries (revocation and suspension lists), the revocation entry.
+        entries = [e for e in (status if isinstance(status, list) else [status]) if isinstance(e, Mapping)]
+        entry = next((e for e in entries if e.get("statusPurpose") == "revocation"), entries[0] if entries else None)
+        if entry is not None and entry.get("id"):
             document["credentialStatus"] = {"@value": str(entry["id"]), "@type": XSD_ANY_URI}
     return document
 
@@ -636,7 +638,8 @@ def _quality_assurance(
     words = QUALITY_ASSURANCE_WORDS.get(qa_type, qa_type.replace("_", " "))
     kind = PROGRAMME_LICENSING if qa_type == "state_recognition" else PROGRAMME_QUALITY
     body = export.texts.quality_assurance_body
-    cosigners = [s for t in credential.get("termsOfUse", []) for s in t.get("requiredSigner", [])]
+    terms = [t for t in credential.get("termsOfUse", []) if isinstance(t, Mapping)]
+    cosigners = [str(s) for t in terms for s in t.get("requiredSigner", [])]
     if body is not None:
         agent = _agent(body, export)
     elif cosigners and qa_type == "chamber_approval" and cosigners[0] in export.texts.organisations:
