@@ -372,6 +372,20 @@ async def test_the_endpoint_serves_json_ld_to_the_parties_only_once_signed(
     assert (await client.get(url)).status_code == 401
 
 
+def nodes(value: Any) -> list[dict[str, Any]]:
+    """Every JSON object with an ``id`` in a document."""
+    found = []
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            found.append(value)
+        for item in value.values():
+            found += nodes(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += nodes(item)
+    return found
+
+
 async def accredited(db: Database, room: Classroom) -> None:
     """The awarding body (the provider) accredited by the chamber, an organisation here, and by an external body
     the operator names: both appear on every credential signed afterwards."""
@@ -454,6 +468,11 @@ async def test_every_kind_of_export_passes_the_edc_shapes_in_every_language_the_
     assert by_chamber["accreditingAgent"]["id"] == chamber_did
     assert by_dakks["accreditingAgent"]["legalName"] == {"da": "DAkkS"}
     assert by_dakks["accreditingAgent"]["location"][0]["address"]["countryCode"]["notation"] == "DEU"
+    # Each node id names one thing: the same id never carries two different descriptions.
+    seen: dict[str, Any] = {}
+    for node in nodes(unit):
+        if len(node) > 2 and not node["id"].startswith("http"):  # EU vocabulary concepts are shared by design
+            assert seen.setdefault(node["id"], node) == node, node["id"]
 
     programme = exports["programme", None]["credentialSubject"]["hasClaim"]
     assert programme["provenBy"]["grade"]["noteLiteral"] == {"en": "Passed: every core unit of the programme"}

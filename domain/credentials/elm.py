@@ -491,9 +491,10 @@ def _organisation(profile: Mapping[str, Any], export: _Export) -> Json:
     return organisation
 
 
-def _agent(agent: Agent, export: _Export) -> Json:
-    """An organisation known by its name and country only."""
-    slug = _slug(agent.id.rsplit(":", 1)[-1])
+def _agent(agent: Agent, export: _Export, slug: str | None = None) -> Json:
+    """An organisation known by its name and country only (``slug`` names its location's nodes; by default the
+    last part of its DID, as ``_organisation`` names them, so that both say the same of one organisation)."""
+    slug = slug or _slug(agent.id.rsplit(":", 1)[-1])
     return {
         "id": agent.id,
         "type": "Organisation",
@@ -515,16 +516,15 @@ def _accreditation(
     node = export.node
     body_name = str(entry.get("accreditingBody") or "unnamed")
     known = export.texts.accrediting_bodies.get(body_name)
-    agent = known or Agent(
-        id=node(f"accrediting-agent:{slug}:{index}"), name={export.language: body_name}, country=alpha2 or ""
-    )
+    agent_slug = None if known else f"accrediting-agent:{slug}:{index}"
+    agent = known or Agent(id=node(f"{agent_slug}"), name={export.language: body_name}, country=alpha2 or "")
     accreditation: Json = {
         "id": node(f"accreditation:{slug}:{index}"),
         "type": "Accreditation",
         "dcType": _concept(*INSTITUTIONAL_QUALITY, ACCREDITATION_SCHEME),
         "title": {export.language: str(entry.get("scope") or "accreditation")},
         "organisation": org_id,
-        "accreditingAgent": _agent(agent, export),
+        "accreditingAgent": _agent(agent, export, agent_slug),
     }
     if entry.get("validFrom"):
         accreditation["dateIssued"] = _date_time(entry["validFrom"])
