@@ -185,6 +185,18 @@ def test_texts_the_programme_has_in_several_languages_are_in_every_language() ->
     assert_conforms(elm, "the fixture in three languages")
 
 
+def test_a_text_signed_in_a_fallback_language_keeps_the_language_it_is_in() -> None:
+    # The programme has the skill's label in English only; the German credential carries that English text.
+    texts = Translations(skills={SKILL: {"en": "MAG-Schweißen"}}, title={"en": "Schweißen: MAG"})
+    elm = european_learning_credential(OPEN_BADGES, texts)
+    [outcome] = elm["credentialSubject"]["hasClaim"]["specifiedBy"]["learningOutcome"]
+    assert outcome["relatedESCOSkill"][0]["prefLabel"] == {"en": "MAG-Schweißen"}
+    display = elm["displayParameter"]
+    assert display["title"] == {"en": "Schweißen: MAG"} and display["primaryLanguage"]["notation"] == "de"
+    assert [d["language"]["notation"] for d in display["individualDisplay"]] == ["de", "en"]
+    assert_conforms(elm, "a credential whose title was signed in a fallback language")
+
+
 def test_a_chambers_approval_is_assured_by_the_co_signing_chamber_and_a_named_qa_body_comes_first() -> None:
     chamber = "did:web:guildhall.example:organisations:c0ffee00-0000-4000-8000-000000000001"
     document = {**OPEN_BADGES, "termsOfUse": [{"type": "CoSignaturePolicy", "requiredSigner": [chamber]}]}

@@ -194,9 +194,15 @@ class _Export:
     texts: Translations
 
     def text(self, signed: Any, translations: LanguageMap | None = None) -> LanguageMap:
-        """A language map of the signed text: every translation when they agree with what was signed."""
+        """A language map of the signed text: every translation when they agree with what was signed.
+
+        A text the programme lacks in the credential's language was signed in another one (the first it has):
+        then it is labelled with the language it is really in, beside the others."""
         value = str(signed)
-        if translations and translations.get(self.language) == value:
+        if translations and (
+            translations.get(self.language) == value
+            or (not translations.get(self.language) and value in translations.values())
+        ):
             return {k: v for k, v in translations.items() if v}
         return {self.language: value}
 
@@ -373,7 +379,7 @@ def _display(credential: Mapping[str, Any], export: _Export, title: LanguageMap)
     displays = []
     for code in languages:
         image = _svg_page(
-            title.get(code) or title[export.language],
+            title.get(code) or next(iter(title.values())),
             learner or "",
             issuer_name.get(code) or next(iter(issuer_name.values())),
             str(credential.get("awardedDate") or credential["validFrom"])[:10],
