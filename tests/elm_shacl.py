@@ -5,6 +5,10 @@ the local copy of that context (``../shared/reference``), so nothing is fetched.
 per test session (``shapes()``): the full shapes are the controlled-vocabulary restrictions of
 ``EDC-generic-full.ttl`` *together with* the ``EDC-generic-no-cv.ttl`` they import (``owl:imports`` is not
 followed: it would go to the network).
+
+Measured on the 2-core machine: parsing the shapes takes about 0.5 s once per session (pyshacl's and rdflib's
+imports another second); one export parses to RDF in ~0.05 s (170–210 triples) and validates in 0.25 s against
+the no-cv shapes, 0.3–0.45 s against the full ones.
 """
 
 from __future__ import annotations
@@ -80,7 +84,5 @@ def shacl_report(document: dict[str, Any], which: Shapes = "no-cv") -> tuple[boo
         shacl_graph=shapes(which),
         inference="none",
         abort_on_first=False,
-        allow_infos=True,
-        allow_warnings=True,
-    )
+    )  # warnings and infos count as failures too (the EDC shapes declare every constraint a violation)
     return bool(conforms), str(text)
