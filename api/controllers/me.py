@@ -18,6 +18,7 @@ from api.http import Cursor, Limit
 from domain.attempts.models import AttemptPage
 from domain.credentials import service, wallet
 from domain.credentials.elm import ELM_MEDIA_TYPE
+from domain.credentials.elm_sources import elm_document
 from domain.credentials.wallet import MyCredentialDetail, MyCredentialPage
 from domain.errors import Forbidden
 from domain.learners import claims, erasure
@@ -168,7 +169,8 @@ class MeController(Controller):
     async def elm(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> dict[str, Any]:
-        return wallet.elm(await wallet.signed_row(request.app.state.db, person_of(principal), credential_id))
+        row = await wallet.signed_row(request.app.state.db, person_of(principal), credential_id)
+        return await elm_document(request.app.state.db, row, public_url(request))
 
     @get(
         "/data",

@@ -15,7 +15,6 @@ from uuid import UUID
 import msgspec
 
 from domain.credentials import envelopes, service
-from domain.credentials.elm import european_learning_credential
 from domain.credentials.models import CredentialLinks, CredentialSignature, CredentialState
 from domain.db import Connection, Database
 from domain.errors import NotFound
@@ -149,8 +148,3 @@ async def all_mine(conn: Connection, person_id: UUID, public_url: str) -> list[M
     """Every signed credential of the person, newest first (for the export of their data)."""
     ids = [r["id"] for r in await conn.fetch(q.all_for_person, person_id)]
     return [to_detail(await service.fetch_row(conn, i), public_url) for i in ids]
-
-
-def elm(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The European Learning Model v3 document of the signed credential (unsigned: ELM is an export)."""
-    return european_learning_credential(msgspec.json.decode(row["payload"]))
