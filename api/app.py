@@ -19,7 +19,7 @@ from api import queue
 from api.auth import ACCESS_TOKEN_KEY_PURPOSE, TokenVerifier, current_principal
 from api.controllers.health import HealthController
 from api.errors import EXCEPTION_HANDLERS
-from api.http import refuse_coerced_json
+from api.http import check_json_body, document_body_errors
 from api.observability import RequestIdMiddleware
 from api.openapi import openapi_config
 from api.settings import Settings
@@ -154,7 +154,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[_lifespan(settings)],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_coerced_json,
+        before_request=check_json_body,
         middleware=[prometheus.middleware],
         openapi_config=openapi_config(settings),
         request_max_body_size=10 * 1024 * 1024,
@@ -163,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     _answer_options_with_every_method(app)
+    document_body_errors(h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app

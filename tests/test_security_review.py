@@ -105,3 +105,104 @@ def _problem(response: Any) -> dict[str, Any]:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# 4. JSON nested ~1,000 deep is refused at the edge, with or without a token, by every JSON operation.
+
+DEEP_ARRAY = "[" * 1000 + "]" * 1000
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+
+
+async def test_deeply_nested_json_is_refused_at_the_edge_never_a_500(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(
+        ["programmes:write", "assessments:write", "organisations:write", "webhooks:manage"], name="Deep Thought"
+    )
+    org = f"/organisations/{who.org_id}"
+    operations = [
+        ("POST", "/occupational-profiles", who.headers),
+        ("POST", "/programmes", who.headers),
+        ("POST", f"{org}/learners", who.headers),
+        ("POST", f"{org}/attempts", who.headers),
+        ("POST", f"{org}/result-batches", who.headers),
+        ("POST", "/xapi/statements", {**who.headers, "X-Experience-API-Version": "1.0.3"}),
+        ("PATCH", org, {**who.headers, "If-Match": '"v1"'}),
+        ("POST", "/oauth/register", {}),
+        ("POST", "/verify", {}),
+        ("POST", "/programmes", {}),  # no token at all
+    ]
+    for method, url, headers in operations:
+        for body in (DEEP_ARRAY, DEEP_OBJECT, '{"title": ' + DEEP_ARRAY + "}"):
+            response = await client.request(
+                method, url, content=body, headers={**headers, "Content-Type": "application/json"}
+            )
+            assert response.status_code in (400, 401, 422), (method, url, response.status_code, response.text)
+            if response.status_code != 401:
+                assert "nested more than" in response.text, (method, url, response.text)
+
+
+# 5. JSON bodies only as JSON, without duplicate keys.
+
+
+async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
+    import json
+
+    body = json.dumps(AMU_WELDER)
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**who.headers, **({"Content-Type": content_type} if content_type else {})}
+        response = await client.post("/occupational-profiles", content=body, headers=headers)
+        assert response.status_code == 415, (content_type, response.text)
+        assert "application/json" in _problem(response)["detail"]
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        headers = {**who.headers, "Content-Type": content_type}
+        assert (await client.post("/occupational-profiles", content=body, headers=headers)).status_code == 201
+    document = (await client.get("/schema/openapi.json")).json()
+    assert "415" in document["paths"]["/occupational-profiles"]["post"]["responses"]
+
+
+async def test_duplicate_json_keys_are_refused_with_the_key_named(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
+    import json
+
+    good = json.dumps(AMU_WELDER)
+    twice = good[:-1] + ', "iscoCode": "9999"}'
+    inner = good.replace('"title": {"da": "Svejser, plade (AMU)"', '"title": {"da": "x", "da": "Svejser, plade (AMU)"', 1)
+    assert inner != good
+    for body, key in ((twice, "iscoCode"), (inner, "title.da")):
+        response = await client.post(
+            "/occupational-profiles", content=body, headers={**who.headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        problem = _problem(response)
+        assert f"the key {key!r} appears twice" in problem["detail"], problem
+        assert problem["invalidParams"][0]["name"] == key
+
+
+# 8. Error messages that say what to do.
+
+
+async def test_an_empty_body_says_a_json_body_is_required(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
+    for headers in ({"Content-Type": "application/json"}, {}):
+        response = await client.post("/occupational-profiles", content=b"", headers={**who.headers, **headers})
+        assert response.status_code == 400, response.text
+        assert _problem(response)["detail"].startswith("a JSON body is required"), response.text
+
+
+async def test_registration_names_every_missing_field_at_once(client: Client) -> None:
+    response = await client.post("/oauth/register", json={"client_name": "Wallet"})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_client_metadata"
+    for field in (
+        "client_uri",
+        "logo_uri",
+        "tos_uri",
+        "policy_uri",
+        "software_id",
+        "software_version",
+        "redirect_uris",
+        "scope",
+    ):
+        assert field in body["error_description"], (field, body)
+    assert "client_name" not in body["error_description"]
