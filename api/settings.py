@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -61,6 +63,11 @@ class Settings:
     @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def claim_code_key(self) -> bytes:
+        """The key claim codes are hashed under (HMAC-SHA-256), derived from the master key."""
+        return hmac.new(self.master_key, b"guildhall learner claim codes v1", hashlib.sha256).digest()
 
     @property
     def webhook_networks(self) -> tuple[IPNetwork, ...]:

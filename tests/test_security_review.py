@@ -4,10 +4,12 @@ profile write, a draft-history leak, sign-in throttling, deep JSON, the smaller 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.oauth_flow import APP_REDIRECT_URI, person_token
 from tests.scenarios import publish
@@ -166,7 +168,9 @@ async def test_duplicate_json_keys_are_refused_with_the_key_named(client: Client
 
     good = json.dumps(AMU_WELDER)
     twice = good[:-1] + ', "iscoCode": "9999"}'
-    inner = good.replace('"title": {"da": "Svejser, plade (AMU)"', '"title": {"da": "x", "da": "Svejser, plade (AMU)"', 1)
+    inner = good.replace(
+        '"title": {"da": "Svejser, plade (AMU)"', '"title": {"da": "x", "da": "Svejser, plade (AMU)"', 1
+    )
     assert inner != good
     for body, key in ((twice, "iscoCode"), (inner, "title.da")):
         response = await client.post(
@@ -206,3 +210,62 @@ async def test_registration_names_every_missing_field_at_once(client: Client) ->
     ):
         assert field in body["error_description"], (field, body)
     assert "client_name" not in body["error_description"]
+
+
+# 5. No existence oracle through issuing holds.
+
+
+async def test_holding_anothers_private_draft_answers_as_a_random_id(client: Client, bootstrap: Bootstrap) -> None:
+    import uuid
+
+    a = await bootstrap.integrator(["programmes:write", "credentials:issue"], name="Organisation A")
+    b = await bootstrap.integrator(
+        ["credentials:issue", "credentials:read"], name="Organisation B", kind="vet_provider"
+    )
+    profile_version = await welder_profile(client, a)
+    content = programme_content(profile_version, str(a.org_id), str(a.org_id), str(a.org_id))
+    draft = await client.post("/programmes", json={"content": content}, headers=a.headers)
+    assert draft.status_code == 201, draft.text
+    draft_id, random_id = draft.json()["designId"], str(uuid.uuid4())
+    answers = {}
+    for programme in (draft_id, random_id):
+        response = await client.put(
+            f"/organisations/{b.org_id}/issuing-holds/{programme}", json={"reason": "x"}, headers=b.headers
+        )
+        answers[programme] = (response.status_code, _problem(response)["detail"].replace(programme, "<id>"))
+    assert answers[draft_id] == answers[random_id] == (404, "there is no programme <id>")
+    # A co-author of the draft may hold it.
+    mine = await client.put(f"/organisations/{a.org_id}/issuing-holds/{draft_id}", json={}, headers=a.headers)
+    assert mine.status_code == 200, mine.text
+
+
+# 5. Claim codes are kept as a keyed hash; codes handed out before the change still work until used.
+
+
+async def test_claim_codes_are_stored_as_a_keyed_hash(client: Client, bootstrap: Bootstrap, db: Database) -> None:
+    import hashlib
+
+    from tests.test_learner_claims import claim, issue
+
+    provider = await bootstrap.integrator(["assessments:write"], name="Festo Didactic", kind="vet_provider")
+    learners = f"/organisations/{provider.org_id}/learners"
+    ids = [(await client.post(learners, json={"name": n}, headers=provider.headers)).json()["id"] for n in "AB"]
+    code = await issue(client, provider, ids[0])
+    raw = code.replace("-", "")
+    async with db.connection() as conn:
+        stored = await conn.fetchval("SELECT code_hash FROM learner_claim_codes WHERE learner_id = $1", UUID(ids[0]))
+        assert stored != hashlib.sha256(raw.encode()).hexdigest() and raw not in stored
+        assert stored.startswith("hmac-sha256:")
+        # A code handed out before keyed hashes (its unkeyed SHA-256 kept) is still honoured, once.
+        old_code = "K7QF3MZPXW"
+        await conn.execute(
+            "INSERT INTO learner_claim_codes (code_hash, learner_id, provider_id, expires_at) "
+            "VALUES ($1, $2, $3, now() + interval '1 day')",
+            hashlib.sha256(old_code.encode()).hexdigest(),
+            UUID(ids[1]),
+            provider.org_id,
+        )
+    assert (await claim(client, code, email="a@mail.example")).status_code == 200
+    first = await claim(client, "k7qf-3mzp-xw", email="b@mail.example")
+    assert first.status_code == 200, first.text
+    assert (await claim(client, "K7QF-3MZP-XW", email="c@mail.example")).status_code == 422
