@@ -3,12 +3,14 @@ profile write, a draft-history leak, sign-in throttling, deep JSON, the smaller 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from uuid import UUID
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api.settings import Settings
 from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.oauth_flow import APP_REDIRECT_URI, person_token
@@ -269,3 +271,58 @@ async def test_claim_codes_are_stored_as_a_keyed_hash(client: Client, bootstrap:
     first = await claim(client, "k7qf-3mzp-xw", email="b@mail.example")
     assert first.status_code == 200, first.text
     assert (await claim(client, "K7QF-3MZP-XW", email="c@mail.example")).status_code == 422
+
+
+# 5. Answers say how to treat them: JSON is not stored or sniffed, pages cannot be framed.
+
+
+async def test_json_answers_are_not_stored_or_sniffed(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(["organisations:read"], name="Organisation A")
+    for response in (
+        await client.get(f"/organisations/{who.org_id}", headers=who.headers),
+        await client.get("/organisations/00000000-0000-4000-8000-000000000000", headers=who.headers),
+        await client.get("/no-such-thing"),
+        await client.get("/healthz"),
+    ):
+        assert response.headers["cache-control"] == "no-store", (response.url, response.headers)
+        assert response.headers["x-content-type-options"] == "nosniff"
+    public = await client.get("/.well-known/oauth-authorization-server")
+    assert public.headers["cache-control"] == "public, max-age=3600"  # a public, cacheable document keeps its own
+    assert public.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_pages_carry_a_content_security_policy_and_cannot_be_framed(client: Client) -> None:
+    for url in ("/schema", "/ims/ob/v3p0/policies"):
+        page = await client.get(url)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html"), url
+        csp = page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp, (url, csp)
+        assert "default-src 'none'" in csp or "default-src 'self'" in csp, (url, csp)
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+    docs = (await client.get("/schema")).headers["content-security-policy"]
+    assert "script-src 'self'" in docs and "style-src 'self'" in docs
+    assert "http" not in docs  # nothing from another origin
+
+
+# 5. /metrics needs a token in production.
+
+
+async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
+    from api.app import create_app
+    from tests.conftest import BASE_URL
+
+    production = dataclasses.replace(settings, environment="production", metrics_token="s3cret-scraper-token-0123456789")
+    async with AsyncTestClient(app=create_app(production), base_url=BASE_URL) as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}):
+            refused = await http.get("/metrics", headers=headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "GUILDHALL_METRICS_TOKEN" in _problem(refused)["detail"]
+        scraped = await http.get("/metrics", headers={"Authorization": "Bearer s3cret-scraper-token-0123456789"})
+        assert scraped.status_code == 200 and "requests_total" in scraped.text
+    unset = dataclasses.replace(settings, environment="production")
+    async with AsyncTestClient(app=create_app(unset), base_url=BASE_URL) as http:
+        closed = await http.get("/metrics")
+        assert closed.status_code == 404, closed.text
+        assert "GUILDHALL_METRICS_TOKEN" in _problem(closed)["detail"]
