@@ -476,7 +476,7 @@ async def hold(
 ) -> IssuingHold:
     _require_provider(principal, provider_id)
     async with write(db, principal.actor()) as w:
-        if not await w.conn.fetchval(q.design_exists, programme_id):
+        if not await w.conn.fetchval(q.programme_visible_to, programme_id, provider_id):
             raise NotFound(f"there is no programme {programme_id}")
         row = await w.conn.fetchrow(q.hold, provider_id, programme_id, reason)
         await w.audit("issuing.held", "programme", programme_id, provider_id, {"reason": reason})

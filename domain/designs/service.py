@@ -271,6 +271,9 @@ async def save_content(
 async def change_log(db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int) -> ChangeLog:
     async with db.connection() as conn:
         version = await _visible_version(conn, principal, kind, design_id, number)
+        # The published content is public; its drafting (before/after values, editors) is not.
+        if not access.can_see_drafts(principal, version.coauthors):
+            raise NotFound(f"the change log of {kind} {design_id} is for its co-authors")
         rows = await conn.fetch(q.select_changes, version.id)
     return ChangeLog(number=number, changes=[from_row(ChangeRecord, r) for r in rows])
 
