@@ -21,7 +21,7 @@ from api.controllers.health import HealthController
 from api.errors import EXCEPTION_HANDLERS
 from api.http import refuse_coerced_json
 from api.observability import RequestIdMiddleware
-from api.openapi import openapi_config
+from api.openapi import describe_operations, openapi_config
 from api.settings import Settings
 from domain import keys, migrations
 from domain.db import Database
@@ -163,6 +163,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     _answer_options_with_every_method(app)
+    describe_operations(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
     return app
