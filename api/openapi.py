@@ -9,11 +9,12 @@ import msgspec
 from litestar import Litestar, Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, License, OAuthFlow, OAuthFlows, SecurityScheme, Tag
 from litestar.routes import HTTPRoute
 
 from api.auth import CLIENT_AUTH_SCHEME, SECURITY_SCHEME
+from api.schema_viewer import SwaggerViewer, schema_router
 from api.settings import Settings
 from domain.scopes import SCOPES
 from domain.structs import Input
@@ -36,8 +37,9 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
             "Co-designed short training programmes, assessments and signed micro-credentials. "
             "Every error is an RFC 9457 problem document."
         ),
-        path="/schema",
-        render_plugins=[ScalarRenderPlugin(), OpenAPIJson()],
+        # /schema: Swagger UI served from the package (api/schema_viewer), nothing from a CDN.
+        openapi_router=schema_router("/schema"),
+        render_plugins=[SwaggerViewer(base="/schema"), OpenAPIJson()],
         license=License(name="Apache-2.0", identifier="Apache-2.0"),
         components=Components(
             security_schemes={
