@@ -22,7 +22,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.headers import SecurityHeadersMiddleware
 from api.http import check_json_body, document_body_errors
 from api.observability import RequestIdMiddleware
-from api.openapi import openapi_config
+from api.openapi import describe_operations, openapi_config
 from api.settings import Settings
 from domain import keys, migrations
 from domain.db import Database
@@ -166,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.settings = settings
     _answer_options_with_every_method(app)
     document_body_errors(h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers)
+    describe_operations(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
     app.asgi_handler = RequestIdMiddleware(SecurityHeadersMiddleware(app.asgi_handler))
     return app

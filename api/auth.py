@@ -30,6 +30,9 @@ from domain.scopes import Role
 
 ACCESS_TOKEN_KEY_PURPOSE = "oauth"
 SECURITY_SCHEME = "oauth2"
+# OAuth clients authenticate themselves at the token, introspection and revocation endpoints (RFC 6749 §2.3.1):
+# HTTP Basic with the client id and secret, or the two as form fields (client_secret_post).
+CLIENT_AUTH_SCHEME = "clientSecretBasic"
 
 
 class TokenVerifier:

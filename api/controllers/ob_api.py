@@ -180,7 +180,10 @@ _DESCRIPTIONS = {
 def imsx_problems(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
-            data_container=ImsxProblem, description=_DESCRIPTIONS[status], media_type=PROBLEM_MEDIA_TYPE
+            data_container=ImsxProblem,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,  # Litestar's are random text, not examples of a problem
         )
         for status in statuses
     }
@@ -588,11 +591,13 @@ class ClientRegistrationController(Controller):
                 data_container=OAuthErrorBody,
                 description="RFC 7591 error: invalid_redirect_uri or invalid_client_metadata",
                 media_type=MediaType.JSON,
+                generate_examples=False,
             ),
             429: ResponseSpec(
                 data_container=Problem,
                 description="Too many registrations from this address; retry after Retry-After seconds",
                 media_type=PROBLEM_MEDIA_TYPE,
+                generate_examples=False,
             ),
         },
     )

@@ -456,8 +456,14 @@ async def organisations_by_id(conn: Connection, ids: set[UUID]) -> dict[UUID, Or
     return found
 
 
-def organisation_name(organisation: Organisation) -> str:
-    return organisation.name.get(organisation.default_language) or next(iter(organisation.name.values()), "")
+def organisation_name(organisation: Organisation, language: str | None = None) -> str:
+    """The organisation's name in ``language`` if it has one, else in its own default language."""
+    names = organisation.name
+    return (
+        (names.get(language) if language else None)
+        or names.get(organisation.default_language)
+        or next(iter(names.values()), "")
+    )
 
 
 # --- Verifying ------------------------------------------------------------------------------------
@@ -488,8 +494,20 @@ class _Context:
     def who(self, did: str | None) -> str:
         organisation = self.organisation(did)
         if organisation is not None:
-            return organisation_name(organisation)
+            return self.name_of(organisation)
         return did or "an unnamed signer"
+
+    def name_of(self, organisation: Organisation) -> str:
+        """One name per organisation in everything said about this credential: the awarding body's as the
+        credential gives it (``issuer.name``, signed), any other's in the language of the credential's texts."""
+        issuer = self.document.get("issuer")
+        signed_name = issuer.get("name") if isinstance(issuer, Mapping) else None
+        if isinstance(signed_name, str) and signed_name and self.organisation(issuer_of(self.document)) is organisation:
+            return signed_name
+        subject = self.document.get("credentialSubject")
+        achievement = subject.get("achievement") if isinstance(subject, Mapping) else None
+        language = achievement.get("inLanguage") if isinstance(achievement, Mapping) else None
+        return organisation_name(organisation, language if isinstance(language, str) else None)
 
 
 @dataclass(frozen=True)
@@ -654,7 +672,7 @@ def _signature_view(context: _Context, position: int, checked: envelopes.Checked
         role="issuer" if position == 0 else "cosigner",
         signer=checked.signer,
         organisation_id=organisation.id if organisation else None,
-        organisation_name=organisation_name(organisation) if organisation else None,
+        organisation_name=context.name_of(organisation) if organisation else None,
         kid=checked.kid,
         alg=checked.alg,
         valid=checked.valid,
@@ -799,7 +817,7 @@ def _check_accreditation(context: _Context) -> _Outcome:
     if organisation is None:
         return _note("accreditation", "not_applicable", "the awarding body is not an organisation of this server")
     current = [a for a in organisation.accreditations if a.current]
-    name = organisation_name(organisation)
+    name = context.name_of(organisation)
     if not current:
         return _note("accreditation", "warning", f"{name} holds no current accreditation recorded here")
     parts = [

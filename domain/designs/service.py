@@ -26,13 +26,13 @@ from domain.designs.models import (
     CommentCreate,
     CommentPage,
     Comparison,
-    Decision,
     Design,
     DesignKind,
     DesignPage,
     ProgrammeRegisterView,
     ProgrammeVersion,
     QualificationRegisterView,
+    VersionDecision,
     VersionSummary,
 )
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -449,7 +449,7 @@ async def propose(
 
 
 async def decide(
-    db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int, data: Decision
+    db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int, data: VersionDecision
 ) -> AnyVersion:
     """An approver approves, or requests changes (the version returns to draft). The last required
     approval publishes the version."""
