@@ -115,6 +115,7 @@ async def upload(
             await _finish(w, provider_id, batch_id, outcomes)
         chunk_events = await _emit_chunks(w.conn, provider_id, batch_id, len(groups))
         batch = await fetch_batch(w.conn, provider_id, batch_id)
+    dispatcher = dispatcher or db.dispatcher
     if dispatcher is not None:
         await _dispatch_each(dispatcher, chunk_events)
     return Upload(batch, replayed=False)
