@@ -27,7 +27,7 @@ from tests.scenarios import classroom
 from tests.test_attempts import welding
 from tests.test_codesign_tekniq import programme_content, welder_profile
 from tests.webhook_receiver import Received, Receiver
-from tests.worker_harness import running_worker
+from tests.worker_harness import running_worker, undone
 
 # What "at once" means on a busy 2-core machine: the sweep would take 5 to 35 s.
 LIMIT = 3.0
@@ -190,6 +190,16 @@ async def test_every_event_type_arrives_within_seconds_of_its_call(
         )
         [revoked] = await arrivals.after(started, "credential.revoked")
         assert revoked.message["data"]["credentialId"] == cosigned.message["data"]["credentialId"]
+
+        # A failed attempt: attempt.failed is for the worker, not for subscribers, and is handled at once too.
+        started, _ = await timed(
+            client.post(room.attempts_url, json=room.attempt(welding("l1", "l1", 0)), headers=provider.headers)
+        )
+        await arrivals.after(started, "attempt.recorded")
+        async with asyncio.timeout(PATIENCE):  # every event of the story was dispatched when it committed
+            while left := await undone(db):
+                assert time.monotonic() - started < LIMIT, f"outbox events not handled at once: {left}"
+                await asyncio.sleep(0.05)
 
     assert sorted(arrivals.latencies) == sorted(EVENT_TYPES), "every event type was caused and timed"
     unasked = [r.message["type"] for i, r in enumerate(receiver.requests) if i not in arrivals.claimed]
