@@ -57,6 +57,7 @@ def _lifespan(settings: Settings) -> Any:
         app.state.db = db
         app.state.redis = redis
         app.state.jobs = queue.JobQueue(redis)
+        db.dispatcher = app.state.jobs  # every write's events go to the worker when it commits
         app.state.token_verifier = TokenVerifier(db, settings.issuer)
         try:
             yield

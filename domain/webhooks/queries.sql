@@ -107,7 +107,15 @@ LIMIT $1
 FOR UPDATE OF d SKIP LOCKED;
 
 -- name: pending_deliveries_of_events
-SELECT id, attempts FROM webhook_deliveries WHERE event_id = ANY ($1::bigint[]) AND status = 'pending';
+-- Only those no earlier pending delivery of the same subject holds back: a held one is handed out when the one
+-- before it succeeds (next_in_subject). Dispatched now as well, its job would find it held and end, and while
+-- that job still stood in the queue, the release's enqueue of the same job id would be dropped.
+SELECT d.id, d.attempts
+FROM webhook_deliveries d
+WHERE d.event_id = ANY ($1::bigint[]) AND d.status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+                  WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
+                    AND earlier.status = 'pending' AND earlier.event_id < d.event_id);
 
 -- name: claim_delivery
 -- Takes the delivery for one attempt (the same conditions as due_deliveries); a second claimant finds the
