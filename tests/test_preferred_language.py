@@ -91,6 +91,17 @@ async def test_the_credential_is_in_the_preferred_language_or_the_programmes_def
     page = await client.get(f"/c/{documents[english]['id'].removeprefix('urn:uuid:')}")
     assert page.status_code == 200 and 'lang="en"' in page.text and ENGLISH in page.text
 
+    # The learner wants theirs in Danish after all: the provider changes the preference and re-issues.
+    await prefer(client, room, english, "da")
+    old_id = documents[english]["id"].removeprefix("urn:uuid:")
+    reissued = await client.post(
+        f"/credentials/{old_id}/reissue", json={"reason": "wanted in Danish"}, headers=room.provider.headers
+    )
+    assert reissued.status_code in (200, 201), reissued.text
+    assert_in(reissued.json()["credential"], "da")
+    replaced = await client.get(f"/credentials/{old_id}", headers=room.provider.headers)
+    assert replaced.json()["state"] == "revoked" and replaced.json()["replacedBy"] == reissued.json()["id"]
+
 
 async def test_the_batch_path_issues_in_the_same_language(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings

@@ -1,7 +1,8 @@
 """Status anyone can read: suspended, revoked, withdrawn and refused credentials as independent status checkers
 read them (Digital Bazaar's vc-bitstring-status-list, and the checker the Learner Credential Wallet's
 verifier-core picks), while the credential stays valid against the 1EdTech Open Badges 3.0 schema; and
-expiry, as Guildhall's own verifier, the public page and the learner's record see it."""
+expiry, as Guildhall's own verifier, the public page and the records see it, and as the date checks of
+@digitalbazaar/vc and of the VC library verifier-core runs see it."""
 
 from __future__ import annotations
 
@@ -163,9 +164,17 @@ async def test_an_expired_credential_is_expired_at_verify_on_its_page_and_in_its
             "2021-01-04T09:00:00Z",
             "2024-01-04T09:00:00Z",
         )
+    dates = await run_checker("credential_dates.mjs", {"credential": credential["credential"]})
+    assert dates["digitalbazaar"]["ok"] and dates["verifierCore"]["ok"], dates  # as issued: valid now
+    dates = await run_checker("credential_dates.mjs", {"credential": document})
+    for checker in ("digitalbazaar", "verifierCore"):
+        assert not dates[checker]["ok"] and 'is after "validUntil" (2024-01-04T09:00:00Z)' in dates[checker]["error"]
+    assert {"id": "expiration", "valid": False} in dates["verifierCore"]["log"], dates
+
     url = f"/credentials/{credential['id']}"
     headers = room.provider.headers
-    for form in ("vc-jwt", "jws", "json"):
+    # The JWS forms carry the signatures made above; the JSON form's proofs are those of its own format.
+    for form in ("vc-jwt", "jws"):
         response = await client.get(f"{url}/{form}", headers=headers)
         assert response.status_code == 200, response.text  # complete, so handed out; it says it expired
         sent = response.text if form == "vc-jwt" else response.json()

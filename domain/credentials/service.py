@@ -185,8 +185,7 @@ async def require_complete(conn: Connection, row: Mapping[str, Any]) -> None:
             for m in missing
         )
         raise CredentialIncomplete(
-            f"credential {row['id']} is {row['state']} and not complete, so none of its forms is handed out; "
-            f"it lacks {parts}",
+            f"credential {row['id']} is not complete, so none of its forms is handed out: it lacks {parts}",
             state=row["state"],
             missing=missing,
         )

@@ -7,9 +7,11 @@
   credential names one ``BitstringStatusListEntry``, purpose ``revocation`` (``credential_status``). So that
   every independent checker reads a suspended credential as not valid, the revocation list is *published*
   with the suspension bits ORed in (``published_bits``): its bit is set while a credential is revoked or
-  suspended, and cleared again on reinstatement unless it was revoked. The lists in the database keep the
-  two purposes apart, and Guildhall's own verifier and pages read both (``status_of``) to tell suspended
-  from revoked. The suspension list is published as well, with its own bits only.
+  suspended, and cleared again on reinstatement unless it was revoked. A refused or withdrawn co-signature
+  sets the revocation bit as well (``service``): final, and a copy handed out earlier must fail every
+  verifier's status check. The lists in the database keep the two purposes apart, and Guildhall's own
+  verifier and pages read both (``status_of``) to tell suspended from revoked. The suspension list is
+  published as well, with its own bits only.
 * Slots come from a PostgreSQL sequence (``allocate``), so concurrent issuance never waits on a hot
   row; lists are made on first use. Gaps in an organisation's lists are harmless.
 * A status change (``set_status``) runs in the caller's transaction, beside the change it reflects.
