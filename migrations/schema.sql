@@ -899,6 +899,8 @@ CREATE INDEX organisations_created_idx ON public.organisations USING btree (crea
 
 CREATE INDEX outbox_pending_idx ON public.outbox USING btree (id) WHERE (done_at IS NULL);
 
+CREATE INDEX outbox_pending_subject_idx ON public.outbox USING btree (subject, id) WHERE (done_at IS NULL);
+
 CREATE UNIQUE INDEX persons_email_key ON public.persons USING btree (lower(email));
 
 CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
@@ -912,6 +914,8 @@ CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 
 CREATE INDEX webhook_deliveries_listing_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at, id);
+
+CREATE INDEX webhook_deliveries_pending_by_subject_idx ON public.webhook_deliveries USING btree (subject) WHERE (status = 'pending'::text);
 
 CREATE INDEX webhook_deliveries_subject_idx ON public.webhook_deliveries USING btree (endpoint_id, subject, event_id) WHERE (status = 'pending'::text);
 
@@ -1148,3 +1152,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000014');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000015');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');

@@ -146,6 +146,8 @@ def test_every_shell_block_of_the_readme_runs_against_make_run(
                 assert time.monotonic() < deadline, "not ready within 90 s:\n" + log_path.read_text()
                 time.sleep(0.3)
             assert (checkout / ".data" / "demo.env").exists(), log_path.read_text()
+            # The port it serves, whatever it is: the README's commands read it from here.
+            assert f"export API=http://127.0.0.1:{port}\n" in (checkout / ".data" / "demo.env").read_text()
             # The reader's shell: the servers `make run` was given (or none: it found its own in .data).
             shell_env = {k: v for k, v in clean_env(**servers).items() if not k.startswith("GUILDHALL_TEST")}
             shell_env.pop("PORT", None)
