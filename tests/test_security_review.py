@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from api.settings import Settings
+from api.settings import RateLimit, Settings
 from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.oauth_flow import APP_REDIRECT_URI, person_token
@@ -326,3 +326,74 @@ async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
         closed = await http.get("/metrics")
         assert closed.status_code == 404, closed.text
         assert "GUILDHALL_METRICS_TOKEN" in _problem(closed)["detail"]
+
+
+# 3. Sign-in throttling: per address too, one canonical form of an e-mail address, a sliding window.
+
+
+async def _sign_in(http: Client, lms: Any, email: str, password: str) -> Any:
+    from tests.oauth_flow import hidden_fields
+
+    page = await http.get("/oauth/authorize", params=lms.request())
+    form = {**hidden_fields(page.text), "email": email, "password": password, "decision": "allow"}
+    return await http.post("/oauth/authorize", data=form, follow_redirects=False)
+
+
+async def test_one_address_cannot_spray_passwords_over_many_accounts(client: Client, bootstrap: Bootstrap) -> None:
+    from tests.test_oauth_authorization_code import register_lms
+
+    lms = await register_lms(bootstrap, client)  # the default limits
+    statuses = [(await _sign_in(client, lms, f"user{n}@example.org", "Summer2026!Summer")).status_code for n in range(40)]
+    assert 429 in statuses, statuses
+    first_refusal = statuses.index(429)
+    assert first_refusal <= 30 and set(statuses[first_refusal:]) == {429}, statuses
+    assert (await _sign_in(client, lms, "ada@example.org", PASSWORD)).status_code == 429  # the address waits
+
+
+async def test_an_address_is_one_account_in_every_spelling(settings: Settings, bootstrap: Bootstrap) -> None:
+    from api.app import create_app
+    from tests.conftest import BASE_URL
+    from tests.test_oauth_authorization_code import register_lms
+
+    limited = create_app(dataclasses.replace(settings, login_rate_limit=RateLimit(2, 3600)))
+    async with AsyncTestClient(app=limited, base_url=BASE_URL) as http:
+        lms = await register_lms(bootstrap, http)
+        organisation = (await bootstrap.db.pool.fetchval("SELECT organisation_id FROM members WHERE person_id = $1",
+                                                         lms.person_id))
+        await bootstrap.member(organisation, "ida@example.org", ["viewer"], password=PASSWORD)
+        # U+0130 (İ) is not i: PostgreSQL's lower() made it one, Python's another; now it is its own address.
+        dotted = await _sign_in(http, lms, "\u0130da@example.org", PASSWORD)
+        assert dotted.status_code == 400, dotted.text
+        assert [(await _sign_in(http, lms, "ida@example.org", "wrong guess one")).status_code for _ in range(2)] == [
+            400,
+            400,
+        ]
+        # Capitals and full-width letters (NFKC) spell the same address, so they share its budget.
+        for spelling in ("IDA@Example.ORG", "\uff49\uff44\uff41@example.org"):
+            assert (await _sign_in(http, lms, spelling, PASSWORD)).status_code == 429, spelling
+    async with AsyncTestClient(app=create_app(settings), base_url=BASE_URL) as http:
+        signed_in = await _sign_in(http, lms, "\uff29\uff24\uff21@EXAMPLE.org", PASSWORD)
+        assert signed_in.status_code == 302, signed_in.text
+
+
+async def test_limits_slide_so_a_window_boundary_does_not_double_them(settings: Settings) -> None:
+    import asyncio
+    import time
+
+    from api.app import create_app
+    from tests.conftest import BASE_URL
+
+    window = 2
+    limited = create_app(dataclasses.replace(settings, token_rate_limit=RateLimit(3, window)))
+    form = {"grant_type": "client_credentials"}
+    async with AsyncTestClient(app=limited, base_url=BASE_URL) as http:
+        # Late in one fixed window, so that the next request falls in the next one.
+        await asyncio.sleep((window - 0.6 - time.time() % window) % window)
+        answers = [(await http.post("/oauth/token", data=form)).status_code for _ in range(3)]
+        assert 429 not in answers, answers
+        await asyncio.sleep((window + 0.1 - time.time() % window) % window)
+        refused = await http.post("/oauth/token", data=form)
+        assert refused.status_code == 429, "a fixed window would start counting afresh here"
+        assert 1 <= int(refused.headers["retry-after"]) <= window
+        await asyncio.sleep(int(refused.headers["retry-after"]) + 0.1)
+        assert (await http.post("/oauth/token", data=form)).status_code != 429

@@ -1,6 +1,6 @@
 -- name: insert_learner
-INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt, email_canonical)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id;
 
 -- name: insert_identifiers
@@ -24,7 +24,7 @@ ORDER BY l.created_at, l.id
 LIMIT $7;
 
 -- name: update_learner
-UPDATE learners SET name = $3, email = $4, date_of_birth = $5, version = version + 1, updated_at = now()
+UPDATE learners SET name = $3, email = $4, email_canonical = $6, date_of_birth = $5, version = version + 1, updated_at = now()
 WHERE id = $1 AND version = $2
 RETURNING id;
 
