@@ -397,3 +397,19 @@ async def test_limits_slide_so_a_window_boundary_does_not_double_them(settings: 
         assert 1 <= int(refused.headers["retry-after"]) <= window
         await asyncio.sleep(int(refused.headers["retry-after"]) + 0.1)
         assert (await http.post("/oauth/token", data=form)).status_code != 429
+
+
+def test_the_readme_lists_every_field_a_registration_needs() -> None:
+    from pathlib import Path
+
+    import msgspec
+
+    from domain.oauth.registration import ClientRegistration
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    part = readme[readme.index("A registration (`Content-Type: application/json`) must give all of") :]
+    part = part[: part.index("\n\n")]
+    required = [f.encode_name for f in msgspec.structs.fields(ClientRegistration) if f.required]
+    assert len(required) == 9
+    for name in required:
+        assert f"`{name}`" in part, name
