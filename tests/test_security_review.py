@@ -7,6 +7,10 @@ import dataclasses
 from typing import Any
 from uuid import UUID
 
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -413,3 +417,33 @@ def test_the_readme_lists_every_field_a_registration_needs() -> None:
     assert len(required) == 9
     for name in required:
         assert f"`{name}`" in part, name
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.sampled_from('a:"\\\u00e9[]{}u003A ')),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(alphabet=st.sampled_from('ab:"\\[u0'), max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(value=_JSON, ensure_ascii=st.booleans())
+def test_the_edge_reads_every_json_text_as_json_does_and_finds_every_repeated_key(
+    value: Any, ensure_ascii: bool
+) -> None:
+    """Property: without repeated keys the edge's value is the standard library's; with one it refuses."""
+    import json
+
+    from litestar.exceptions import ValidationException
+
+    from api.http import read_json
+
+    text = json.dumps(value, ensure_ascii=ensure_ascii)
+    assert read_json(text.encode()) == json.loads(text)
+    if isinstance(value, dict) and value:
+        name, member = next(iter(value.items()))
+        again = json.dumps(name, ensure_ascii=ensure_ascii) + ": " + json.dumps(member, ensure_ascii=ensure_ascii)
+        repeated = "{" + again + ", " + text[1:]
+        with pytest.raises(ValidationException, match="appears twice"):
+            read_json(repeated.encode())
