@@ -447,3 +447,50 @@ def test_the_edge_reads_every_json_text_as_json_does_and_finds_every_repeated_ke
         repeated = "{" + again + ", " + text[1:]
         with pytest.raises(ValidationException, match="appears twice"):
             read_json(repeated.encode())
+
+
+async def test_deep_json_inside_a_signed_credential_is_refused_never_a_500(client: Client, bootstrap: Bootstrap) -> None:
+    import base64
+    import json
+
+    from tests.test_ob_api import PASSWORD as WALLET_PASSWORD
+    from tests.test_ob_api import wallet_token
+
+    def b64(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+    organisation = await bootstrap.organisation("Somewhere")
+    await bootstrap.member(organisation.id, "deep@example.org", ["viewer"], password=WALLET_PASSWORD)
+    person = await wallet_token(client, "deep@example.org")
+    header = b64('{"alg": "ES256"}')
+    deep_jwt = f"{header}.{b64(DEEP_ARRAY)}.c2ln"
+    deep_header = f"{b64(DEEP_OBJECT)}.{b64('{}')}.c2ln"
+    with_proof = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "proof": {"type": "JwtProof2020", "jwt": deep_jwt},
+    }
+    for body, media_type in (
+        (deep_jwt, "text/plain"),
+        (deep_header, "text/plain"),
+        (deep_jwt, "application/vc+jwt"),
+        (json.dumps(with_proof), "application/json"),
+    ):
+        response = await client.post(
+            "/ims/ob/v3p0/credentials", content=body, headers={**person, "Content-Type": media_type}
+        )
+        assert 400 <= response.status_code < 500, (media_type, response.status_code, response.text)
+
+
+async def test_a_token_whose_header_or_claims_nest_deep_is_refused_never_a_500(client: Client) -> None:
+    import base64
+
+    def b64(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+    header = b64('{"alg": "ES256", "kid": "x"}')
+    for token in (f"{b64(DEEP_OBJECT)}.{b64('{}')}.c2ln", f"{header}.{b64(DEEP_OBJECT)}.c2ln"):
+        response = await client.get("/organisations", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+        introspected = await client.post("/oauth/introspect", data={"token": token})
+        assert introspected.status_code < 500, introspected.text
