@@ -98,7 +98,12 @@ async def test_the_change_log_is_for_coauthors_only(client: Client, bootstrap: B
     pid = await publish(client, lead, chamber, content)
     v1 = f"/programmes/{pid}/versions/1"
 
-    assert (await client.get(v1, headers=reader.headers)).status_code == 200  # the published content is public
+    public = await client.get(v1, headers=reader.headers)
+    assert public.status_code == 200  # the published content is public, and who approved it, not who drafted
+    assert public.json()["approvals"] and all(
+        a["personId"] is None and a["clientId"] is None for a in public.json()["approvals"]
+    )
+    assert (await client.get(v1, headers=chamber.headers)).json()["approvals"][0]["clientId"] == chamber.client_id
     hidden = await client.get(f"{v1}/changes", headers=reader.headers)
     assert hidden.status_code == 404, hidden.text
     assert hidden.headers["content-type"].startswith("application/problem+json")
