@@ -1,4 +1,5 @@
-"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters."""
+"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters, and the
+one edge every JSON request body passes (``check_json_body``)."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ _CONTAINERS = (dict, list)
 
 def _too_deep(value: Any, body: bytes) -> bool:
     """Whether arrays and objects nest more than MAX_JSON_DEPTH deep: level by level, containers only."""
-    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+    if not isinstance(value, _CONTAINERS) or body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return False
     level, depth = [value], 0
     while level:
@@ -258,10 +259,10 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
             detail=message,
             extra=[{"key": name, "message": MISSING, "source": "body"} for name in missing],
         )
-    _refuse_coerced(body, data.annotation)
+    _refuse_coerced(body, value, data.annotation)
 
 
-def _refuse_coerced(body: bytes, annotation: Any) -> None:
+def _refuse_coerced(body: bytes, value: Any, annotation: Any) -> None:
     """A JSON body must have the JSON types the API documents.
 
     Litestar 2 converts request bodies in msgspec's lax mode, which suits query strings and forms but
@@ -272,8 +273,8 @@ def _refuse_coerced(body: bytes, annotation: Any) -> None:
         msgspec.json.decode(body, type=annotation)
     except msgspec.ValidationError as strict:
         try:
-            msgspec.convert(msgspec.json.decode(body), annotation, strict=False)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+            msgspec.convert(value, annotation, strict=False)
+        except msgspec.ValidationError:
             return
         found = _AT.match(str(strict))
         message, key = (found.group(1), found.group(2)) if found else (str(strict), "")
