@@ -499,3 +499,37 @@ async def test_a_token_whose_header_or_claims_nest_deep_is_refused_never_a_500(c
         assert response.status_code == 401, response.text
         introspected = await client.post("/oauth/introspect", data={"token": token})
         assert introspected.status_code < 500, introspected.text
+
+
+async def test_migrate_gives_existing_addresses_their_canonical_form(isolated_database_url: str) -> None:
+    """Migration 20261206000050 computes the canonical form in SQL (exact for ASCII); `guildhall migrate` then
+    re-derives the others in Python, so that "Straße" is "strasse" as the sign-in form will compute it."""
+    import json
+    from pathlib import Path
+
+    import asyncpg
+
+    from tests.test_cli import invoke_async
+
+    migration = Path(__file__).resolve().parents[1] / "migrations" / "20261206000050_canonical_emails.sql"
+    down = migration.read_text().split("-- migrate:down", 1)[1]
+    conn = await asyncpg.connect(isolated_database_url)
+    try:
+        await conn.execute(down)
+        await conn.execute("DELETE FROM schema_migrations WHERE version = '20261206000050'")
+        await conn.execute(
+            "INSERT INTO persons (email, name) VALUES ('Straße@Example.org', 'S'), ('ADA@example.org', 'A'), "
+            "('\uff46\uff55\uff4c\uff4c@example.org', 'F')"
+        )
+        migrated = await invoke_async("migrate", DATABASE_URL=isolated_database_url)
+        assert migrated.code == 0, migrated
+        lines = [json.loads(line) for line in migrated.out.splitlines()]
+        assert {"applied": "20261206000050"} in lines and {"emailsRecanonicalised": 1} in lines, lines
+        rows = await conn.fetch("SELECT name, email_canonical FROM persons ORDER BY name")
+    finally:
+        await conn.close()
+    assert {r["name"]: r["email_canonical"] for r in rows} == {
+        "A": "ada@example.org",
+        "F": "full@example.org",
+        "S": "strasse@example.org",
+    }
