@@ -3,27 +3,46 @@ profile write, a draft-history leak, sign-in throttling, deep JSON, the smaller 
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import dataclasses
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from litestar import Litestar
+from litestar.exceptions import ValidationException
 from litestar.testing import AsyncTestClient
 
+from api.app import create_app
+from api.http import read_json
 from api.settings import RateLimit, Settings
 from domain.db import Database
-from tests.conftest import Bootstrap
-from tests.oauth_flow import APP_REDIRECT_URI, person_token
+from domain.oauth.registration import ClientRegistration
+from tests.conftest import BASE_URL, Bootstrap
+from tests.oauth_flow import APP_REDIRECT_URI, hidden_fields, person_token
 from tests.scenarios import publish
+from tests.test_cli import invoke_async
 from tests.test_codesign_tekniq import ASSESSMENT, programme_content, welder_profile
-from tests.test_profiles import AMU_WELDER, profile
+from tests.test_learner_claims import claim, issue
+from tests.test_oauth_authorization_code import register_lms
+from tests.test_ob_api import PASSWORD as WALLET_PASSWORD
+from tests.test_ob_api import wallet_token
+from tests.test_profiles import AMU_WELDER, WELDER, import_sample, profile
 
 Client = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery staple"
+MIGRATION = (Path(__file__).resolve().parents[1] / "migrations" / "20261206000050_canonical_emails.sql").read_text()
 
 
 # 1. Only the owning organisation (and the operator) versions an occupational profile.
@@ -70,8 +89,6 @@ async def test_only_the_owner_and_the_operator_add_profile_versions(client: Clie
 
 
 async def test_an_import_never_versions_another_organisations_profile(client: Client, bootstrap: Bootstrap) -> None:
-    from tests.test_profiles import WELDER, import_sample
-
     owner = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
     outsider = await bootstrap.integrator(["programmes:write"], name="Somebody Else")
     mine = (await client.post("/occupational-profiles", json=AMU_WELDER, headers=owner.headers)).json()
@@ -158,7 +175,6 @@ async def test_deeply_nested_json_is_refused_at_the_edge_never_a_500(client: Cli
 
 async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: Bootstrap) -> None:
     who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
-    import json
 
     body = json.dumps(AMU_WELDER)
     for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
@@ -175,7 +191,6 @@ async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: 
 
 async def test_duplicate_json_keys_are_refused_with_the_key_named(client: Client, bootstrap: Bootstrap) -> None:
     who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
-    import json
 
     good = json.dumps(AMU_WELDER)
     twice = good[:-1] + ', "iscoCode": "9999"}'
@@ -227,8 +242,6 @@ async def test_registration_names_every_missing_field_at_once(client: Client) ->
 
 
 async def test_holding_anothers_private_draft_answers_as_a_random_id(client: Client, bootstrap: Bootstrap) -> None:
-    import uuid
-
     a = await bootstrap.integrator(["programmes:write", "credentials:issue"], name="Organisation A")
     b = await bootstrap.integrator(
         ["credentials:issue", "credentials:read"], name="Organisation B", kind="vet_provider"
@@ -254,10 +267,6 @@ async def test_holding_anothers_private_draft_answers_as_a_random_id(client: Cli
 
 
 async def test_claim_codes_are_stored_as_a_keyed_hash(client: Client, bootstrap: Bootstrap, db: Database) -> None:
-    import hashlib
-
-    from tests.test_learner_claims import claim, issue
-
     provider = await bootstrap.integrator(["assessments:write"], name="Festo Didactic", kind="vet_provider")
     learners = f"/organisations/{provider.org_id}/learners"
     ids = [(await client.post(learners, json={"name": n}, headers=provider.headers)).json()["id"] for n in "AB"]
@@ -318,10 +327,9 @@ async def test_pages_carry_a_content_security_policy_and_cannot_be_framed(client
 
 
 async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
-    from api.app import create_app
-    from tests.conftest import BASE_URL
-
-    production = dataclasses.replace(settings, environment="production", metrics_token="s3cret-scraper-token-0123456789")
+    production = dataclasses.replace(
+        settings, environment="production", metrics_token="s3cret-scraper-token-0123456789"
+    )
     async with AsyncTestClient(app=create_app(production), base_url=BASE_URL) as http:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}):
             refused = await http.get("/metrics", headers=headers)
@@ -341,7 +349,6 @@ async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
 
 
 async def _sign_in(http: Client, lms: Any, email: str, password: str) -> Any:
-    from tests.oauth_flow import hidden_fields
 
     page = await http.get("/oauth/authorize", params=lms.request())
     form = {**hidden_fields(page.text), "email": email, "password": password, "decision": "allow"}
@@ -349,10 +356,10 @@ async def _sign_in(http: Client, lms: Any, email: str, password: str) -> Any:
 
 
 async def test_one_address_cannot_spray_passwords_over_many_accounts(client: Client, bootstrap: Bootstrap) -> None:
-    from tests.test_oauth_authorization_code import register_lms
-
     lms = await register_lms(bootstrap, client)  # the default limits
-    statuses = [(await _sign_in(client, lms, f"user{n}@example.org", "Summer2026!Summer")).status_code for n in range(40)]
+    statuses = [
+        (await _sign_in(client, lms, f"user{n}@example.org", "Summer2026!Summer")).status_code for n in range(40)
+    ]
     assert 429 in statuses, statuses
     first_refusal = statuses.index(429)
     assert first_refusal <= 30 and set(statuses[first_refusal:]) == {429}, statuses
@@ -360,15 +367,12 @@ async def test_one_address_cannot_spray_passwords_over_many_accounts(client: Cli
 
 
 async def test_an_address_is_one_account_in_every_spelling(settings: Settings, bootstrap: Bootstrap) -> None:
-    from api.app import create_app
-    from tests.conftest import BASE_URL
-    from tests.test_oauth_authorization_code import register_lms
-
     limited = create_app(dataclasses.replace(settings, login_rate_limit=RateLimit(2, 3600)))
     async with AsyncTestClient(app=limited, base_url=BASE_URL) as http:
         lms = await register_lms(bootstrap, http)
-        organisation = (await bootstrap.db.pool.fetchval("SELECT organisation_id FROM members WHERE person_id = $1",
-                                                         lms.person_id))
+        organisation = await bootstrap.db.pool.fetchval(
+            "SELECT organisation_id FROM members WHERE person_id = $1", lms.person_id
+        )
         await bootstrap.member(organisation, "ida@example.org", ["viewer"], password=PASSWORD)
         # U+0130 (İ) is not i: PostgreSQL's lower() made it one, Python's another; now it is its own address.
         dotted = await _sign_in(http, lms, "\u0130da@example.org", PASSWORD)
@@ -386,12 +390,6 @@ async def test_an_address_is_one_account_in_every_spelling(settings: Settings, b
 
 
 async def test_limits_slide_so_a_window_boundary_does_not_double_them(settings: Settings) -> None:
-    import asyncio
-    import time
-
-    from api.app import create_app
-    from tests.conftest import BASE_URL
-
     window = 2
     limited = create_app(dataclasses.replace(settings, token_rate_limit=RateLimit(3, window)))
     form = {"grant_type": "client_credentials"}
@@ -409,12 +407,6 @@ async def test_limits_slide_so_a_window_boundary_does_not_double_them(settings: 
 
 
 def test_the_readme_lists_every_field_a_registration_needs() -> None:
-    from pathlib import Path
-
-    import msgspec
-
-    from domain.oauth.registration import ClientRegistration
-
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     part = readme[readme.index("A registration (`Content-Type: application/json`) must give all of") :]
     part = part[: part.index("\n\n")]
@@ -426,8 +418,10 @@ def test_the_readme_lists_every_field_a_registration_needs() -> None:
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet=st.sampled_from('a:"\\\u00e9[]{}u003A ')),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(alphabet=st.sampled_from('ab:"\\[u0'), max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet=st.sampled_from('ab:"\\[u0'), max_size=4), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -438,11 +432,6 @@ def test_the_edge_reads_every_json_text_as_json_does_and_finds_every_repeated_ke
     value: Any, ensure_ascii: bool
 ) -> None:
     """Property: without repeated keys the edge's value is the standard library's; with one it refuses."""
-    import json
-
-    from litestar.exceptions import ValidationException
-
-    from api.http import read_json
 
     text = json.dumps(value, ensure_ascii=ensure_ascii)
     assert read_json(text.encode()) == json.loads(text)
@@ -454,13 +443,9 @@ def test_the_edge_reads_every_json_text_as_json_does_and_finds_every_repeated_ke
             read_json(repeated.encode())
 
 
-async def test_deep_json_inside_a_signed_credential_is_refused_never_a_500(client: Client, bootstrap: Bootstrap) -> None:
-    import base64
-    import json
-
-    from tests.test_ob_api import PASSWORD as WALLET_PASSWORD
-    from tests.test_ob_api import wallet_token
-
+async def test_deep_json_inside_a_signed_credential_is_refused_never_a_500(
+    client: Client, bootstrap: Bootstrap
+) -> None:
     def b64(data: str) -> str:
         return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
 
@@ -488,8 +473,6 @@ async def test_deep_json_inside_a_signed_credential_is_refused_never_a_500(clien
 
 
 async def test_a_token_whose_header_or_claims_nest_deep_is_refused_never_a_500(client: Client) -> None:
-    import base64
-
     def b64(data: str) -> str:
         return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
 
@@ -504,15 +487,8 @@ async def test_a_token_whose_header_or_claims_nest_deep_is_refused_never_a_500(c
 async def test_migrate_gives_existing_addresses_their_canonical_form(isolated_database_url: str) -> None:
     """Migration 20261206000050 computes the canonical form in SQL (exact for ASCII); `guildhall migrate` then
     re-derives the others in Python, so that "Straße" is "strasse" as the sign-in form will compute it."""
-    import json
-    from pathlib import Path
 
-    import asyncpg
-
-    from tests.test_cli import invoke_async
-
-    migration = Path(__file__).resolve().parents[1] / "migrations" / "20261206000050_canonical_emails.sql"
-    down = migration.read_text().split("-- migrate:down", 1)[1]
+    down = MIGRATION.split("-- migrate:down", 1)[1]
     conn = await asyncpg.connect(isolated_database_url)
     try:
         await conn.execute(down)
