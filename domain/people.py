@@ -38,7 +38,7 @@ async def recanonicalise_emails(conn: Connection) -> int:
     changed = 0
     for table in ("persons", "learners"):
         rows = await conn.fetch(
-            f"SELECT id, email, email_canonical FROM {table} WHERE email ~ '[^\x01-\x7f]'"  # noqa: S608
+            f"SELECT id, email, email_canonical FROM {table} WHERE email !~ '^[ -~]*$'"  # noqa: S608 (not ASCII)
         )
         for row in rows:
             canonical = canonical_email(row["email"])

@@ -5,7 +5,7 @@
 -- domain/people.py canonical_email). Before, sign-in keyed its rate limit on Python's lower() but found the
 -- account with PostgreSQL's lower(), which maps U+0130 (İ) to i under a libc collation: one account, two
 -- budgets. The SQL below computes the same form for ASCII addresses (NFKC and case folding are lower() there);
--- for the rare others it is close, and `guildhall migrate` and the API's start re-derive them in Python.
+-- for the rare others it is close, and `guildhall migrate` re-derives them in Python right after.
 ALTER TABLE persons ADD COLUMN email_canonical text;
 UPDATE persons SET email_canonical = lower(normalize(btrim(email), NFKC));
 ALTER TABLE persons ALTER COLUMN email_canonical SET NOT NULL;
