@@ -509,3 +509,15 @@ async def test_migrate_gives_existing_addresses_their_canonical_form(isolated_da
         "F": "full@example.org",
         "S": "strasse@example.org",
     }
+
+
+async def test_a_providers_learners_are_one_per_address_in_every_spelling(client: Client, bootstrap: Bootstrap) -> None:
+    provider = await bootstrap.integrator(["assessments:write"], name="Festo Didactic", kind="vet_provider")
+    learners = f"/organisations/{provider.org_id}/learners"
+    first = await client.post(learners, json={"name": "Jonas", "email": "jonas@example.de"}, headers=provider.headers)
+    assert first.status_code == 201, first.text
+    for spelling in ("JONAS@example.DE", "\uff4a\uff4f\uff4e\uff41\uff53@example.de"):
+        again = await client.post(learners, json={"name": "Jonas", "email": spelling}, headers=provider.headers)
+        assert again.status_code == 409, (spelling, again.text)
+    dotted = await client.post(learners, json={"name": "J", "email": "jon\u0130s@example.de"}, headers=provider.headers)
+    assert dotted.status_code == 201, dotted.text  # another address, as sign-in sees it
