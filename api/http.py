@@ -1,4 +1,5 @@
-"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters."""
+"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters, and the
+one edge every JSON request body passes (``check_json_body``)."""
 
 from __future__ import annotations
 
@@ -129,40 +130,68 @@ class _RepeatedKeys:
         return {}
 
 
-def _depth(value: Any) -> int:
-    """How deep arrays and objects nest in ``value`` (stopping once past MAX_JSON_DEPTH), without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
+_CONTAINERS = (dict, list)
+
+
+def _too_deep(value: Any, body: bytes) -> bool:
+    """Whether arrays and objects nest more than MAX_JSON_DEPTH deep: level by level, containers only."""
+    if not isinstance(value, _CONTAINERS) or body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return True
+        inner: list[Any] = []
+        for item in level:
+            inner.extend(v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, _CONTAINERS))
+        level = inner
+    return False
+
+
+def _may_repeat_a_key(body: bytes, value: Any) -> bool:
+    """False only if no object in ``body`` repeats a key, judged by counting colons (so in C).
+
+    Outside strings a JSON text has one colon per member; msgspec's encoding of the decoded value has one per
+    member kept, and inside strings the colons of the text, plus those the text escaped as \\u003a. A
+    repeated key loses a member (and its value's colons): the counts then differ. They may also differ
+    without one (an escaped backslash before "u003a"): the caller then looks properly.
+    """
+    if b":" not in body:
+        return False
+    escaped = body.count(b"\\u003a") + body.count(b"\\u003A")
+    return body.count(b":") + escaped != msgspec.json.encode(value).count(b":")
 
 
 def read_json(body: bytes) -> Any:
     """The JSON value of ``body``, refused (400) if it nests deeper than MAX_JSON_DEPTH or an object repeats
     a key (which JSON parsers resolve differently: last wins here, first wins elsewhere).
 
-    A body that is not JSON at all comes back as ``None``, for the handler's own parser to say why.
+    A body that is not JSON at all comes back as ``None``, for the handler's own parser to say why. Costs
+    little beside msgspec's decoding: a body with a repeated key is parsed again, by the standard library,
+    only when colon counts say it may have one.
     """
+    try:
+        value = msgspec.json.decode(body)
+    except RecursionError:
+        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it") from None
+    except msgspec.DecodeError:  # not JSON, or not UTF-8
+        return None
+    if _too_deep(value, body):
+        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it")
+    if _may_repeat_a_key(body, value) and (key := _repeated_key(body)) is not None:
+        raise _refused(f"the key {key!r} appears twice in one object; send each member once", key)
+    return value
+
+
+def _repeated_key(body: bytes) -> str | None:
+    """The path of the (first) repeated key, e.g. ``title.da``; None if no object repeats one."""
     repeated = _RepeatedKeys()
     try:
         value = json.loads(body, object_pairs_hook=repeated)
-    except RecursionError:
-        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it") from None
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):
         return None
-    if repeated.found:
-        key = _find_repeated(value) or "body"
-        raise _refused(f"the key {key!r} appears twice in one object; send each member once", key)
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
-        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it")
-    return value
+    return (_find_repeated(value) or "body") if repeated.found else None
 
 
 MISSING = "required, and missing"
@@ -230,10 +259,10 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
             detail=message,
             extra=[{"key": name, "message": MISSING, "source": "body"} for name in missing],
         )
-    _refuse_coerced(body, data.annotation)
+    _refuse_coerced(body, value, data.annotation)
 
 
-def _refuse_coerced(body: bytes, annotation: Any) -> None:
+def _refuse_coerced(body: bytes, value: Any, annotation: Any) -> None:
     """A JSON body must have the JSON types the API documents.
 
     Litestar 2 converts request bodies in msgspec's lax mode, which suits query strings and forms but
@@ -244,8 +273,8 @@ def _refuse_coerced(body: bytes, annotation: Any) -> None:
         msgspec.json.decode(body, type=annotation)
     except msgspec.ValidationError as strict:
         try:
-            msgspec.convert(msgspec.json.decode(body), annotation, strict=False)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+            msgspec.convert(value, annotation, strict=False)
+        except msgspec.ValidationError:
             return
         found = _AT.match(str(strict))
         message, key = (found.group(1), found.group(2)) if found else (str(strict), "")

@@ -51,7 +51,8 @@ class Settings:
     # 0 when PostgreSQL is reached through PgBouncer in transaction mode.
     db_statement_cache_size: int = 100
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
-    login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
+    login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))  # per address and account
+    login_address_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 300))  # per address
     log_level: str = "INFO"
     # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
     metrics_token: str | None = None

@@ -3,23 +3,46 @@ profile write, a draft-history leak, sign-in throttling, deep JSON, the smaller 
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import dataclasses
+import hashlib
+import json
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from litestar import Litestar
+from litestar.exceptions import ValidationException
 from litestar.testing import AsyncTestClient
 
-from api.settings import Settings
+from api.app import create_app
+from api.http import read_json
+from api.settings import RateLimit, Settings
 from domain.db import Database
-from tests.conftest import Bootstrap
-from tests.oauth_flow import APP_REDIRECT_URI, person_token
+from domain.oauth.registration import ClientRegistration
+from tests.conftest import BASE_URL, Bootstrap
+from tests.oauth_flow import APP_REDIRECT_URI, hidden_fields, person_token
 from tests.scenarios import publish
+from tests.test_cli import invoke_async
 from tests.test_codesign_tekniq import ASSESSMENT, programme_content, welder_profile
-from tests.test_profiles import AMU_WELDER, profile
+from tests.test_learner_claims import claim, issue
+from tests.test_oauth_authorization_code import register_lms
+from tests.test_ob_api import PASSWORD as WALLET_PASSWORD
+from tests.test_ob_api import wallet_token
+from tests.test_profiles import AMU_WELDER, WELDER, import_sample, profile
 
 Client = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery staple"
+MIGRATION = (Path(__file__).resolve().parents[1] / "migrations" / "20261206000050_canonical_emails.sql").read_text()
 
 
 # 1. Only the owning organisation (and the operator) versions an occupational profile.
@@ -66,8 +89,6 @@ async def test_only_the_owner_and_the_operator_add_profile_versions(client: Clie
 
 
 async def test_an_import_never_versions_another_organisations_profile(client: Client, bootstrap: Bootstrap) -> None:
-    from tests.test_profiles import WELDER, import_sample
-
     owner = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
     outsider = await bootstrap.integrator(["programmes:write"], name="Somebody Else")
     mine = (await client.post("/occupational-profiles", json=AMU_WELDER, headers=owner.headers)).json()
@@ -94,7 +115,12 @@ async def test_the_change_log_is_for_coauthors_only(client: Client, bootstrap: B
     pid = await publish(client, lead, chamber, content)
     v1 = f"/programmes/{pid}/versions/1"
 
-    assert (await client.get(v1, headers=reader.headers)).status_code == 200  # the published content is public
+    public = await client.get(v1, headers=reader.headers)
+    assert public.status_code == 200  # the published content is public, and who approved it, not who drafted
+    assert public.json()["approvals"] and all(
+        a["personId"] is None and a["clientId"] is None for a in public.json()["approvals"]
+    )
+    assert (await client.get(v1, headers=chamber.headers)).json()["approvals"][0]["clientId"] == chamber.client_id
     hidden = await client.get(f"{v1}/changes", headers=reader.headers)
     assert hidden.status_code == 404, hidden.text
     assert hidden.headers["content-type"].startswith("application/problem+json")
@@ -149,7 +175,6 @@ async def test_deeply_nested_json_is_refused_at_the_edge_never_a_500(client: Cli
 
 async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: Bootstrap) -> None:
     who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
-    import json
 
     body = json.dumps(AMU_WELDER)
     for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
@@ -166,7 +191,6 @@ async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: 
 
 async def test_duplicate_json_keys_are_refused_with_the_key_named(client: Client, bootstrap: Bootstrap) -> None:
     who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
-    import json
 
     good = json.dumps(AMU_WELDER)
     twice = good[:-1] + ', "iscoCode": "9999"}'
@@ -218,8 +242,6 @@ async def test_registration_names_every_missing_field_at_once(client: Client) ->
 
 
 async def test_holding_anothers_private_draft_answers_as_a_random_id(client: Client, bootstrap: Bootstrap) -> None:
-    import uuid
-
     a = await bootstrap.integrator(["programmes:write", "credentials:issue"], name="Organisation A")
     b = await bootstrap.integrator(
         ["credentials:issue", "credentials:read"], name="Organisation B", kind="vet_provider"
@@ -245,10 +267,6 @@ async def test_holding_anothers_private_draft_answers_as_a_random_id(client: Cli
 
 
 async def test_claim_codes_are_stored_as_a_keyed_hash(client: Client, bootstrap: Bootstrap, db: Database) -> None:
-    import hashlib
-
-    from tests.test_learner_claims import claim, issue
-
     provider = await bootstrap.integrator(["assessments:write"], name="Festo Didactic", kind="vet_provider")
     learners = f"/organisations/{provider.org_id}/learners"
     ids = [(await client.post(learners, json={"name": n}, headers=provider.headers)).json()["id"] for n in "AB"]
@@ -309,10 +327,9 @@ async def test_pages_carry_a_content_security_policy_and_cannot_be_framed(client
 
 
 async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
-    from api.app import create_app
-    from tests.conftest import BASE_URL
-
-    production = dataclasses.replace(settings, environment="production", metrics_token="s3cret-scraper-token-0123456789")
+    production = dataclasses.replace(
+        settings, environment="production", metrics_token="s3cret-scraper-token-0123456789"
+    )
     async with AsyncTestClient(app=create_app(production), base_url=BASE_URL) as http:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}):
             refused = await http.get("/metrics", headers=headers)
@@ -326,3 +343,181 @@ async def test_metrics_need_a_token_in_production(settings: Settings) -> None:
         closed = await http.get("/metrics")
         assert closed.status_code == 404, closed.text
         assert "GUILDHALL_METRICS_TOKEN" in _problem(closed)["detail"]
+
+
+# 3. Sign-in throttling: per address too, one canonical form of an e-mail address, a sliding window.
+
+
+async def _sign_in(http: Client, lms: Any, email: str, password: str) -> Any:
+
+    page = await http.get("/oauth/authorize", params=lms.request())
+    form = {**hidden_fields(page.text), "email": email, "password": password, "decision": "allow"}
+    return await http.post("/oauth/authorize", data=form, follow_redirects=False)
+
+
+async def test_one_address_cannot_spray_passwords_over_many_accounts(client: Client, bootstrap: Bootstrap) -> None:
+    lms = await register_lms(bootstrap, client)  # the default limits
+    statuses = [
+        (await _sign_in(client, lms, f"user{n}@example.org", "Summer2026!Summer")).status_code for n in range(40)
+    ]
+    assert 429 in statuses, statuses
+    first_refusal = statuses.index(429)
+    assert first_refusal <= 30 and set(statuses[first_refusal:]) == {429}, statuses
+    assert (await _sign_in(client, lms, "ada@example.org", PASSWORD)).status_code == 429  # the address waits
+
+
+async def test_an_address_is_one_account_in_every_spelling(settings: Settings, bootstrap: Bootstrap) -> None:
+    limited = create_app(dataclasses.replace(settings, login_rate_limit=RateLimit(2, 3600)))
+    async with AsyncTestClient(app=limited, base_url=BASE_URL) as http:
+        lms = await register_lms(bootstrap, http)
+        organisation = await bootstrap.db.pool.fetchval(
+            "SELECT organisation_id FROM members WHERE person_id = $1", lms.person_id
+        )
+        await bootstrap.member(organisation, "ida@example.org", ["viewer"], password=PASSWORD)
+        # U+0130 (İ) is not i: PostgreSQL's lower() made it one, Python's another; now it is its own address.
+        dotted = await _sign_in(http, lms, "\u0130da@example.org", PASSWORD)
+        assert dotted.status_code == 400, dotted.text
+        assert [(await _sign_in(http, lms, "ida@example.org", "wrong guess one")).status_code for _ in range(2)] == [
+            400,
+            400,
+        ]
+        # Capitals and full-width letters (NFKC) spell the same address, so they share its budget.
+        for spelling in ("IDA@Example.ORG", "\uff49\uff44\uff41@example.org"):
+            assert (await _sign_in(http, lms, spelling, PASSWORD)).status_code == 429, spelling
+    async with AsyncTestClient(app=create_app(settings), base_url=BASE_URL) as http:
+        signed_in = await _sign_in(http, lms, "\uff29\uff24\uff21@EXAMPLE.org", PASSWORD)
+        assert signed_in.status_code == 302, signed_in.text
+
+
+async def test_limits_slide_so_a_window_boundary_does_not_double_them(settings: Settings) -> None:
+    window = 2
+    limited = create_app(dataclasses.replace(settings, token_rate_limit=RateLimit(3, window)))
+    form = {"grant_type": "client_credentials"}
+    async with AsyncTestClient(app=limited, base_url=BASE_URL) as http:
+        # Late in one fixed window, so that the next request falls in the next one.
+        await asyncio.sleep((window - 0.6 - time.time() % window) % window)
+        answers = [(await http.post("/oauth/token", data=form)).status_code for _ in range(3)]
+        assert 429 not in answers, answers
+        await asyncio.sleep((window + 0.1 - time.time() % window) % window)
+        refused = await http.post("/oauth/token", data=form)
+        assert refused.status_code == 429, "a fixed window would start counting afresh here"
+        assert 1 <= int(refused.headers["retry-after"]) <= window
+        await asyncio.sleep(int(refused.headers["retry-after"]) + 0.1)
+        assert (await http.post("/oauth/token", data=form)).status_code != 429
+
+
+def test_the_readme_lists_every_field_a_registration_needs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    part = readme[readme.index("A registration (`Content-Type: application/json`) must give all of") :]
+    part = part[: part.index("\n\n")]
+    required = [f.encode_name for f in msgspec.structs.fields(ClientRegistration) if f.required]
+    assert len(required) == 9
+    for name in required:
+        assert f"`{name}`" in part, name
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.sampled_from('a:"\\\u00e9[]{}u003A ')),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet=st.sampled_from('ab:"\\[u0'), max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(value=_JSON, ensure_ascii=st.booleans())
+def test_the_edge_reads_every_json_text_as_json_does_and_finds_every_repeated_key(
+    value: Any, ensure_ascii: bool
+) -> None:
+    """Property: without repeated keys the edge's value is the standard library's; with one it refuses."""
+
+    text = json.dumps(value, ensure_ascii=ensure_ascii)
+    assert read_json(text.encode()) == json.loads(text)
+    if isinstance(value, dict) and value:
+        name, member = next(iter(value.items()))
+        again = json.dumps(name, ensure_ascii=ensure_ascii) + ": " + json.dumps(member, ensure_ascii=ensure_ascii)
+        repeated = "{" + again + ", " + text[1:]
+        with pytest.raises(ValidationException, match="appears twice"):
+            read_json(repeated.encode())
+
+
+async def test_deep_json_inside_a_signed_credential_is_refused_never_a_500(
+    client: Client, bootstrap: Bootstrap
+) -> None:
+    def b64(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+    organisation = await bootstrap.organisation("Somewhere")
+    await bootstrap.member(organisation.id, "deep@example.org", ["viewer"], password=WALLET_PASSWORD)
+    person = await wallet_token(client, "deep@example.org")
+    header = b64('{"alg": "ES256"}')
+    deep_jwt = f"{header}.{b64(DEEP_ARRAY)}.c2ln"
+    deep_header = f"{b64(DEEP_OBJECT)}.{b64('{}')}.c2ln"
+    with_proof = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "proof": {"type": "JwtProof2020", "jwt": deep_jwt},
+    }
+    for body, media_type in (
+        (deep_jwt, "text/plain"),
+        (deep_header, "text/plain"),
+        (deep_jwt, "application/vc+jwt"),
+        (json.dumps(with_proof), "application/json"),
+    ):
+        response = await client.post(
+            "/ims/ob/v3p0/credentials", content=body, headers={**person, "Content-Type": media_type}
+        )
+        assert 400 <= response.status_code < 500, (media_type, response.status_code, response.text)
+
+
+async def test_a_token_whose_header_or_claims_nest_deep_is_refused_never_a_500(client: Client) -> None:
+    def b64(data: str) -> str:
+        return base64.urlsafe_b64encode(data.encode()).rstrip(b"=").decode()
+
+    header = b64('{"alg": "ES256", "kid": "x"}')
+    for token in (f"{b64(DEEP_OBJECT)}.{b64('{}')}.c2ln", f"{header}.{b64(DEEP_OBJECT)}.c2ln"):
+        response = await client.get("/organisations", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+        introspected = await client.post("/oauth/introspect", data={"token": token})
+        assert introspected.status_code < 500, introspected.text
+
+
+async def test_migrate_gives_existing_addresses_their_canonical_form(isolated_database_url: str) -> None:
+    """Migration 20261206000050 computes the canonical form in SQL (exact for ASCII); `guildhall migrate` then
+    re-derives the others in Python, so that "Straße" is "strasse" as the sign-in form will compute it."""
+
+    down = MIGRATION.split("-- migrate:down", 1)[1]
+    conn = await asyncpg.connect(isolated_database_url)
+    try:
+        await conn.execute(down)
+        await conn.execute("DELETE FROM schema_migrations WHERE version = '20261206000050'")
+        await conn.execute(
+            "INSERT INTO persons (email, name) VALUES ('Straße@Example.org', 'S'), ('ADA@example.org', 'A'), "
+            "('\uff46\uff55\uff4c\uff4c@example.org', 'F')"
+        )
+        migrated = await invoke_async("migrate", DATABASE_URL=isolated_database_url)
+        assert migrated.code == 0, migrated
+        lines = [json.loads(line) for line in migrated.out.splitlines()]
+        assert {"applied": "20261206000050"} in lines and {"emailsRecanonicalised": 1} in lines, lines
+        rows = await conn.fetch("SELECT name, email_canonical FROM persons ORDER BY name")
+    finally:
+        await conn.close()
+    assert {r["name"]: r["email_canonical"] for r in rows} == {
+        "A": "ada@example.org",
+        "F": "full@example.org",
+        "S": "strasse@example.org",
+    }
+
+
+async def test_a_providers_learners_are_one_per_address_in_every_spelling(client: Client, bootstrap: Bootstrap) -> None:
+    provider = await bootstrap.integrator(["assessments:write"], name="Festo Didactic", kind="vet_provider")
+    learners = f"/organisations/{provider.org_id}/learners"
+    first = await client.post(learners, json={"name": "Jonas", "email": "jonas@example.de"}, headers=provider.headers)
+    assert first.status_code == 201, first.text
+    for spelling in ("JONAS@example.DE", "\uff4a\uff4f\uff4e\uff41\uff53@example.de"):
+        again = await client.post(learners, json={"name": "Jonas", "email": spelling}, headers=provider.headers)
+        assert again.status_code == 409, (spelling, again.text)
+    dotted = await client.post(learners, json={"name": "J", "email": "jon\u0130s@example.de"}, headers=provider.headers)
+    assert dotted.status_code == 201, dotted.text  # another address, as sign-in sees it

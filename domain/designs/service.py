@@ -190,7 +190,12 @@ async def list_designs(
 
 async def get_version(db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int) -> AnyVersion:
     async with db.connection() as conn:
-        return await _visible_version(conn, principal, kind, design_id, number)
+        version = await _visible_version(conn, principal, kind, design_id, number)
+    if access.can_see_drafts(principal, version.coauthors):
+        return version
+    # Which organisations approved is public; which of their people and clients did is the drafting's.
+    approvals = [msgspec.structs.replace(a, person_id=None, client_id=None) for a in version.approvals]
+    return msgspec.structs.replace(version, approvals=approvals)
 
 
 async def _locked_open_version(

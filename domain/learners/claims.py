@@ -23,7 +23,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.learners.models import ExternalIdentifier
 from domain.organisations.models import Email, ShortText
 from domain.pagination import MAX_LIMIT, decode_cursor, next_cursor
-from domain.people import check_login, hash_password
+from domain.people import canonical_email, check_login, hash_password
 from domain.sql import load_queries
 from domain.structs import Input, Model, Page, from_row
 from domain.writes import Actor, write
@@ -190,9 +190,11 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key
 
 async def _person(conn: Connection, data: LearnerClaim, default_name: str) -> tuple[UUID, bool]:
     """The person the record goes to, and whether they were created now."""
-    if await conn.fetchval(q.person_by_email, data.email) is None:
+    if await conn.fetchval(q.person_by_email, canonical_email(data.email)) is None:
         password_hash = await hash_password(data.password)
-        person_id = await conn.fetchval(q.insert_person, data.email, data.name or default_name, password_hash)
+        person_id = await conn.fetchval(
+            q.insert_person, data.email, data.name or default_name, password_hash, canonical_email(data.email)
+        )
         if person_id is not None:
             return UUID(str(person_id)), True
         # Someone registered this e-mail address meanwhile: it is theirs unless the password matches.

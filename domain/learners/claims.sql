@@ -26,11 +26,11 @@ WHERE code_hash = ANY($1::text[]) AND used_at IS NULL AND revoked_at IS NULL AND
 RETURNING provider_id;
 
 -- name: person_by_email
-SELECT id FROM persons WHERE lower(email) = lower($1);
+SELECT id FROM persons WHERE email_canonical = $1;
 
 -- name: insert_person
-INSERT INTO persons (email, name, password_hash, self_registered) VALUES ($1, $2, $3, true)
-ON CONFLICT (lower(email)) DO NOTHING
+INSERT INTO persons (email, email_canonical, name, password_hash, self_registered) VALUES ($1, $4, $2, $3, true)
+ON CONFLICT (email_canonical) DO NOTHING
 RETURNING id;
 
 -- name: link_learner

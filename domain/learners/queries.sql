@@ -1,6 +1,6 @@
 -- name: insert_learner
-INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt, preferred_language)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt, preferred_language, email_canonical)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id;
 
 -- name: insert_identifiers
@@ -26,7 +26,8 @@ LIMIT $7;
 
 -- name: update_learner
 UPDATE learners
-SET name = $3, email = $4, date_of_birth = $5, preferred_language = $6, version = version + 1, updated_at = now()
+SET name = $3, email = $4, date_of_birth = $5, preferred_language = $6, email_canonical = $7,
+    version = version + 1, updated_at = now()
 WHERE id = $1 AND version = $2
 RETURNING id;
 

@@ -21,6 +21,7 @@ from domain.learners.models import (
     LearnerUpdate,
 )
 from domain.pagination import decode_cursor, next_cursor
+from domain.people import canonical_email
 from domain.sql import load_queries
 from domain.structs import from_row
 from domain.writes import Actor, IdempotencyKey, write
@@ -92,6 +93,7 @@ async def create_learner(
                     data.email,
                     secrets.token_hex(16),
                     data.preferred_language,
+                    None if data.email is None else canonical_email(data.email),
                 )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {data.email}") from exc
@@ -128,7 +130,14 @@ async def update_learner(
         try:
             async with w.conn.transaction():
                 updated = await w.conn.fetchval(
-                    q.update_learner, learner_id, expected_version, name, email, born, language
+                    q.update_learner,
+                    learner_id,
+                    expected_version,
+                    name,
+                    email,
+                    born,
+                    language,
+                    None if email is None else canonical_email(email),
                 )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {email}") from exc
