@@ -119,6 +119,8 @@ class VerificationMethod(Model):
 
 
 class DidDocument(Model):
+    """A did:web DID document (W3C DID 1.0): the organisation's keys as verification methods."""
+
     context: list[str] = msgspec.field(name="@context")
     id: str
     verification_method: list[VerificationMethod]
