@@ -26,6 +26,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -55,8 +56,11 @@ JWT_CLAIMS = ("iss", "jti", "sub", "nbf", "iat", "exp")
 
 def _epoch(value: Any) -> int | None:
     """Seconds since the epoch of an RFC 3339 date-time with a time zone (credentials carry whole seconds)."""
-    if not isinstance(value, str):
-        return None
+    return _epoch_of(value) if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=1024)  # a cohort's credentials share their dates: a batch parses each once
+def _epoch_of(value: str) -> int | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
