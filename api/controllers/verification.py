@@ -43,6 +43,7 @@ from litestar.params import FromPath
 from api.auth import public
 from api.errors import problem_spec
 from domain.credentials import envelopes, service, verification
+from domain.credentials.data_integrity import contexts
 from domain.credentials.document import GUILDHALL_CONTEXT_PATH
 from domain.credentials.verification import NotACredential, Verification
 from domain.errors import NotFound
@@ -417,75 +418,6 @@ class CredentialPageController(Controller):
 # --- The JSON-LD context --------------------------------------------------------------------------
 
 _CONTEXT_CACHE_CONTROL = "public, max-age=86400"
-_contexts: dict[str, dict[str, Any]] = {}
-
-
-def context_document(public_url: str) -> dict[str, Any]:
-    """The JSON-LD context of Guildhall's terms: ELM's where it has one, else ``<context URL>#<term>``.
-
-    Titles, languages, free-text notes and prerequisites use the properties ELM itself uses for them
-    (``dc:title``, ``dc:language``, ``elm:additionalNote``, ``elm:entryRequirement``). ``digestSRI`` is the
-    W3C VC 2.0 context's own definition, repeated so that this context never redefines a protected term.
-    """
-    gh = f"{public_url}{GUILDHALL_CONTEXT_PATH}#"
-    return {
-        "@context": {
-            "@version": 1.1,
-            "@protected": True,
-            "id": "@id",
-            "type": "@type",
-            "elm": "http://data.europa.eu/snb/model/elm/",
-            "dc": "http://purl.org/dc/terms/",
-            "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "gh": gh,
-            "learningOutcome": {"@id": "elm:learningOutcome", "@container": "@set"},
-            "title": {"@id": "dc:title"},
-            "relatedESCOSkill": {"@id": "elm:relatedESCOSkill", "@type": "@id", "@container": "@set"},
-            "volumeOfLearning": {"@id": "elm:volumeOfLearning", "@type": "xsd:duration"},
-            "eqfLevel": {"@id": "elm:EQFLevel", "@type": "xsd:integer"},
-            "typeOfAssessment": {"@id": "gh:typeOfAssessment"},
-            "formOfParticipation": {"@id": "elm:mode"},
-            "qualityAssurance": {"@id": "gh:qualityAssurance"},
-            "QualityAssurance": {"@id": "gh:QualityAssurance"},
-            "category": {"@id": "gh:qualityAssuranceCategory"},
-            "languages": {"@id": "dc:language", "@container": "@set"},
-            "prerequisites": {"@id": "elm:entryRequirement"},
-            "stackability": {"@id": "gh:stackability"},
-            "furtherInformation": {"@id": "elm:additionalNote"},
-            "supervisionAndIdentityVerification": {"@id": "elm:idVerification"},
-            "Accreditation": {
-                "@id": "elm:Accreditation",
-                "@context": {
-                    "@protected": True,
-                    "accreditingBody": {"@id": "elm:accreditingAgent"},
-                    "scope": {"@id": "gh:scope"},
-                    "reference": {"@id": "gh:reference"},
-                },
-            },
-            "accreditation": {"@id": "elm:accreditation", "@container": "@set"},
-            "accreditingBody": {"@id": "elm:accreditingAgent"},
-            "scope": {"@id": "gh:scope"},
-            "reference": {"@id": "gh:reference"},
-            "fileRef": {"@id": "gh:fileRef"},
-            "digestSRI": {
-                "@id": "https://www.w3.org/2018/credentials#digestSRI",
-                "@type": "https://www.w3.org/2018/credentials#sriString",
-            },
-            "CoSignaturePolicy": {
-                "@id": "gh:CoSignaturePolicy",
-                "@context": {
-                    "@protected": True,
-                    "requiredSigner": {"@id": "gh:requiredSigner", "@type": "@id", "@container": "@set"},
-                },
-            },
-            "requiredSigner": {"@id": "gh:requiredSigner", "@type": "@id", "@container": "@set"},
-            "JwtProof2020": {
-                "@id": "gh:JwtProof2020",
-                "@context": {"@protected": True, "jwt": {"@id": "gh:jwt"}},
-            },
-            "jwt": {"@id": "gh:jwt"},
-        }
-    }
 
 
 class ContextController(Controller):
@@ -502,7 +434,5 @@ class ContextController(Controller):
     )
     async def guildhall_v1(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         public_url = request.app.state.settings.issuer
-        document = _contexts.get(public_url)
-        if document is None:
-            document = _contexts[public_url] = context_document(public_url)
+        document = contexts.guildhall_context(public_url)
         return Response(document, media_type=LD_JSON_MEDIA_TYPE, headers={"Cache-Control": _CONTEXT_CACHE_CONTROL})

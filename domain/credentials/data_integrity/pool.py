@@ -1,0 +1,51 @@
+"""Data Integrity proofs are made and checked in worker processes, never on the event loop.
+
+Canonicalising a credential costs milliseconds of CPU (a JWS signature costs tens of microseconds): done in
+the API's event loop it would stall every other request. A ``ProcessPoolExecutor`` (forkserver: the API
+process holds threads and sockets a fork must not copy) with one process per core, started on first use
+and shut down with the application (``shutdown``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from domain.credentials.data_integrity import proofs
+
+Json = dict[str, Any]
+_pool: ProcessPoolExecutor | None = None
+
+
+def processes() -> int:
+    return int(os.environ.get("GUILDHALL_PROOF_PROCESSES") or os.cpu_count() or 1)
+
+
+def executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(processes(), mp_context=multiprocessing.get_context("forkserver"))
+    return _pool
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+async def create_set(document: Json, signers: Sequence[proofs.Signer], public_url: str) -> list[Json]:
+    """One proof per signer over ``document``, made in a worker process (the document canonicalised once)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor(), proofs.create_set, document, list(signers), public_url)
+
+
+async def verify_set(document: Json, checks: Sequence[tuple[Json, Json]], public_url: str) -> list[str | None]:
+    """Each (proof, public JWK) checked in a worker process: None where it verifies, else the reason."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor(), proofs.verify_set, document, list(checks), public_url)
