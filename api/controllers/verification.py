@@ -44,7 +44,6 @@ from api.auth import public
 from api.errors import problem_spec
 from domain.credentials import envelopes, service, verification
 from domain.credentials.data_integrity import contexts
-from domain.credentials.document import GUILDHALL_CONTEXT_PATH
 from domain.credentials.verification import NotACredential, Verification
 from domain.errors import NotFound
 from domain.learners import erasure
