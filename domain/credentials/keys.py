@@ -28,6 +28,7 @@ from joserfc.jwk import ECKey, KeyParameters, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import HeaderParameter, is_str
 
+from domain.credentials.multikey import public_key_multibase, verification_method_id
 from domain.db import Connection, Database
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.keys import decrypt, encrypt
@@ -93,10 +94,17 @@ class IssuerJsonWebKeySet(msgspec.Struct):
 
 
 class VerificationMethod(Model):
-    id: str
-    type: Literal["JsonWebKey2020"]
+    """An issuer key as the DID document lists it: a Multikey (Ed25519, P-256) or a JSON Web Key (RSA)."""
+
+    id: Annotated[str, msgspec.Meta(description="The DID URL {did}#key-{kid}, kid the key's RFC 7638 thumbprint")]
+    type: Literal["Multikey", "JsonWebKey2020"]
     controller: str
-    public_key_jwk: dict[str, Any]
+    public_key_multibase: Annotated[
+        str | msgspec.UnsetType, msgspec.Meta(description="Multikey: z + base58btc(multicodec prefix + public key)")
+    ] = msgspec.UNSET
+    public_key_jwk: Annotated[
+        dict[str, Any] | msgspec.UnsetType, msgspec.Meta(description="JsonWebKey2020 (RSA keys): the public JWK")
+    ] = msgspec.UNSET
 
 
 class DidDocument(Model):
@@ -104,6 +112,7 @@ class DidDocument(Model):
     id: str
     verification_method: list[VerificationMethod]
     assertion_method: list[str]
+    authentication: list[str]
 
 
 # --- JOSE -------------------------------------------------------------------------------------
@@ -414,24 +423,34 @@ def organisation_of_did(public_url: str, did: str) -> UUID | None:
         return None
 
 
-def did_document(did: str, jwks: Mapping[str, Any]) -> DidDocument:
-    """Every published key as a JsonWebKey2020 verification method and an assertion method.
+DID_CONTEXT = "https://www.w3.org/ns/did/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+JWS_2020_CONTEXT = "https://w3id.org/security/suites/jws-2020/v1"
 
-    Retired keys stay listed: a verifier checks a credential against the document as it is now,
-    and what a retired key signed must keep verifying.
+
+def _verification_method(did: str, jwk: Mapping[str, Any]) -> VerificationMethod:
+    method_id = verification_method_id(did, jwk["kid"])
+    if jwk["kty"] == "RSA":
+        public = {n: v for n, v in jwk.items() if n != "status"}
+        return VerificationMethod(id=method_id, type="JsonWebKey2020", controller=did, public_key_jwk=public)
+    return VerificationMethod(
+        id=method_id, type="Multikey", controller=did, public_key_multibase=public_key_multibase(jwk)
+    )
+
+
+def did_document(did: str, jwks: Mapping[str, Any]) -> DidDocument:
+    """Every published key as a verification method ``{did}#key-{kid}``, for assertions and authentication.
+
+    Ed25519 and P-256 keys are Multikeys (what Data Integrity suites and did-jwt resolve); RSA keys,
+    which have no Multikey form, stay JsonWebKey2020 with their JWK. Retired keys stay listed: a
+    verifier checks a credential against the document as it is now, and what a retired key signed
+    must keep verifying.
     """
-    methods = [
-        VerificationMethod(
-            id=f"{did}#{jwk['kid']}",
-            type="JsonWebKey2020",
-            controller=did,
-            public_key_jwk={n: v for n, v in jwk.items() if n != "status"},
-        )
-        for jwk in jwks["keys"]
-    ]
+    methods = [_verification_method(did, jwk) for jwk in jwks["keys"]]
+    context = [DID_CONTEXT, MULTIKEY_CONTEXT]
+    if any(m.type == "JsonWebKey2020" for m in methods):
+        context.append(JWS_2020_CONTEXT)
+    ids = [m.id for m in methods]
     return DidDocument(
-        context=["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        id=did,
-        verification_method=methods,
-        assertion_method=[m.id for m in methods],
+        context=context, id=did, verification_method=methods, assertion_method=ids, authentication=list(ids)
     )
