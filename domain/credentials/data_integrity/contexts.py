@@ -60,7 +60,11 @@ def guildhall_context(public_url: str) -> Json:
     Titles, languages, free-text notes and prerequisites use the properties ELM itself uses for them
     (``dc:title``, ``dc:language``, ``elm:additionalNote``, ``elm:entryRequirement``). ``digestSRI`` is the
     W3C VC 2.0 context's own definition, repeated so that this context never redefines a protected term.
-    ``JwtProof2020`` is the proof type of the JSON form handed out before Data Integrity proofs.
+    ``JwtProof2020`` is the proof type of the JSON form handed out before Data Integrity proofs. Three Open
+    Badges 3.0 terms its context 3.0.3 does not define (``awardedDate``, ``inLanguage``, the schema validator
+    type ``1EdTechJsonSchemaValidator2019``) get Open Badges' own vocabulary IRIs here, so that no term of a
+    credential falls back to the VC 2.0 context's issuer-dependent ``@vocab`` (or is dropped by a processor
+    whose VC 2.0 context has none).
     """
     gh = f"{public_url}{GUILDHALL_CONTEXT_PATH}#"
     return {
@@ -71,13 +75,25 @@ def guildhall_context(public_url: str) -> Json:
             "type": "@type",
             "elm": "http://data.europa.eu/snb/model/elm/",
             "dc": "http://purl.org/dc/terms/",
-            "xsd": "http://www.w3.org/2001/XMLSchema#",
             "gh": gh,
+            # Open Badges 3.0 terms the published context-3.0.3.json lacks, defined exactly as the later copy
+            # of that file does (what the Learner Credential Wallet's verifier loads), so that either copy
+            # expands them the same and neither rejects this as a protected-term redefinition. That copy
+            # types awardedDate "xsd:dateTime" without defining the prefix xsd (so the datatype IRI is
+            # literally xsd:dateTime): this context defines no xsd prefix either, so both agree.
+            "awardedDate": {
+                "@id": "https://purl.imsglobal.org/spec/vc/ob/vocab.html#awardedDate",
+                "@type": "xsd:dateTime",
+            },
+            "inLanguage": {"@id": "https://schema.org/inLanguage"},
+            "1EdTechJsonSchemaValidator2019": (
+                "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019"
+            ),
             "learningOutcome": {"@id": "elm:learningOutcome", "@container": "@set"},
             "title": {"@id": "dc:title"},
             "relatedESCOSkill": {"@id": "elm:relatedESCOSkill", "@type": "@id", "@container": "@set"},
-            "volumeOfLearning": {"@id": "elm:volumeOfLearning", "@type": "xsd:duration"},
-            "eqfLevel": {"@id": "elm:EQFLevel", "@type": "xsd:integer"},
+            "volumeOfLearning": {"@id": "elm:volumeOfLearning", "@type": "http://www.w3.org/2001/XMLSchema#duration"},
+            "eqfLevel": {"@id": "elm:EQFLevel", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
             "typeOfAssessment": {"@id": "gh:typeOfAssessment"},
             "formOfParticipation": {"@id": "elm:mode"},
             "qualityAssurance": {"@id": "gh:qualityAssurance"},
