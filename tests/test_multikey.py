@@ -34,7 +34,10 @@ def _from_base58(text: str) -> bytes:
 def test_base58btc_known_values() -> None:
     # Values from the base58 draft (draft-msporny-base58-03 §5).
     assert base58btc(b"Hello World!") == "2NEpo7TZRRrLZSi2U"
-    assert base58btc(b"The quick brown fox jumps over the lazy dog.") == "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z"
+    assert (
+        base58btc(b"The quick brown fox jumps over the lazy dog.")
+        == "USm3fpXnKG5EUBx2ndxBDMPVciP5hGey2Jh4NDv6gmeo1LkMeiKrLJUUBk6Z"
+    )
     assert base58btc(bytes.fromhex("0000287fb4cd")) == "11233QC4"
     assert base58btc(b"") == ""
 

@@ -444,6 +444,11 @@ async def test_the_public_page_shows_the_live_verdict_and_only_what_the_credenti
     page = await client.get(f"/c/{credential['id']}")
     html = page.text
     assert "<strong>Valid</strong>" in html
+    # The JSON form wallets get is checked too: its proof set, one eddsa-rdfc-2022 proof per signer.
+    assert (
+        "<strong>Data Integrity proofs:</strong> the credential JSON with its proof set (eddsa-rdfc-2022): 2 signatures verify"
+        in html
+    )
     assert "Jonas Weber" in html and "Festo Didactic" in html and "IHK Region Stuttgart" in html
     assert credential["credential"]["credentialSubject"]["achievement"]["name"] in html
     assert credential["credential"]["validFrom"][:10] in html

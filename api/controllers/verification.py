@@ -43,7 +43,7 @@ from litestar.params import FromPath
 from api.auth import public
 from api.errors import problem_spec
 from domain.credentials import envelopes, service, verification
-from domain.credentials.data_integrity import contexts
+from domain.credentials.data_integrity import contexts, forms
 from domain.credentials.verification import NotACredential, Verification
 from domain.errors import NotFound
 from domain.learners import erasure
@@ -232,6 +232,7 @@ class _Shown:
     credential_id: UUID
     document: dict[str, Any]
     result: Verification
+    data_integrity: Verification | None = None  # the JSON form's proof set, checked as a verifier would
 
     def get(self, *path: str) -> Any:
         value: Any = self.document
@@ -288,7 +289,30 @@ async def _shown(request: Request[Any, Any, Any], credential_id: str) -> _Shown 
         erased = await conn.fetchval(learner_queries.learner_erased, row["learner_id"])
     # The signed original stays as it is; what the page shows of an erased learner does not name them.
     document = erasure.public_view(presented.document) if erased else presented.document
-    return _Shown(identifier, document, result)
+    return _Shown(identifier, document, result, await _data_integrity(request, row))
+
+
+async def _data_integrity(request: Request[Any, Any, Any], row: Mapping[str, Any]) -> Verification | None:
+    """The verdict on the credential JSON as wallets get it (its Data Integrity proof set), once it is issued."""
+    if row["state"] != "issued":
+        return None
+    settings, db = request.app.state.settings, request.app.state.db
+    form = await forms.json_with_proofs(db, row, master_key=settings.master_key, public_url=settings.issuer)
+    async with db.connection() as conn:
+        return await verification.verify(conn, form, public_url=settings.issuer)
+
+
+def _data_integrity_check(shown: _Shown) -> str:
+    checked = shown.data_integrity
+    if checked is None:
+        return ""
+    signatures = next(c for c in checked.checks if c.check == "signatures")
+    suites = sorted({s.alg for s in checked.signatures if s.alg and "rdfc" in s.alg})
+    message = f"the credential JSON with its proof set ({', '.join(suites) or 'no Data Integrity proof'}): "
+    return (
+        f'\n<li><span class="status status-{signatures.status}">{STATUS_LABELS[signatures.status]}</span> '
+        f"<strong>Data Integrity proofs:</strong> {escape(message + signatures.message)}</li>"
+    )
 
 
 def _row(label: str, value: str) -> str:
@@ -335,7 +359,7 @@ def credential_page(shown: _Shown) -> str:
         f'<li><span class="status status-{c.status}">{STATUS_LABELS[c.status]}</span> '
         f"<strong>{CHECK_LABELS[c.check]}:</strong> {escape(c.message)}</li>"
         for c in result.checks
-    )
+    ) + _data_integrity_check(shown)
     cosigners = shown.cosigners
     return _PAGE.substitute(
         css=_CSS,
