@@ -209,10 +209,11 @@ def expand(document: Json, public_url: str) -> list[Any]:
 
 
 def _alias(active: Context, key: str) -> str:
-    if key.startswith("@"):
+    """``@id`` or ``@type`` for a key that is (or aliases) one, the key itself for another keyword, else ""."""
+    if key[:1] == "@":
         return key
     term = active.terms.get(key)
-    return term.iri if term is not None and term.iri in ("@id", "@type") else ""
+    return term.iri if term is not None and term.iri[:1] == "@" else ""
 
 
 def _types(active: Context, node: Json) -> list[str]:
