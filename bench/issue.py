@@ -77,6 +77,7 @@ from bench.common import (  # noqa: E402
 from domain.credentials import multikey  # noqa: E402
 from domain.credentials.data_integrity import pool as proof_pool  # noqa: E402
 from domain.credentials.data_integrity import proofs  # noqa: E402
+from domain.credentials.envelopes import JWT_CLAIMS  # noqa: E402
 from domain.credentials.keys import create_key, did_web  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.keys import decrypt  # noqa: E402
@@ -450,7 +451,7 @@ async def data_integrity(url: str, master_key: bytes, public_url: str, processes
                     )
                     for r in task
                 ]
-                future = loop.run_in_executor(executor, proof_pool.create_many, items, public_url)
+                future = loop.run_in_executor(executor, proof_pool.create_many, items, public_url, JWT_CLAIMS)
                 pending.add(
                     asyncio.ensure_future(store(future, [(r["id"], r["organisation_id"], r["kid"]) for r in task]))
                 )

@@ -3,6 +3,7 @@ demo, then the walkthrough's shell blocks run in order with bash, curl and jq ag
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -69,4 +70,13 @@ def test_the_readme_walkthrough_runs_against_make_run(checkout: Path, database_u
     assert "awaiting_cosignature" in lines
     assert '{"state":"issued","valid":true}' in lines
     assert "Anna Becker" in lines
+    # The VC-JWT names its key by a DID URL that Festo's DID document lists as a Multikey.
+    header = next(json.loads(line) for line in lines if line.startswith('{"alg":'))
+    assert header["alg"] == "EdDSA" and header["kid"].startswith("did:web:") and "#key-" in header["kid"]
+    claims = next(json.loads(line) for line in lines if line.startswith('{"iss":'))
+    assert claims["iss"] == header["kid"].split("#")[0] and claims["jti"].startswith("urn:uuid:")
+    assert isinstance(claims["nbf"], int) and claims["iat"] == claims["nbf"] and claims["exp"] > claims["nbf"]
+    assert {"type": "Multikey", "controller": claims["iss"]} in [
+        json.loads(x) for x in lines if x.startswith('{"type":')
+    ]
     assert lines[-2:] == ["revoked", "revoked"]

@@ -170,7 +170,7 @@ async def test_awaiting_then_cosigned_then_valid_in_each_of_the_four_forms(
         assert signers == [("issuer", "Festo Didactic", True), ("cosigner", "IHK Region Stuttgart", True)]
         issuer, cosigner = result["signatures"]
         assert issuer["organisationId"] == str(room.provider.org_id)
-        assert issuer["alg"] == ("eddsa-rdfc-2022" if form == "data-integrity" else "Ed25519")
+        assert issuer["alg"] == ("eddsa-rdfc-2022" if form == "data-integrity" else "EdDSA")
         assert issuer["kid"] and cosigner["organisationId"] == str(room.chamber.org_id)
         # The VC-JWT carries the awarding body's signature alone; the IHK's is the one recorded here.
         assert cosigner["inCredential"] is (form != "vc+jwt")

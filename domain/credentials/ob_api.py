@@ -172,7 +172,7 @@ def _as_issued(payload: bytes, envelope: envelopes.Envelope) -> bool:
     """The signed bytes are those issued; for Data Integrity proofs (signed over the JSON-LD document, not
     bytes), the document is the one issued."""
     if envelope.form == "data-integrity":
-        return bool(msgspec.json.decode(payload) == msgspec.json.decode(envelope.payload))
+        return envelopes.credential_json(payload) == envelopes.credential_json(envelope.payload)
     return payload == envelope.payload
 
 

@@ -105,7 +105,7 @@ def to_record(row: Mapping[str, Any], public_url: str) -> Credential:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         links=links(public_url, row["id"]),
-        credential=msgspec.json.decode(payload) if payload is not None else None,
+        credential=envelopes.credential_json(payload) if payload is not None else None,
     )
 
 

@@ -102,7 +102,10 @@ class VerifiedSignature(Model):
     signer: Annotated[str | None, Meta(description="The DID named in the protected header (iss)")]
     organisation_id: UUID | None
     organisation_name: str | None
-    kid: str | None
+    kid: Annotated[
+        str | None,
+        Meta(description="The signing key's kid in the signer's JWKS (the header may name it by its DID URL)"),
+    ]
     alg: str | None
     valid: bool
     in_credential: Annotated[
@@ -598,9 +601,10 @@ async def _resolve_keys(
 ) -> dict[str, dict[str, Any] | None]:
     kids: dict[str, set[str]] = {}
     for header in headers:
-        signer, kid = header.get("iss"), header.get("kid")
+        signer = header.get("iss")
         if isinstance(signer, str):
-            kids.setdefault(signer, set()).update([kid] if isinstance(kid, str) else [])
+            kid = envelopes.signed_kid(header.get("kid"), signer)
+            kids.setdefault(signer, set()).update([kid] if kid is not None else [])
     found: dict[str, dict[str, Any] | None] = {}
     for did, wanted in kids.items():
         org_id = organisation_of_did(public_url, did)
@@ -707,6 +711,9 @@ def _check_schema(context: _Context) -> _Outcome:
     problem = schema_problem(context.presented.envelope.payload)
     if problem is not None:
         return _failed("schema", f"the credential is not an Open Badges 3.0 AchievementCredential: {problem}")
+    problem = envelopes.jwt_claims_problem(context.document)
+    if problem is not None:
+        return _failed("schema", problem)
     return _passed("schema", "the credential has the required shape of an Open Badges 3.0 AchievementCredential")
 
 

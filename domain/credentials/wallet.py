@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.credentials import service
+from domain.credentials import envelopes, service
 from domain.credentials.elm import european_learning_credential
 from domain.credentials.models import CredentialLinks, CredentialSignature, CredentialState
 from domain.db import Connection, Database
@@ -96,11 +96,11 @@ def _fields(row: Mapping[str, Any], document: Mapping[str, Any], public_url: str
 
 
 def to_summary(row: Mapping[str, Any], public_url: str) -> MyCredential:
-    return MyCredential(**_fields(row, msgspec.json.decode(row["payload"]), public_url))
+    return MyCredential(**_fields(row, envelopes.credential_json(row["payload"]), public_url))
 
 
 def to_detail(row: Mapping[str, Any], public_url: str) -> MyCredentialDetail:
-    document = msgspec.json.decode(row["payload"])
+    document = envelopes.credential_json(row["payload"])
     return MyCredentialDetail(
         **_fields(row, document, public_url),
         cosigner_id=row["cosigner_id"],

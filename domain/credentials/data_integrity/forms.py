@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.credentials import multikey
+from domain.credentials import envelopes, multikey
 from domain.credentials.data_integrity import pool, proofs
 from domain.credentials.keys import did_web
 from domain.db import Database
@@ -61,7 +61,7 @@ def _signing_key(key_row: Mapping[str, Any], master_key: bytes) -> proofs.Signin
 
 async def json_with_proofs(db: Database, row: Mapping[str, Any], *, master_key: bytes, public_url: str) -> Json:
     """The credential JSON with one proof per signature, the awarding body's first (as in the JWS forms)."""
-    document: Json = msgspec.json.decode(row["payload"])
+    document = envelopes.credential_json(row["payload"])  # the credential, without the VC-JWT's claims
     signatures = list(row["signatures"])
     async with db.connection() as conn:
         kept = {(r["organisation_id"], r["kid"]): r["proof"] for r in await conn.fetch(q.kept_proofs, row["id"])}
