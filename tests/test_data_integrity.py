@@ -85,7 +85,10 @@ def _assert_verified(result: dict[str, Any], proofs_expected: int) -> None:
         assert proof.get("verified"), f"{name}: the proof of {proof.get('verificationMethod')} alone: {proof}"
         # @digitalbazaar/vc on one proof alone also wants its signer to be the issuer: the first proof only.
         assert proof["asIssuer"]["verified"] == (position == 0), f"{name}: {proof}"
-    assert result["verifierCore"]["signatureValid"], f"{name}: verifier-core: {result['verifierCore']}"
+    core = result["verifierCore"]
+    assert core["signatureValid"], f"{name}: verifier-core: {core}"
+    # The status list it fetches carries a Data Integrity proof too: verifier-core checks it, and the bit.
+    assert {"id": "revocation_status", "valid": True} in core["log"], f"{name}: verifier-core: {core}"
     assert result["safe"]["ok"], f"{name}: safe-mode expansion: {result['safe']}"
 
 

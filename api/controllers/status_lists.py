@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter
 
 from api.auth import public
 from domain.credentials import status_lists
+from domain.credentials.data_integrity import forms
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 VC_MEDIA_TYPE = "application/vc"
@@ -66,7 +67,7 @@ class StatusListController(Controller):
         summary="A signed Bitstring Status List credential (revocation or suspension) of an issuing organisation",
         description=(
             "No token needed. The VC-JWT (application/vc+jwt) by default; with Accept: application/vc or "
-            "application/json, the credential JSON with its JwtProof2020 proof. Signed by the organisation's "
+            "application/json, the credential JSON with its DataIntegrityProof. Signed by the organisation's "
             "key (see its jwks.json); index 0 is the most significant bit of the first byte."
         ),
         media_type=VC_JWT_MEDIA_TYPE,
@@ -98,7 +99,14 @@ class StatusListController(Controller):
             return Response(b"", status_code=304, headers=headers)
         if media_type == VC_JWT_MEDIA_TYPE:
             return Response(signed.jwt.encode(), media_type=media_type, headers=headers)
-        return Response(msgspec.json.encode(signed.with_proof()), media_type=media_type, headers=headers)
+        with_proof = await forms.status_list_with_proof(
+            request.app.state.db,
+            signed.jwt,
+            signed.organisation_id,
+            master_key=settings.master_key,
+            public_url=settings.issuer,
+        )
+        return Response(msgspec.json.encode(with_proof), media_type=media_type, headers=headers)
 
 
 def _matches(if_none_match: str, tag: str) -> bool:
