@@ -248,3 +248,39 @@ def test_canonical_form_is_the_same_both_ways_and_proofs_check_here() -> None:
     assert proofs.verify_set({**document, "name": "Other"}, [(proof, jwk)], public_url) == [
         "the proof's signature does not verify"
     ]
+
+
+async def test_broken_proofs_and_foreign_documents_get_a_verdict_not_an_error(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    room = await classroom(client, bootstrap)
+    await simulator_pass(client, room)
+    await drain(db, settings)
+    await cosign_everything(client, room)
+    [(_, form)] = await _json_forms(client, room)
+
+    long_value = copy.deepcopy(form)
+    long_value["proof"][0]["proofValue"] = "z" + "1" * 100_000  # base58 decoding is quadratic: refused unread
+    unknown_context = copy.deepcopy(form)
+    unknown_context["@context"].append("https://contexts.example/never-fetched")
+    deep: Any = "x"
+    for _ in range(400):
+        deep = {"n": deep}
+    nested = copy.deepcopy(form)
+    nested["credentialSubject"]["deep"] = deep
+    created = copy.deepcopy(form)
+    created["proof"][1]["created"] = {"@value": "not a date"}
+    for broken, expected in (
+        (long_value, "multibase"),
+        (unknown_context, "not one this server knows"),
+        (nested, "does not verify"),
+        (created, "does not verify"),
+    ):
+        response = await client.post("/verify", json={"credential": broken})
+        assert response.status_code in (200, 422), response.text
+        if response.status_code == 200:
+            verdict = response.json()
+            assert verdict["verdict"] == "invalid", verdict
+            assert (
+                any(expected in (s["problem"] or "") for s in verdict["signatures"]) or expected in verdict["summary"]
+            ), verdict

@@ -12,8 +12,9 @@ import asyncio
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import msgspec
@@ -42,16 +43,26 @@ def shutdown() -> None:
         _pool = None
 
 
+async def _run(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a pool process; a pool broken by a dead process is replaced once."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(executor(), function, *args)
+    except BrokenProcessPool:
+        shutdown()
+        return await loop.run_in_executor(executor(), function, *args)
+
+
 async def create_set(document: Json, signers: Sequence[proofs.Signer], public_url: str) -> list[Json]:
     """One proof per signer over ``document``, made in a worker process (the document canonicalised once)."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor(), proofs.create_set, document, list(signers), public_url)
+    made: list[Json] = await _run(proofs.create_set, document, list(signers), public_url)
+    return made
 
 
 async def verify_set(document: Json, checks: Sequence[tuple[Json, Json]], public_url: str) -> list[str | None]:
     """Each (proof, public JWK) checked in a worker process: None where it verifies, else the reason."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor(), proofs.verify_set, document, list(checks), public_url)
+    checked: list[str | None] = await _run(proofs.verify_set, document, list(checks), public_url)
+    return checked
 
 
 def create_many(items: list[tuple[bytes, list[proofs.Signer]]], public_url: str) -> tuple[list[list[Json]], float]:

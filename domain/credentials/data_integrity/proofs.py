@@ -38,6 +38,8 @@ _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 # A "created" that N-Quads carry as it is: the cached canonical proof configuration can take it verbatim.
 _PLAIN_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 _PLACEHOLDER = "1970-01-01T00:00:00Z"
+# A 64-byte signature is at most 88 base58 characters; decoding is quadratic, so longer values are refused unread.
+_MAX_PROOF_VALUE = 128
 
 
 class ProofInvalid(ValueError):
@@ -156,7 +158,7 @@ def verify_set(document: Json, checks: list[tuple[Json, Json]], public_url: str)
     """Each (proof, public JWK) checked alone: None where it verifies, else why not."""
     try:
         digest = document_hash(document, public_url)
-    except (rdfc.NotJsonLd, ValueError) as exc:
+    except (ValueError, RecursionError, MemoryError) as exc:  # rdfc.NotJsonLd, an unknown context, too deep
         return [f"the credential cannot be canonicalised: {exc}"] * len(checks)
     results: list[str | None] = []
     for proof, jwk in checks:
@@ -165,6 +167,8 @@ def verify_set(document: Json, checks: list[tuple[Json, Json]], public_url: str)
             results.append(None)
         except ProofInvalid as exc:
             results.append(str(exc))
+        except (ValueError, TypeError, RecursionError) as exc:  # a proof no processor could read
+            results.append(f"the proof cannot be read: {exc}")
     return results
 
 
@@ -181,8 +185,8 @@ def verify(
         raise ProofInvalid(f"the key signs with {expected or 'no Data Integrity cryptosuite'}, not {cryptosuite!r}")
     if proof.get("proofPurpose") != "assertionMethod":
         raise ProofInvalid("the proof's purpose is not assertionMethod")
-    if not isinstance(value, str) or not value.startswith("z"):
-        raise ProofInvalid("proofValue is not multibase base58btc")
+    if not isinstance(value, str) or not value.startswith("z") or len(value) > _MAX_PROOF_VALUE:
+        raise ProofInvalid("proofValue is not a multibase base58btc signature")
     signature = base58btc_decode(value[1:])
     if "@context" in proof and proof["@context"] != document.get("@context"):
         raise ProofInvalid("the proof's @context is not the credential's")
