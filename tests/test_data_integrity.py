@@ -21,7 +21,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
-from domain.credentials import keys
+from domain.credentials import envelopes, keys
 from domain.credentials.data_integrity import contexts, proofs, rdfc
 from domain.credentials.document import OB_CONTEXT, OB_SCHEMA
 from domain.db import Database
@@ -90,6 +90,7 @@ def _assert_verified(result: dict[str, Any], proofs_expected: int) -> None:
     # The status list it fetches carries a Data Integrity proof too: verifier-core checks it, and the bit.
     assert {"id": "revocation_status", "valid": True} in core["log"], f"{name}: verifier-core: {core}"
     assert result["safe"]["ok"], f"{name}: safe-mode expansion: {result['safe']}"
+    assert result["safeWithProof"]["ok"], f"{name}: safe-mode expansion with its proofs: {result['safeWithProof']}"
 
 
 async def test_every_kind_of_credential_verifies_with_vc_and_verifier_core_each_proof_alone_and_tampered_fails(
@@ -130,16 +131,24 @@ async def test_every_kind_of_credential_verifies_with_vc_and_verifier_core_each_
     tampered = copy.deepcopy(forms[0][1])
     tampered["credentialSubject"]["achievement"]["name"] = "Master welder"
     documents = await _served(client, settings, room, [f for _, f in forms])
+    # The JSON form handed out before Data Integrity (JwtProof2020 proofs): its JSON-LD is checked too.
+    some_id = forms[-1][1]["id"].removeprefix("urn:uuid:")
+    jws = (await client.get(f"/credentials/{some_id}/jws", headers=room.provider.headers)).json()
+    signatures = [envelopes.Signature(s["protected"], s["signature"]) for s in jws["signatures"]]
+    signed = envelopes.b64url_decode(jws["payload"])
+    old_form = envelopes.with_proof(signed, signatures, ["2026-11-20T11:00:00Z"] * len(signatures))
     payload = {
         "documents": documents,
         "contexts": _standard_contexts(),
         "credentials": [{"name": n, "credential": f} for n, f in forms]
-        + [{"name": "tampered", "credential": tampered}],
+        + [{"name": "tampered", "credential": tampered}, {"name": "old", "credential": old_form, "only": "safe"}],
     }
     results = {r["name"]: r for r in (await run_checker(CHECKER, payload))["results"]}
     for name, form in forms:
         _assert_verified(results[name], len(form["proof"]))
     assert any(len(f["proof"]) == 2 for _, f in forms), "a co-signed credential carries a proof set of two"
+    old = results["old"]
+    assert old["safe"]["ok"] and old["safeWithProof"]["ok"], old
     bad = results["tampered"]
     assert not bad["vc"]["verified"]
     assert not any(p.get("verified") for p in bad["proofs"])
@@ -189,7 +198,7 @@ async def test_es256_issuers_prove_with_ecdsa_rdfc_2019_and_rs256_issuers_keep_a
     [result] = (await run_checker(CHECKER, payload))["results"]
     first, cosigner = result["proofs"]
     assert cosigner["verified"], result  # the chamber's eddsa-rdfc-2022 proof, alone
-    assert result["safe"]["ok"], result
+    assert result["safe"]["ok"] and result["safeWithProof"]["ok"], result
     # The Learner Credential Wallet's verifier knows eddsa-rdfc-2022 only: no proof of the issuer it can check.
     assert not result["verifierCore"]["signatureValid"], result
     if issuer_key["alg"] == "ES256":

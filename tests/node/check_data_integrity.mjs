@@ -5,8 +5,9 @@
 //     issuer's (which the awarding body's proof must pass and a co-signer's cannot: it is not the issuer);
 //   * @digitalcredentials/verifier-core, what the Learner Credential Wallet runs (its own document loader,
 //     its own contexts; what it would fetch over HTTP is served from the documents passed in);
-//   * jsonld.expand in safe mode, with the npm packages' contexts (whose VC 2.0 context has no @vocab), and
-//     a scan of the expansion for IRIs of the W3C context's issuer-dependent @vocab.
+//   * jsonld.expand in safe mode, with the npm packages' contexts (whose VC 2.0 context has no @vocab), of
+//     the credential and of the credential with its proofs, and a scan of the expansion for IRIs of the
+//     W3C context's issuer-dependent @vocab; entries with "only": "safe" get this check alone.
 // Nothing goes to the network: every document comes from stdin or the npm packages.
 //
 // stdin: {"documents": {url-or-did: json}, "credentials": [{"name", "credential"}], "now"?: iso}
@@ -108,9 +109,9 @@ async function verifyAssertion(credential) {
   }
 }
 
-async function safeExpansion(credential) {
+async function safeExpansion(credential, keepProof = false) {
   const withoutProof = {...credential};
-  delete withoutProof.proof;
+  if(!keepProof) delete withoutProof.proof;
   // Every term dropped (not just the first that safe mode stops at), then safe mode itself.
   const dropped = new Set();
   const eventHandler = ({event, next}) => {
@@ -142,7 +143,11 @@ async function verifierCore(credential) {
 }
 
 const results = [];
-for(const {name, credential} of input.credentials) {
+for(const {name, credential, only} of input.credentials) {
+  if(only === 'safe') {  // a form checked for its JSON-LD alone (e.g. the JwtProof2020 form handed out before)
+    results.push({name, safe: await safeExpansion(credential), safeWithProof: await safeExpansion(credential, true)});
+    continue;
+  }
   const proofs = Array.isArray(credential.proof) ? credential.proof : [credential.proof];
   const each = [];
   for(const proof of proofs) {
@@ -161,6 +166,7 @@ for(const {name, credential} of input.credentials) {
     proofs: each,
     verifierCore: input.verifierCore === false ? null : await verifierCore(credential),
     safe: await safeExpansion(credential),
+    safeWithProof: await safeExpansion(credential, true),
   });
 }
 process.stdout.write(JSON.stringify({results}));

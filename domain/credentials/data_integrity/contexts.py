@@ -132,7 +132,27 @@ def guildhall_context(public_url: str) -> Json:
             "requiredSigner": {"@id": "gh:requiredSigner", "@type": "@id", "@container": "@set"},
             "JwtProof2020": {
                 "@id": "gh:JwtProof2020",
-                "@context": {"@protected": True, "jwt": {"@id": "gh:jwt"}},
+                "@context": {
+                    "@protected": True,
+                    "jwt": {"@id": "gh:jwt"},
+                    # As the VC 2.0 context defines them for a DataIntegrityProof.
+                    "created": {
+                        "@id": "http://purl.org/dc/terms/created",
+                        "@type": "http://www.w3.org/2001/XMLSchema#dateTime",
+                    },
+                    "proofPurpose": {
+                        "@id": "https://w3id.org/security#proofPurpose",
+                        "@type": "@vocab",
+                        "@context": {
+                            "@protected": True,
+                            "assertionMethod": {
+                                "@id": "https://w3id.org/security#assertionMethod",
+                                "@type": "@id",
+                                "@container": "@set",
+                            },
+                        },
+                    },
+                },
             },
             "jwt": {"@id": "gh:jwt"},
         }
