@@ -32,7 +32,9 @@ IfNoneMatch = Annotated[
 _CREDENTIAL_WITH_PROOF = Schema(
     type=OpenAPIType.OBJECT,
     description=(
-        "The BitstringStatusListCredential (W3C VC 2.0) with one JwtProof2020 proof holding its VC-JWT; "
+        "The BitstringStatusListCredential (W3C VC 2.0) with a DataIntegrityProof (eddsa-rdfc-2022, or "
+        "ecdsa-rdfc-2019 for a P-256 key; a JwtProof2020 holding its VC-JWT for an RSA key) by the key that "
+        "signed its VC-JWT; "
         "credentialSubject.encodedList is the GZIP-compressed, multibase base64url bitstring"
     ),
     required=["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "proof"],

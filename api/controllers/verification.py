@@ -63,7 +63,7 @@ _FORMS = Schema(
             type=OpenAPIType.OBJECT,
             description=(
                 "The JWS JSON General Serialization (payload and signatures), or the credential JSON with its "
-                "JwtProof2020 proof list"
+                "proof set (DataIntegrityProof, or the JwtProof2020 proofs handed out before)"
             ),
         ),
     ]

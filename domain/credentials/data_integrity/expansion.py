@@ -183,6 +183,7 @@ def expand_iri(active: Context, value: str, *, vocab: bool) -> str:
 
 
 _processed: dict[tuple[str, ...], Context] = {}
+_PROCESSED_MAX = 64
 
 
 def _document_context(urls: Any, public_url: str) -> Context:
@@ -198,6 +199,8 @@ def _document_context(urls: Any, public_url: str) -> Context:
         except contexts.UnknownContext as exc:
             raise Unexpandable(str(exc)) from exc
         found = _process(Context(), locals_)
+        if len(_processed) >= _PROCESSED_MAX:  # only lists of known URLs get here; a hostile variety is bounded
+            _processed.clear()
         _processed[key] = found
     return found
 
