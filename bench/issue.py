@@ -144,6 +144,8 @@ class DataIntegrity:
     processes: int = 0
     seconds: float = 0.0  # wall clock, reading payloads to storing proofs
     cpu: float = 0.0  # CPU seconds the proof processes spent making proofs (canonicalising, hashing, signing)
+    checked: int = 0  # a sample of the stored proofs, verified afterwards
+    failed: int = 0
 
     @property
     def rate(self) -> float:
@@ -461,11 +463,34 @@ async def data_integrity(url: str, master_key: bytes, public_url: str, processes
                         finished.result()
         await asyncio.gather(*pending)
         result.seconds = time.perf_counter() - started
+        await _check_sample(conn, public_url, result)
     finally:
         executor.shutdown(cancel_futures=True)
         await writers.close()
         await conn.close()
     return result
+
+
+DI_SAMPLE = """
+SELECT c.payload, p.proof::text AS proof, k.public_jwk::text AS jwk
+FROM credential_proofs p
+JOIN credentials c ON c.id = p.credential_id
+JOIN signing_keys k ON k.kid = p.kid
+ORDER BY random()
+LIMIT 50
+"""
+
+
+async def _check_sample(conn: asyncpg.Connection, public_url: str, result: DataIntegrity) -> None:
+    """50 stored proofs, picked at random, verified against the signer's public key."""
+    for row in await conn.fetch(DI_SAMPLE):
+        document = msgspec.json.decode(row["payload"])
+        for name in JWT_CLAIMS:
+            document.pop(name, None)
+        jwk = msgspec.json.decode(row["jwk"])
+        problems = proofs.verify_set(document, [(msgspec.json.decode(row["proof"]), jwk)], public_url)
+        result.checked += 1
+        result.failed += problems != [None]
 
 
 async def sample_jwts(url: str, count: int) -> list[str]:
@@ -653,7 +678,8 @@ async def _report(
         print(
             f"Data Integrity proofs (eddsa-rdfc-2022, RDFC-1.0 by pyoxigraph), {di.processes} proof processes: "
             f"{di.proofs:,} made and stored in {di.seconds:.1f} s, {di.rate:,.0f} proofs/s; "
-            f"{di.per_core:,.0f} proofs/s per core of CPU ({di.cpu * 1000 / max(1, di.proofs):.2f} ms CPU a proof)"
+            f"{di.per_core:,.0f} proofs/s per core of CPU ({di.cpu * 1000 / max(1, di.proofs):.2f} ms CPU a proof); "
+            f"a random sample of {di.checked} verified afterwards, {di.failed} failed"
         )
     if phases:
         print(
