@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from domain.credentials.keys import DID_CONTEXT, MULTIKEY_CONTEXT, did_document
 from domain.credentials.multikey import (
     base58btc,
     kid_of_verification_method,
@@ -87,3 +89,26 @@ async def test_digital_bazaar_multikey_libraries_agree() -> None:
         assert checked["fromJwk"] == public_key_multibase(jwk)
         assert {n: checked["toJwk"][n] for n in ("kty", "crv", "x")} == {n: jwk[n] for n in ("kty", "crv", "x")}
         assert checked["toJwk"].get("y") == jwk.get("y")
+
+
+async def test_a_did_document_of_multikeys_expands_in_json_ld_safe_mode() -> None:
+    did = "did:web:example.org:organisations:1"
+    published = [
+        _public(OKPKey.generate_key("Ed25519", private=False)),
+        _public(ECKey.generate_key("P-256", private=False)),
+    ]
+    for index, jwk in enumerate(published):
+        jwk["kid"] = f"k{index}"
+    document = msgspec.to_builtins(did_document(did, {"keys": published}))
+    assert document["@context"] == [DID_CONTEXT, MULTIKEY_CONTEXT]
+    answer = await run_checker("did_document.mjs", {"document": document})
+    assert answer["ok"] is True, answer
+    [expanded] = answer["expanded"]
+    methods = expanded["https://w3id.org/security#verificationMethod"]
+    assert [m["@id"] for m in methods] == [f"{did}#key-k0", f"{did}#key-k1"]
+    assert {t for m in methods for t in m["@type"]} == {"https://w3id.org/security#Multikey"}
+    assert [m["https://w3id.org/security#publicKeyMultibase"][0]["@value"] for m in methods] == [
+        public_key_multibase(jwk) for jwk in published
+    ]
+    for relation in ("assertionMethod", "authenticationMethod"):
+        assert [r["@id"] for r in expanded[f"https://w3id.org/security#{relation}"]] == [m["@id"] for m in methods]

@@ -234,9 +234,9 @@ async def sign_compact(key: IssuerKey, payload: bytes, header: Mapping[str, Any]
 def verify_compact(token: str, jwks: Mapping[str, Any], did: str | None = None) -> tuple[dict[str, Any], bytes]:
     """The protected header and payload of a compact JWS signed by a key of ``jwks``.
 
-    The key is found by ``kid``: its thumbprint, or its DID URL ``{did}#key-{kid}`` (of ``did`` when the
-    DID whose keys these are is given). It must be published with the header's ``alg``: a token cannot choose how
-    it is verified. Retired keys verify too; what they signed stays valid.
+    The key is found by ``kid``: its thumbprint, or its DID URL ``{did}#key-{kid}`` (of ``did``, when
+    the DID whose keys these are is given). It must be published with the header's ``alg``: a token
+    cannot choose how it is verified. Retired keys verify too; what they signed stays valid.
     """
     try:
         header = jws.extract_compact(token.encode()).protected
