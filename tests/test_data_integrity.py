@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
-from domain.credentials import envelopes, keys
+from domain.credentials import envelopes, keys, multikey
 from domain.credentials.data_integrity import contexts, proofs, rdfc
 from domain.credentials.document import OB_CONTEXT, OB_SCHEMA
 from domain.db import Database
@@ -293,3 +294,53 @@ async def test_broken_proofs_and_foreign_documents_get_a_verdict_not_an_error(
             assert (
                 any(expected in (s["problem"] or "") for s in verdict["signatures"]) or expected in verdict["summary"]
             ), verdict
+
+
+async def test_a_revoked_and_an_expired_credential_fail_in_the_data_integrity_form(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    room = await classroom(client, bootstrap)
+    await simulator_pass(client, room)
+    await drain(db, settings)
+    await cosign_everything(client, room)
+    [(_, held)] = await _json_forms(client, room)  # what the learner's wallet holds
+    credential_id = held["id"].removeprefix("urn:uuid:")
+    revoked = await client.post(
+        f"/credentials/{credential_id}/revocation", json={"reason": "Issued in error"}, headers=room.provider.headers
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    # The same credential with a validity that ended yesterday, proved by the awarding body's key.
+    document = {k: v for k, v in held.items() if k != "proof"}
+    yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    document["validFrom"] = document["awardedDate"] = (
+        (yesterday - timedelta(days=365)).isoformat().replace("+00:00", "Z")
+    )
+    document["validUntil"] = yesterday.isoformat().replace("+00:00", "Z")
+    async with db.connection() as conn:
+        key = await keys.current_signing_key(conn, settings.master_key, room.provider.org_id)
+    d = key.jwk.as_dict(private=True)["d"]
+    method = multikey.verification_method_id(keys.did_web(settings.issuer, room.provider.org_id), key.kid)
+    signer = proofs.Signer(proofs.SigningKey("Ed25519", envelopes.b64url_decode(d)), method, document["validFrom"])
+    expired = {**document, "proof": [proofs.create(document, signer, settings.issuer)]}
+
+    documents = await _served(client, settings, room, [held])  # the status list as published now
+    payload = {
+        "documents": documents,
+        "contexts": _standard_contexts(),
+        "credentials": [{"name": "revoked", "credential": held}, {"name": "expired", "credential": expired}],
+    }
+    results = {r["name"]: r for r in (await run_checker(CHECKER, payload))["results"]}
+    core = results["revoked"]["verifierCore"]
+    assert core["signatureValid"] and {"id": "revocation_status", "valid": False} in core["log"], core
+    core = results["expired"]["verifierCore"]
+    assert core["signatureValid"] and {"id": "expiration", "valid": False} in core["log"], core
+    assert not results["expired"]["vc"]["verified"], results["expired"]["vc"]
+    assert any('is after "validUntil"' in e for e in results["expired"]["vc"]["errors"]), results["expired"]["vc"]
+
+    verdict = (await client.post("/verify", json={"credential": held})).json()
+    assert verdict["verdict"] == "revoked" and verdict["form"] == "data-integrity", verdict
+    verdict = (await client.post("/verify", json={"credential": expired})).json()
+    validity = next(c for c in verdict["checks"] if c["check"] == "validity")
+    assert validity["status"] == "failed" and validity["message"].startswith("expired on"), verdict
+    assert next(c for c in verdict["checks"] if c["check"] == "signatures")["status"] == "passed", verdict
