@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -40,6 +41,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from jsonschema import Draft201909Validator
 from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto import jwt as jwcrypto_jwt
 from jwcrypto.common import JWException
@@ -55,7 +57,13 @@ from tests.node_checkers import run_checker
 from tests.outbox_drain import drain
 from tests.scenarios import Classroom, classroom
 from tests.test_attempts import welding
-from tests.test_credential_schema import cosign_everything, publish_qualification, signing_key
+from tests.test_credential_schema import (
+    SCHEMA_FILE,
+    assert_valid,
+    cosign_everything,
+    publish_qualification,
+    signing_key,
+)
 from tests.test_credentials_festo import credentials_of, simulator_pass
 from tests.test_verification import cosigned
 
@@ -176,6 +184,13 @@ class World:
             response = await http.get(f"{self.url}/organisations/{organisation_id}/jwks.json")
         assert response.status_code == 200, response.text
         return {k["kid"]: {n: v for n, v in k.items() if n != "status"} for k in response.json()["keys"]}
+
+
+@pytest.fixture(scope="module")
+def ob_schema() -> Draft201909Validator:
+    """1EdTech's Open Badges 3.0 AchievementCredential JSON Schema (``../shared/reference``)."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return Draft201909Validator(schema, format_checker=Draft201909Validator.FORMAT_CHECKER)
 
 
 @pytest.fixture
@@ -335,7 +350,9 @@ def test_a_header_names_its_key_by_did_url_or_by_the_bare_thumbprint() -> None:
 # --- Issued credentials, checked by others ---------------------------------------------------------------
 
 
-async def test_every_kind_signed_as_eddsa_by_default_verifies_everywhere(world: World) -> None:
+async def test_every_kind_signed_as_eddsa_by_default_verifies_everywhere(
+    world: World, ob_schema: Draft201909Validator
+) -> None:
     issued = await issue(world, None, every_kind=True)
     provider, chamber = issued.room.provider.org_id, issued.room.chamber.org_id
     did = world.did(provider)
@@ -357,6 +374,7 @@ async def test_every_kind_signed_as_eddsa_by_default_verifies_everywhere(world: 
         expiring.append("validUntil" in document)
         assert envelopes.credential_json(envelopes.b64url_decode(token.split(".")[1])) == document
         assert document["credentialSubject"].get("id") is None
+        assert_valid(ob_schema, claims, f"the {credential['kind']} credential's JWT payload")
         assert pyjwt_claims(token, published[thumbprint]) == claims
         assert jwcrypto_claims(token, published[thumbprint], did, document["id"]) == claims
         verdict = await world.client.post("/verify", json={"credential": token})

@@ -69,6 +69,10 @@ class CredentialController(Controller):
     async def vc_jwt(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> Response[str]:
+        """VC-JOSE-COSE and the Open Badges 3.0 JWT profile: the payload is the credential with the registered
+        claims ``iss``, ``jti``, ``sub`` (when the subject has an id), ``nbf``, ``iat`` and ``exp`` (when it has
+        a ``validUntil``) taken from it; the header's ``kid`` is the signing key's DID URL ``{did}#key-{kid}``,
+        a verification method of the awarding body's ``did.json``."""
         row = await service.signed_forms(request.app.state.db, principal, credential_id)
         return Response(service.vc_jwt(row), media_type=VC_JWT_MEDIA_TYPE)
 
