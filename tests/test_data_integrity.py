@@ -238,6 +238,14 @@ def test_canonical_form_is_the_same_both_ways_and_proofs_check_here() -> None:
     }
     general = rdfc.canonical_nquads_general(document, public_url)
     assert rdfc.canonical_nquads(document, public_url) == general
+    # Documents the fast expansion does not take (an embedded context, an @json value) or takes with care (a term
+    # no context defines, falling back to the VC 2.0 context's @vocab): the same canonical form either way.
+    for variant in (
+        {**document, "undefinedTerm": "falls back to the issuer-dependent @vocab"},
+        {**document, "credentialSubject": {**document["credentialSubject"], "@context": {"x": "https://x.example/"}}},
+        {**document, "credentialSchema": [{"id": "https://s.example/", "type": "JsonSchema", "jsonSchema": {"a": 1}}]},
+    ):
+        assert rdfc.canonical_nquads(variant, public_url) == rdfc.canonical_nquads_general(variant, public_url)
     config = proofs.proof_config(document, "eddsa-rdfc-2022", "did:web:guildhall.example#key-1", "2026-12-06T10:00:00Z")
     config_nquads = rdfc.canonical_nquads_general(config, public_url)
     assert rdfc.canonical_nquads(config, public_url) == config_nquads
