@@ -25,6 +25,7 @@ from api.observability import RequestIdMiddleware
 from api.openapi import describe_operations, openapi_config
 from api.settings import Settings
 from domain import keys, migrations
+from domain.credentials.data_integrity import pool as proof_pool
 from domain.db import Database
 
 
@@ -64,6 +65,7 @@ def _lifespan(settings: Settings) -> Any:
         finally:
             await redis.aclose()
             await db.close()
+            proof_pool.shutdown()
 
     return lifespan
 

@@ -169,6 +169,14 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.credential_proofs (
+    credential_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    kid text NOT NULL,
+    proof jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.credential_signatures (
     credential_id uuid NOT NULL,
     organisation_id uuid NOT NULL,
@@ -699,6 +707,9 @@ ALTER TABLE ONLY public.attempts
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.credential_proofs
+    ADD CONSTRAINT credential_proofs_pkey PRIMARY KEY (credential_id, organisation_id);
+
 ALTER TABLE ONLY public.credential_signatures
     ADD CONSTRAINT credential_signatures_pkey PRIMARY KEY (credential_id, organisation_id);
 
@@ -960,6 +971,9 @@ ALTER TABLE ONLY public.attempts
 ALTER TABLE ONLY public.attempts
     ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.credential_proofs
+    ADD CONSTRAINT credential_proofs_credential_id_organisation_id_fkey FOREIGN KEY (credential_id, organisation_id) REFERENCES public.credential_signatures(credential_id, organisation_id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.credential_signatures
     ADD CONSTRAINT credential_signatures_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id);
 
@@ -1156,6 +1170,7 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000012');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000014');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000015');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');

@@ -49,9 +49,7 @@ async def test_a_simulator_pass_is_issued_once_awaits_the_chamber_and_is_valid_w
     results = document["credentialSubject"]["result"]
     assert any(r.get("value") == "0.91" for r in results), results  # the best run's score
 
-    queue = await client.get(
-        f"/organisations/{room.chamber.org_id}/cosignature-queue", headers=room.chamber.headers
-    )
+    queue = await client.get(f"/organisations/{room.chamber.org_id}/cosignature-queue", headers=room.chamber.headers)
     assert [c["id"] for c in queue.json()["items"]] == [credential["id"]]
     cosigned = await client.post(f"/credentials/{credential['id']}/cosignature", headers=room.chamber.headers)
     assert cosigned.status_code == 200, cosigned.text

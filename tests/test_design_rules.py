@@ -18,13 +18,28 @@ from domain.profiles.models import Competence, ProfileVersion
 
 
 def complete_programme(**changes: Any) -> ProgrammeContent:
-    unit = {"key": "u1", "kind": "core", "title": {"en": "Unit"}, "workloadHours": 30, "ectsCredits": 1,
-            "eqfLevel": 4, "assessment": {"mode": "outcome_based"},
-            "learningOutcomes": [{"key": "lo1", "text": {"en": "Does it"}, "competences": ["c1"]}]}
-    data = {"title": {"en": "Programme"}, "awardingBodyId": str(uuid.uuid4()), "eqfLevel": 4,
-            "typeOfAssessment": {"en": "Practical test"}, "formOfParticipation": "blended",
-            "qualityAssurance": {"type": "external_accreditation"}, "languages": ["en"],
-            "profileVersionId": str(uuid.uuid4()), "units": [unit], **changes}
+    unit = {
+        "key": "u1",
+        "kind": "core",
+        "title": {"en": "Unit"},
+        "workloadHours": 30,
+        "ectsCredits": 1,
+        "eqfLevel": 4,
+        "assessment": {"mode": "outcome_based"},
+        "learningOutcomes": [{"key": "lo1", "text": {"en": "Does it"}, "competences": ["c1"]}],
+    }
+    data = {
+        "title": {"en": "Programme"},
+        "awardingBodyId": str(uuid.uuid4()),
+        "eqfLevel": 4,
+        "typeOfAssessment": {"en": "Practical test"},
+        "formOfParticipation": "blended",
+        "qualityAssurance": {"type": "external_accreditation"},
+        "languages": ["en"],
+        "profileVersionId": str(uuid.uuid4()),
+        "units": [unit],
+        **changes,
+    }
     return msgspec.convert(data, ProgrammeContent)
 
 
@@ -35,15 +50,28 @@ def test_a_complete_programme_has_no_gaps() -> None:
 def test_each_missing_annex_element_is_named() -> None:
     empty = programme_gaps(ProgrammeContent())
     named = {g.element for g in empty if g.element}
-    assert named == {ANNEX_I[k] for k in ("title", "issuer_country", "awarding_body", "learning_outcomes", "level",
-                                          "assessment_type", "participation", "quality_assurance")}
+    assert named == {
+        ANNEX_I[k]
+        for k in (
+            "title",
+            "issuer_country",
+            "awarding_body",
+            "learning_outcomes",
+            "level",
+            "assessment_type",
+            "participation",
+            "quality_assurance",
+        )
+    }
 
 
 def test_units_without_outcomes_or_assessment_are_listed() -> None:
-    content = complete_programme(units=[
-        {"key": "u1", "kind": "core", "title": {"en": "A"}, "workloadHours": 10, "ectsCredits": 0.5, "eqfLevel": 4},
-        {"key": "u2", "kind": "supplementary", "title": {"en": "B"}},
-    ])
+    content = complete_programme(
+        units=[
+            {"key": "u1", "kind": "core", "title": {"en": "A"}, "workloadHours": 10, "ectsCredits": 0.5, "eqfLevel": 4},
+            {"key": "u2", "kind": "supplementary", "title": {"en": "B"}},
+        ]
+    )
     messages = [g.message for g in programme_gaps(content)]
     assert "unit 'u1' has no learning outcomes" in messages
     assert "unit 'u1' has no assessment specification" in messages
@@ -53,9 +81,16 @@ def test_units_without_outcomes_or_assessment_are_listed() -> None:
 
 def test_a_qualification_needs_units_it_can_count() -> None:
     rule = {"atLeast": [{"count": 3, "of": [{"programmeId": str(uuid.uuid4()), "unitKey": "u1"}]}]}
-    content = msgspec.convert({"title": {"en": "Q"}, "awardingBodyId": str(uuid.uuid4()), "eqfLevel": 4,
-                               "qualityAssurance": {"type": "state_recognition"}, "rule": rule},
-                              QualificationContent)
+    content = msgspec.convert(
+        {
+            "title": {"en": "Q"},
+            "awardingBodyId": str(uuid.uuid4()),
+            "eqfLevel": 4,
+            "qualityAssurance": {"type": "state_recognition"},
+            "rule": rule,
+        },
+        QualificationContent,
+    )
     assert [g.path for g in qualification_gaps(content)] == ["rule.atLeast"]
 
 
@@ -85,17 +120,42 @@ def test_units_are_matched_by_key() -> None:
 
 def test_coverage_lists_uncovered_essentials_and_workload_per_level() -> None:
     profile = ProfileVersion(
-        id=uuid.uuid4(), profile_id=uuid.uuid4(), number=1, title={"en": "Welder"}, default_language="en",
-        esco_occupation_uri=None, isco_code="7212", description=None, created_at=datetime.now(UTC),
-        competences=[Competence(key=k, esco_skill_uri=None, title={"en": k}, relation=r)
-                     for k, r in (("c1", "essential"), ("c2", "essential"), ("c3", "optional"))],
+        id=uuid.uuid4(),
+        profile_id=uuid.uuid4(),
+        number=1,
+        title={"en": "Welder"},
+        default_language="en",
+        esco_occupation_uri=None,
+        isco_code="7212",
+        description=None,
+        created_at=datetime.now(UTC),
+        competences=[
+            Competence(key=k, esco_skill_uri=None, title={"en": k}, relation=r)
+            for k, r in (("c1", "essential"), ("c2", "essential"), ("c3", "optional"))
+        ],
     )
-    content = complete_programme(units=[
-        {"key": "u1", "kind": "core", "title": {"en": "A"}, "workloadHours": 30, "ectsCredits": 1, "eqfLevel": 4,
-         "learningOutcomes": [{"key": "lo1", "text": {"en": "x"}, "competences": ["c1", "zz"]}]},
-        {"key": "u2", "kind": "supplementary", "title": {"en": "B"}, "workloadHours": 12, "ectsCredits": 0.5,
-         "eqfLevel": 5, "learningOutcomes": [{"key": "lo1", "text": {"en": "y"}, "competences": ["c3"]}]},
-    ])
+    content = complete_programme(
+        units=[
+            {
+                "key": "u1",
+                "kind": "core",
+                "title": {"en": "A"},
+                "workloadHours": 30,
+                "ectsCredits": 1,
+                "eqfLevel": 4,
+                "learningOutcomes": [{"key": "lo1", "text": {"en": "x"}, "competences": ["c1", "zz"]}],
+            },
+            {
+                "key": "u2",
+                "kind": "supplementary",
+                "title": {"en": "B"},
+                "workloadHours": 12,
+                "ectsCredits": 0.5,
+                "eqfLevel": 5,
+                "learningOutcomes": [{"key": "lo1", "text": {"en": "y"}, "competences": ["c3"]}],
+            },
+        ]
+    )
     report = coverage(content, profile)
     assert [c.key for c in report.covered] == ["c1", "c3"]
     assert [c.key for c in report.essential_not_covered] == ["c2"]

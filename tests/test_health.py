@@ -66,8 +66,9 @@ async def test_an_unexpected_failure_is_a_problem_document_without_internals(
                 await conn.execute("ALTER TABLE accreditations RENAME TO accreditations_gone")
         finally:
             await db.close()
-        response = await client.get(f"/organisations/{reader.org_id}",
-                                    headers={**reader.headers, "X-Request-ID": "r-500"})
+        response = await client.get(
+            f"/organisations/{reader.org_id}", headers={**reader.headers, "X-Request-ID": "r-500"}
+        )
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()

@@ -297,7 +297,9 @@ async def test_jwks_and_did_document_are_public(client: AsyncTestClient[Litestar
     ]
     methods = document["verificationMethod"]
     assert [m["id"] for m in methods] == [f"{did}#key-{k['kid']}" for k in published]
-    assert [m["type"] for m in methods] == ["Multikey", "JsonWebKey2020"] and {m["controller"] for m in methods} == {did}
+    assert [m["type"] for m in methods] == ["Multikey", "JsonWebKey2020"] and {m["controller"] for m in methods} == {
+        did
+    }
     assert methods[0]["publicKeyMultibase"] == public_key_multibase(published[0]) and "publicKeyJwk" not in methods[0]
     assert methods[0]["publicKeyMultibase"].startswith("z6Mk"), "the ed25519-pub prefix in base58btc"
     assert methods[1]["publicKeyJwk"] == {n: v for n, v in published[1].items() if n != "status"}

@@ -13,20 +13,24 @@ PASSWORD = "correct horse battery staple"
 SCOPES = "organisations:write programmes:write"
 
 
-async def test_member_roles_limit_what_a_person_may_do(client: AsyncTestClient[Litestar],
-                                                       bootstrap: Bootstrap) -> None:
+async def test_member_roles_limit_what_a_person_may_do(client: AsyncTestClient[Litestar], bootstrap: Bootstrap) -> None:
     union = await bootstrap.organisation("3F", kind="social_partner")
     other = await bootstrap.organisation("Other union", kind="social_partner")
     app_id, app_secret = await bootstrap.oauth_client(
-        union.id, SCOPES.split(), grant_types=["authorization_code", "refresh_token"], redirect_uris=[APP_REDIRECT_URI])
+        union.id, SCOPES.split(), grant_types=["authorization_code", "refresh_token"], redirect_uris=[APP_REDIRECT_URI]
+    )
     assert app_secret is not None
     await bootstrap.member(union.id, "admin@3f.example", ["admin"], password=PASSWORD)
     await bootstrap.member(union.id, "viewer@3f.example", ["viewer"], password=PASSWORD)
     await bootstrap.member(other.id, "someone@other.example", ["admin"], password=PASSWORD)
-    admin = {"Authorization": "Bearer " + await person_token(client, app_id, app_secret, "admin@3f.example",
-                                                               PASSWORD, SCOPES)}
-    viewer = {"Authorization": "Bearer " + await person_token(client, app_id, app_secret, "viewer@3f.example",
-                                                                PASSWORD, SCOPES)}
+    admin = {
+        "Authorization": "Bearer "
+        + await person_token(client, app_id, app_secret, "admin@3f.example", PASSWORD, SCOPES)
+    }
+    viewer = {
+        "Authorization": "Bearer "
+        + await person_token(client, app_id, app_secret, "viewer@3f.example", PASSWORD, SCOPES)
+    }
 
     assert (await client.get(f"/organisations/{union.id}/members", headers=viewer)).status_code == 200
     change = {"website": "https://3f.example"}

@@ -19,6 +19,7 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from domain.credentials import envelopes, keys, status_lists
+from domain.credentials.data_integrity import proofs
 from domain.credentials.status_lists import LIST_BYTES, LIST_SIZE, StatusSlot
 from domain.db import Database
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -308,7 +309,7 @@ async def test_the_published_list_verifies_with_the_organisations_keys_and_shows
 
 
 @pytest.mark.parametrize("accept", ["application/json", "application/vc"])
-async def test_the_json_form_carries_the_same_jwt_as_its_proof(
+async def test_the_json_form_carries_a_data_integrity_proof_by_the_key_of_its_jwt(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings, accept: str
 ) -> None:
     org_id = await issuer(bootstrap, db, settings)
@@ -323,20 +324,24 @@ async def test_the_json_form_carries_the_same_jwt_as_its_proof(
     assert "Accept" in response.headers["vary"]
     document = response.json()
     (proof,) = document["proof"]
-    assert proof == {
-        "type": "JwtProof2020",
+    header = json.loads(envelopes.b64url_decode(token.split(".")[0]))
+    assert {k: v for k, v in proof.items() if k != "proofValue"} == {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
         "created": document["validFrom"],
+        "verificationMethod": header["kid"],  # the DID URL of the key that signed the VC-JWT
         "proofPurpose": "assertionMethod",
-        "jwt": token,
     }
-    envelope = envelopes.read(document)  # what Guildhall's verifier reads: the proof signs this very document
-    assert (
-        envelope.form == "json-proof"
-        and json.loads(envelope.payload)["credentialSubject"]["statusPurpose"] == "revocation"
+    assert {k: v for k, v in document.items() if k != "proof"} == envelopes.credential_json(
+        envelopes.b64url_decode(token.split(".")[1])
     )
+    envelope = envelopes.read(document)  # what Guildhall's verifier reads: the proof signs this very document
+    assert envelope.form == "data-integrity"
+    assert envelopes.credential_json(envelope.payload)["credentialSubject"]["statusPurpose"] == "revocation"
     async with db.connection() as conn:
         jwks = await keys.published_keys(conn, org_id)
-    assert keys.verify_compact(proof["jwt"], jwks)[1] == envelope.payload
+    [jwk] = [k for k in jwks["keys"] if header["kid"].endswith("#key-" + k["kid"])]
+    proofs.verify(envelopes.credential_json(envelope.payload), proof, jwk, settings.issuer)
 
 
 async def test_an_unknown_list_is_not_found(client: AsyncTestClient[Litestar]) -> None:
@@ -370,7 +375,8 @@ async def test_the_list_is_signed_again_only_after_a_change(
     again = await client.get(path, headers={"Accept": "application/json"})
     third = await client.get(path)
     assert first.status_code == again.status_code == third.status_code == 200
-    assert len(signed) == 1 and first.text == third.text == again.json()["proof"][0]["jwt"]
+    assert len(signed) == 1 and first.text == third.text
+    assert again.json()["proof"][0]["type"] == "DataIntegrityProof"
     assert first.headers["etag"] == third.headers["etag"] == 'W/"v1"'
     not_modified = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
     assert not_modified.status_code == 304 and not_modified.content == b""

@@ -91,10 +91,15 @@ async def cosigned(
 async def forms(client: AsyncTestClient[Litestar], room: Classroom, credential_id: str) -> dict[str, Any]:
     base = f"/credentials/{credential_id}"
     headers = room.provider.headers
+    jws_json = (await client.get(f"{base}/jws", headers=headers)).json()
+    payload = envelopes.b64url_decode(jws_json["payload"])
+    signatures = [envelopes.Signature(s["protected"], s["signature"]) for s in jws_json["signatures"]]
     return {
         "vc+jwt": (await client.get(f"{base}/vc-jwt", headers=headers)).text,
-        "jws-json": (await client.get(f"{base}/jws", headers=headers)).json(),
-        "json-proof": (await client.get(f"{base}/json", headers=headers)).json(),
+        "jws-json": jws_json,
+        # The JSON form with JwtProof2020 proofs handed out before Data Integrity proofs: still accepted.
+        "json-proof": envelopes.with_proof(payload, signatures, ["2026-11-20T11:00:00Z"] * len(signatures)),
+        "data-integrity": (await client.get(f"{base}/json", headers=headers)).json(),
     }
 
 
@@ -151,7 +156,7 @@ async def sign_as(db: Database, settings: Settings, document: dict[str, Any], *o
 # --- The Festo/IHK flow ----------------------------------------------------------------------------
 
 
-async def test_awaiting_then_cosigned_then_valid_in_each_of_the_three_forms(
+async def test_awaiting_then_cosigned_then_valid_in_each_of_the_four_forms(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
 ) -> None:
     room, credential = await awaiting(client, bootstrap, db, settings)
@@ -175,7 +180,8 @@ async def test_awaiting_then_cosigned_then_valid_in_each_of_the_three_forms(
         signers = [(s["role"], s["organisationName"], s["valid"]) for s in result["signatures"]]
         assert signers == [("issuer", "Festo Didactic", True), ("cosigner", "IHK Region Stuttgart", True)]
         issuer, cosigner = result["signatures"]
-        assert issuer["organisationId"] == str(room.provider.org_id) and issuer["alg"] == "EdDSA"
+        assert issuer["organisationId"] == str(room.provider.org_id)
+        assert issuer["alg"] == ("eddsa-rdfc-2022" if form == "data-integrity" else "EdDSA")
         assert issuer["kid"] and cosigner["organisationId"] == str(room.chamber.org_id)
         # The VC-JWT carries the awarding body's signature alone; the IHK's is the one recorded here.
         assert cosigner["inCredential"] is (form != "vc+jwt")
@@ -402,7 +408,8 @@ async def test_the_awarding_body_accreditation_is_a_warning_until_recorded(
         (b"", "application/json", "the body is not JSON"),
         (b'{"payload": "e30", "signatures": []}', "application/json", "at least one signature"),
         (b'{"payload": "e30", "signatures": [{"protected": 1, "signature": "x"}]}', "application/json", "not a string"),
-        (b'{"proof": [{"type": "DataIntegrityProof"}]}', "application/json", "only JwtProof2020 proofs"),
+        (b'{"proof": [{"type": "DataIntegrityProof"}]}', "application/json", "needs a verificationMethod"),
+        (b'{"proof": [{"type": "Ed25519Signature2018"}]}', "application/json", "only DataIntegrityProof and"),
         (b"bm90IGpzb24.bm90IGpzb24.c2ln", "application/vc+jwt", "the signed payload is not JSON"),
         (b"WzFd.WzFd.c2ln", "application/vc+jwt", "the signed payload is not a JSON object"),
         ("é.é.é".encode(), "application/vc+jwt", "ASCII"),
@@ -448,6 +455,11 @@ async def test_the_public_page_shows_the_live_verdict_and_only_what_the_credenti
     page = await client.get(f"/c/{credential['id']}")
     html = page.text
     assert "<strong>Valid</strong>" in html
+    # The JSON form wallets get is checked too: its proof set, one eddsa-rdfc-2022 proof per signer.
+    assert (
+        "<strong>Data Integrity proofs:</strong> the credential JSON with its proof set (eddsa-rdfc-2022): 2 signatures verify"
+        in html
+    )
     assert "Jonas Weber" in html and "Festo Didactic" in html and "IHK Region Stuttgart" in html
     assert credential["credential"]["credentialSubject"]["achievement"]["name"] in html
     assert credential["credential"]["validFrom"][:10] in html

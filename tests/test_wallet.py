@@ -156,7 +156,8 @@ async def test_every_form_downloads_and_says_what_the_credential_says(
     assert proved.status_code == 200, proved.text
     proofs = proved.json().pop("proof")
     assert {k: v for k, v in proved.json().items() if k != "proof"} == document
-    assert [p["type"] for p in proofs] == ["JwtProof2020", "JwtProof2020"]
+    assert [p["type"] for p in proofs] == ["DataIntegrityProof", "DataIntegrityProof"]
+    assert [p["cryptosuite"] for p in proofs] == ["eddsa-rdfc-2022", "eddsa-rdfc-2022"]
     # Each form reads back to the same signed payload.
     for form in (jwt.text, jws.json(), proved.json()):
         assert envelopes.credential_json(envelopes.read(form).payload) == document

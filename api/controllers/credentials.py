@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import secured
 from api.http import Cursor, IdempotencyKeyHeader, Limit, idempotency_key
 from domain.credentials import service
+from domain.credentials.data_integrity import forms
 from domain.credentials.models import (
     BatchCosign,
     BatchResult,
@@ -89,13 +90,17 @@ class CredentialController(Controller):
     @get(
         "/json",
         operation_id="getCredentialJson",
-        summary="The credential JSON with its proofs (one JwtProof2020 per signature)",
+        summary="The credential JSON with its proof set (one DataIntegrityProof per signature, eddsa-rdfc-2022)",
         **secured("credentials:read", errors=[404, 409]),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> dict[str, Any]:
-        return service.json_with_proof(await service.signed_forms(request.app.state.db, principal, credential_id))
+        row = await service.signed_forms(request.app.state.db, principal, credential_id)
+        settings = request.app.state.settings
+        return await forms.json_with_proofs(
+            request.app.state.db, row, master_key=settings.master_key, public_url=settings.issuer
+        )
 
     @post(
         "/cosignature",

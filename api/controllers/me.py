@@ -17,6 +17,7 @@ from api.controllers.credentials import VC_JWT_MEDIA_TYPE, public_url
 from api.http import Cursor, Limit
 from domain.attempts.models import AttemptPage
 from domain.credentials import service, wallet
+from domain.credentials.data_integrity import forms
 from domain.credentials.elm import ELM_MEDIA_TYPE
 from domain.credentials.elm_sources import elm_document
 from domain.credentials.wallet import MyCredentialDetail, MyCredentialPage
@@ -150,14 +151,17 @@ class MeController(Controller):
     @get(
         "/credentials/{credential_id:uuid}/json",
         operation_id="getMyCredentialJson",
-        summary="One of your credentials as JSON with its proofs (one JwtProof2020 per signature)",
+        summary="One of your credentials as JSON with its proof set (one DataIntegrityProof per signature)",
         **for_person("credentials:read", errors=[404, 409]),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> dict[str, Any]:
         row = await wallet.signed_row(request.app.state.db, person_of(principal), credential_id)
-        return service.json_with_proof(row)
+        settings = request.app.state.settings
+        return await forms.json_with_proofs(
+            request.app.state.db, row, master_key=settings.master_key, public_url=settings.issuer
+        )
 
     @get(
         "/credentials/{credential_id:uuid}/elm",

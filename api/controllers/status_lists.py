@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter
 
 from api.auth import public
 from domain.credentials import status_lists
+from domain.credentials.data_integrity import forms
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 VC_MEDIA_TYPE = "application/vc"
@@ -31,7 +32,9 @@ IfNoneMatch = Annotated[
 _CREDENTIAL_WITH_PROOF = Schema(
     type=OpenAPIType.OBJECT,
     description=(
-        "The BitstringStatusListCredential (W3C VC 2.0) with one JwtProof2020 proof holding its VC-JWT; "
+        "The BitstringStatusListCredential (W3C VC 2.0) with a DataIntegrityProof (eddsa-rdfc-2022, or "
+        "ecdsa-rdfc-2019 for a P-256 key; a JwtProof2020 holding its VC-JWT for an RSA key) by the key that "
+        "signed its VC-JWT; "
         "credentialSubject.encodedList is the GZIP-compressed, multibase base64url bitstring"
     ),
     required=["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "proof"],
@@ -75,7 +78,7 @@ class StatusListController(Controller):
         summary="A signed Bitstring Status List credential (revocation or suspension) of an issuing organisation",
         description=(
             "No token needed. The VC-JWT (application/vc+jwt) by default; with Accept: application/vc or "
-            "application/json, the credential JSON with its JwtProof2020 proof. Signed by the organisation's "
+            "application/json, the credential JSON with its DataIntegrityProof. Signed by the organisation's "
             "key (see its jwks.json); index 0 is the most significant bit of the first byte. A revocation list, "
             "the one credentials name, has a credential's bit set while it is revoked or suspended (or its "
             "co-signature was refused or withdrawn); a suspension list has the suspension bits alone."
@@ -109,7 +112,14 @@ class StatusListController(Controller):
             return Response(b"", status_code=304, headers=headers)
         if media_type == VC_JWT_MEDIA_TYPE:
             return Response(signed.jwt.encode(), media_type=media_type, headers=headers)
-        return Response(msgspec.json.encode(signed.with_proof()), media_type=media_type, headers=headers)
+        with_proof = await forms.status_list_with_proof(
+            request.app.state.db,
+            signed.jwt,
+            signed.organisation_id,
+            master_key=settings.master_key,
+            public_url=settings.issuer,
+        )
+        return Response(msgspec.json.encode(with_proof), media_type=media_type, headers=headers)
 
 
 def _matches(if_none_match: str, tag: str) -> bool:

@@ -43,7 +43,7 @@ from litestar.params import FromPath
 from api.auth import public
 from api.errors import problem_spec
 from domain.credentials import envelopes, service, verification
-from domain.credentials.document import GUILDHALL_CONTEXT_PATH
+from domain.credentials.data_integrity import contexts, forms
 from domain.credentials.verification import NotACredential, Verification
 from domain.errors import NotFound
 from domain.learners import erasure
@@ -63,7 +63,7 @@ _FORMS = Schema(
             type=OpenAPIType.OBJECT,
             description=(
                 "The JWS JSON General Serialization (payload and signatures), or the credential JSON with its "
-                "JwtProof2020 proof list"
+                "proof set (DataIntegrityProof, or the JwtProof2020 proofs handed out before)"
             ),
         ),
     ]
@@ -243,6 +243,7 @@ class _Shown:
     document: dict[str, Any]
     result: Verification
     withdrawn: _Withdrawn | None = None
+    data_integrity: Verification | None = None  # the JSON form's proof set, checked as a verifier would
 
     def get(self, *path: str) -> Any:
         value: Any = self.document
@@ -299,7 +300,8 @@ async def _shown(request: Request[Any, Any, Any], credential_id: str) -> _Shown 
         erased = await conn.fetchval(learner_queries.learner_erased, row["learner_id"])
     # The signed original stays as it is; what the page shows of an erased learner does not name them.
     document = erasure.public_view(presented.document) if erased else presented.document
-    return _Shown(identifier, document, result, _withdrawn(row, result.verdict, erased=bool(erased)))
+    withdrawn = _withdrawn(row, result.verdict, erased=bool(erased))
+    return _Shown(identifier, document, result, withdrawn, await _data_integrity(request, row))
 
 
 def _withdrawn(row: Mapping[str, Any], verdict: str, *, erased: bool) -> _Withdrawn | None:
@@ -341,6 +343,29 @@ def _watermark(shown: _Shown) -> str:
     if shown.withdrawn is None:
         return ""
     return f'<div class="watermark" aria-hidden="true">{_WITHDRAWN_WORDS[shown.withdrawn.verdict][0]}</div>'
+
+
+async def _data_integrity(request: Request[Any, Any, Any], row: Mapping[str, Any]) -> Verification | None:
+    """The verdict on the credential JSON as wallets get it (its Data Integrity proof set), once it is issued."""
+    if row["state"] != "issued":
+        return None
+    settings, db = request.app.state.settings, request.app.state.db
+    form = await forms.json_with_proofs(db, row, master_key=settings.master_key, public_url=settings.issuer)
+    async with db.connection() as conn:
+        return await verification.verify(conn, form, public_url=settings.issuer)
+
+
+def _data_integrity_check(shown: _Shown) -> str:
+    checked = shown.data_integrity
+    if checked is None:
+        return ""
+    signatures = next(c for c in checked.checks if c.check == "signatures")
+    suites = sorted({s.alg for s in checked.signatures if s.alg and "rdfc" in s.alg})
+    message = f"the credential JSON with its proof set ({', '.join(suites) or 'no Data Integrity proof'}): "
+    return (
+        f'\n<li><span class="status status-{signatures.status}">{STATUS_LABELS[signatures.status]}</span> '
+        f"<strong>Data Integrity proofs:</strong> {escape(message + signatures.message)}</li>"
+    )
 
 
 def _row(label: str, value: str) -> str:
@@ -387,7 +412,7 @@ def credential_page(shown: _Shown) -> str:
         f'<li><span class="status status-{c.status}">{STATUS_LABELS[c.status]}</span> '
         f"<strong>{CHECK_LABELS[c.check]}:</strong> {escape(c.message)}</li>"
         for c in result.checks
-    )
+    ) + _data_integrity_check(shown)
     cosigners = shown.cosigners
     return _PAGE.substitute(
         css=_CSS,
@@ -475,75 +500,6 @@ class CredentialPageController(Controller):
 # --- The JSON-LD context --------------------------------------------------------------------------
 
 _CONTEXT_CACHE_CONTROL = "public, max-age=86400"
-_contexts: dict[str, dict[str, Any]] = {}
-
-
-def context_document(public_url: str) -> dict[str, Any]:
-    """The JSON-LD context of Guildhall's terms: ELM's where it has one, else ``<context URL>#<term>``.
-
-    Titles, languages, free-text notes and prerequisites use the properties ELM itself uses for them
-    (``dc:title``, ``dc:language``, ``elm:additionalNote``, ``elm:entryRequirement``). ``digestSRI`` is the
-    W3C VC 2.0 context's own definition, repeated so that this context never redefines a protected term.
-    """
-    gh = f"{public_url}{GUILDHALL_CONTEXT_PATH}#"
-    return {
-        "@context": {
-            "@version": 1.1,
-            "@protected": True,
-            "id": "@id",
-            "type": "@type",
-            "elm": "http://data.europa.eu/snb/model/elm/",
-            "dc": "http://purl.org/dc/terms/",
-            "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "gh": gh,
-            "learningOutcome": {"@id": "elm:learningOutcome", "@container": "@set"},
-            "title": {"@id": "dc:title"},
-            "relatedESCOSkill": {"@id": "elm:relatedESCOSkill", "@type": "@id", "@container": "@set"},
-            "volumeOfLearning": {"@id": "elm:volumeOfLearning", "@type": "xsd:duration"},
-            "eqfLevel": {"@id": "elm:EQFLevel", "@type": "xsd:integer"},
-            "typeOfAssessment": {"@id": "gh:typeOfAssessment"},
-            "formOfParticipation": {"@id": "elm:mode"},
-            "qualityAssurance": {"@id": "gh:qualityAssurance"},
-            "QualityAssurance": {"@id": "gh:QualityAssurance"},
-            "category": {"@id": "gh:qualityAssuranceCategory"},
-            "languages": {"@id": "dc:language", "@container": "@set"},
-            "prerequisites": {"@id": "elm:entryRequirement"},
-            "stackability": {"@id": "gh:stackability"},
-            "furtherInformation": {"@id": "elm:additionalNote"},
-            "supervisionAndIdentityVerification": {"@id": "elm:idVerification"},
-            "Accreditation": {
-                "@id": "elm:Accreditation",
-                "@context": {
-                    "@protected": True,
-                    "accreditingBody": {"@id": "elm:accreditingAgent"},
-                    "scope": {"@id": "gh:scope"},
-                    "reference": {"@id": "gh:reference"},
-                },
-            },
-            "accreditation": {"@id": "elm:accreditation", "@container": "@set"},
-            "accreditingBody": {"@id": "elm:accreditingAgent"},
-            "scope": {"@id": "gh:scope"},
-            "reference": {"@id": "gh:reference"},
-            "fileRef": {"@id": "gh:fileRef"},
-            "digestSRI": {
-                "@id": "https://www.w3.org/2018/credentials#digestSRI",
-                "@type": "https://www.w3.org/2018/credentials#sriString",
-            },
-            "CoSignaturePolicy": {
-                "@id": "gh:CoSignaturePolicy",
-                "@context": {
-                    "@protected": True,
-                    "requiredSigner": {"@id": "gh:requiredSigner", "@type": "@id", "@container": "@set"},
-                },
-            },
-            "requiredSigner": {"@id": "gh:requiredSigner", "@type": "@id", "@container": "@set"},
-            "JwtProof2020": {
-                "@id": "gh:JwtProof2020",
-                "@context": {"@protected": True, "jwt": {"@id": "gh:jwt"}},
-            },
-            "jwt": {"@id": "gh:jwt"},
-        }
-    }
 
 
 class ContextController(Controller):
@@ -560,7 +516,5 @@ class ContextController(Controller):
     )
     async def guildhall_v1(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         public_url = request.app.state.settings.issuer
-        document = _contexts.get(public_url)
-        if document is None:
-            document = _contexts[public_url] = context_document(public_url)
+        document = contexts.guildhall_context(public_url)
         return Response(document, media_type=LD_JSON_MEDIA_TYPE, headers={"Cache-Control": _CONTEXT_CACHE_CONTROL})

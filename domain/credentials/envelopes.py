@@ -9,10 +9,12 @@ All three carry the same bytes: the credential JSON exactly as first signed (``p
   ``kid`` the DID URL of the signing key (``{did}#key-{thumbprint}``); signed by the awarding body.
 * **JWS JSON General Serialization** (RFC 7515 §7.2.1): one payload, one signature per signer — the
   awarding body's first, then each co-signer's. A co-signer signs the very same payload bytes.
-* **JSON with proof**: the credential (without the JWT claims, ``credential_json``) with ``proof``
-  entries of type ``JwtProof2020``, each holding a signer's compact JWS. JWS is the proof format
-  because RDF canonicalisation costs over a hundred times more per credential; a verifier compares the
-  JWS payload (less its JWT claims) with the document itself.
+* **JSON with proof** (since Data Integrity): the credential (without the JWT claims, ``credential_json``)
+  with a proof set, one ``DataIntegrityProof`` per signer (``eddsa-rdfc-2022`` for Ed25519 keys,
+  ``ecdsa-rdfc-2019`` for P-256 keys; see ``data_integrity``), each over the same document and verifiable
+  alone. A signer whose key is RSA has no Data Integrity cryptosuite: its proof stays a ``JwtProof2020``.
+* **JSON with JwtProof2020 proofs**: the form handed out before; still read and verified. A verifier
+  compares each JWS payload (less its JWT claims) with the document itself.
 
 Each protected header names the signer's DID in ``iss`` (RFC 7519 §5.3 lets a header replicate a
 claim), so a verifier knows whose JWKS holds the ``kid`` without trusting anything unsigned. Signatures
@@ -31,12 +33,14 @@ from typing import Any
 
 import msgspec
 
+from domain.credentials.data_integrity import pool, proofs
 from domain.credentials.keys import IssuerKey, SignatureInvalid, sign_compact, verify_compact
 from domain.credentials.multikey import kid_of_verification_method, verification_method_id
 
 VC_JWT_TYPE = "vc+jwt"
 VC_CONTENT_TYPE = "vc"
 PROOF_TYPE = "JwtProof2020"
+DI_PROOF_TYPE = proofs.PROOF_TYPE
 
 
 def b64url(data: bytes) -> str:
@@ -148,10 +152,23 @@ async def sign(key: IssuerKey, payload: bytes, signer_did: str) -> str:
 
 @dataclass(frozen=True)
 class Signature:
-    """One signer's part of a JWS: the protected header and the signature, both base64url."""
+    """One signer's part of a JWS: the protected header and the signature, both base64url.
+
+    Or one Data Integrity proof (``proof``): then ``protected`` is the proof without its value (sorted JSON)
+    and ``signature`` its ``proofValue``, so that the two still identify what was checked.
+    """
 
     protected: str
     signature: str
+    proof: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_proof(cls, proof: Mapping[str, Any]) -> Signature:
+        value = proof.get("proofValue")
+        if not isinstance(value, str) or not isinstance(proof.get("verificationMethod"), str):
+            raise SignatureInvalid("a DataIntegrityProof needs a verificationMethod and a proofValue")
+        config = msgspec.json.encode({k: v for k, v in proof.items() if k != "proofValue"}, order="sorted")
+        return cls(config.decode(), value, dict(proof))
 
     @classmethod
     def from_compact(cls, token: str) -> Signature:
@@ -164,6 +181,16 @@ class Signature:
         return f"{self.protected}.{b64url(payload)}.{self.signature}"
 
     def header(self) -> dict[str, Any]:
+        """The JWS protected header; for a Data Integrity proof, the same names: the signer's DID (``iss``),
+        the key's ``kid`` and, as ``alg``, the cryptosuite."""
+        if self.proof is not None:
+            method = str(self.proof.get("verificationMethod"))
+            did = method.split("#", 1)[0]
+            return {
+                "iss": did,
+                "kid": kid_of_verification_method(did, method),
+                "alg": self.proof.get("cryptosuite"),
+            }
         try:
             header = msgspec.json.decode(b64url_decode(self.protected))
         except (msgspec.DecodeError, RecursionError) as exc:
@@ -225,28 +252,41 @@ def read(credential: str | Mapping[str, Any]) -> Envelope:
                 raise SignatureInvalid("each signature is a JSON object")
             signatures.append(Signature(_as_text(entry.get("protected")), _as_text(entry.get("signature"))))
         return Envelope(b64url_decode(_as_text(credential["payload"])), signatures, "jws-json")
-    proofs = credential.get("proof")
-    if proofs is None:
+    entries = credential.get("proof")
+    if entries is None:
         raise SignatureInvalid("the credential has no proof: send the VC-JWT, the JWS JSON or the JSON with its proof")
-    proofs = proofs if isinstance(proofs, list) else [proofs]
-    signatures, payload = [], None
-    document = {name: value for name, value in credential.items() if name != "proof"}
-    for proof in proofs:
-        if not isinstance(proof, Mapping) or proof.get("type") != PROOF_TYPE:
-            raise SignatureInvalid(f"only {PROOF_TYPE} proofs are understood here")
-        token = _as_text(proof.get("jwt"))
-        signed = b64url_decode(token.split(".")[1]) if token.count(".") == 2 else b""
-        try:
-            matches = credential_json(signed) == document
-        except (msgspec.DecodeError, RecursionError):
-            matches = False
-        if not matches:
-            raise SignatureInvalid("a proof's JWS payload is not the credential it is attached to")
-        payload = signed
-        signatures.append(Signature.from_compact(token))
-    if payload is None:
+    entries = entries if isinstance(entries, list) else [entries]
+    if not entries:
         raise SignatureInvalid("the credential's proof list is empty")
-    return Envelope(payload, signatures, "json-proof")
+    document = {name: value for name, value in credential.items() if name != "proof"}
+    if any(isinstance(p, Mapping) and p.get("type") == DI_PROOF_TYPE for p in entries):
+        return _read_data_integrity(document, entries)
+    signed = [_jwt_proof(proof, document) for proof in entries]
+    return Envelope(signed[0][0], [signature for _, signature in signed], "json-proof")
+
+
+def _jwt_proof(proof: Any, document: Mapping[str, Any]) -> tuple[bytes, Signature]:
+    """The payload and signature of a ``JwtProof2020`` whose JWS payload is ``document``."""
+    if not isinstance(proof, Mapping) or proof.get("type") != PROOF_TYPE:
+        raise SignatureInvalid(f"only {DI_PROOF_TYPE} and {PROOF_TYPE} proofs are understood here")
+    token = _as_text(proof.get("jwt"))
+    signed = b64url_decode(token.split(".")[1]) if token.count(".") == 2 else b""
+    try:
+        matches = credential_json(signed) == document
+    except (msgspec.DecodeError, RecursionError):
+        matches = False
+    if not matches:
+        raise SignatureInvalid("a proof's JWS payload is not the credential it is attached to")
+    return signed, Signature.from_compact(token)
+
+
+def _read_data_integrity(document: dict[str, Any], entries: list[Any]) -> Envelope:
+    """A proof set of DataIntegrityProofs (and JwtProof2020s, for RSA signers) over ``document``."""
+    signatures = []
+    for proof in entries:
+        is_di = isinstance(proof, Mapping) and proof.get("type") == DI_PROOF_TYPE
+        signatures.append(Signature.from_proof(proof) if is_di else _jwt_proof(proof, document)[1])
+    return Envelope(encode_payload(document), signatures, "data-integrity")
 
 
 @dataclass(frozen=True)
@@ -261,10 +301,15 @@ class CheckedSignature:
 JwksResolver = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 
 
-async def check_signatures(envelope: Envelope, resolve: JwksResolver) -> list[CheckedSignature]:
-    """Each signature checked against the published keys of the DID it names."""
-    checked = []
+async def check_signatures(envelope: Envelope, resolve: JwksResolver, public_url: str) -> list[CheckedSignature]:
+    """Each signature checked against the published keys of the DID it names; Data Integrity proofs in the
+    proof pool's processes (``public_url`` names Guildhall's own context)."""
+    checked: list[CheckedSignature | None] = []
+    proof_checks: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]] = []
     for signature in envelope.signatures:
+        if signature.proof is not None:
+            checked.append(await _proof_key(signature, resolve, proof_checks, len(checked)))
+            continue
         try:
             header = signature.header()
         except SignatureInvalid as exc:
@@ -284,7 +329,37 @@ async def check_signatures(envelope: Envelope, resolve: JwksResolver) -> list[Ch
             checked.append(CheckedSignature(signer, kid, _str(alg), False, str(exc)))
             continue
         checked.append(CheckedSignature(signer, kid, _str(alg), True, None))
-    return checked
+    if proof_checks:
+        document = credential_json(envelope.payload)
+        pairs = [(dict(p), {n: v for n, v in k.items() if n != "status"}) for _, p, k in proof_checks]
+        problems = await pool.verify_set(document, pairs, public_url)
+        for (position, proof, _), verdict in zip(proof_checks, problems, strict=True):
+            named = Signature.from_proof(proof).header()
+            checked[position] = CheckedSignature(
+                _str(named.get("iss")), _str(named.get("kid")), _str(named.get("alg")), verdict is None, verdict
+            )
+    return [c for c in checked if c is not None]
+
+
+async def _proof_key(
+    signature: Signature,
+    resolve: JwksResolver,
+    pending: list[tuple[int, Mapping[str, Any], Mapping[str, Any]]],
+    position: int,
+) -> CheckedSignature | None:
+    """A Data Integrity proof's key: None (the proof queued in ``pending``) once found, else why not."""
+    assert signature.proof is not None
+    header = signature.header()
+    signer, kid, alg = _str(header.get("iss")), _str(header.get("kid")), _str(header.get("alg"))
+    jwks = await resolve(signer) if signer else None
+    if jwks is None:
+        problem = f"the signer {signer!r} is not an organisation known here" if signer else "no signer named"
+        return CheckedSignature(signer, kid, alg, False, problem)
+    jwk = next((k for k in jwks.get("keys", []) if kid and k.get("kid") == kid), None)
+    if jwk is None:
+        return CheckedSignature(signer, kid, alg, False, f"no published key has the kid {kid!r}")
+    pending.append((position, signature.proof, jwk))
+    return None
 
 
 def _str(value: Any) -> str | None:

@@ -160,13 +160,21 @@ async def _check_signatures(conn: Connection, envelope: envelopes.Envelope, publ
             return None
         return jwks if jwks["keys"] else None
 
-    checked = await envelopes.check_signatures(envelope, resolve)
+    checked = await envelopes.check_signatures(envelope, resolve, public_url)
     refused = [f"{c.signer or 'a signature'}: {c.problem}" for c in checked if not c.valid]
     if refused or not checked:
         raise SignatureInvalid(
             "the credential's signatures do not verify against the keys of organisations on this server "
             f"(only credentials this server issued can be stored here): {'; '.join(refused) or 'none'}"
         )
+
+
+def _as_issued(payload: bytes, envelope: envelopes.Envelope) -> bool:
+    """The signed bytes are those issued; for Data Integrity proofs (signed over the JSON-LD document, not
+    bytes), the document is the one issued."""
+    if envelope.form == "data-integrity":
+        return envelopes.credential_json(payload) == envelopes.credential_json(envelope.payload)
+    return payload == envelope.payload
 
 
 async def upsert_credential(
@@ -189,7 +197,7 @@ async def upsert_credential(
         except RecursionError as exc:
             raise InvalidInput(TOO_DEEP) from exc
         row = await w.conn.fetchrow(q.credential_for_hosting, credential_id)
-        if row is None or row["payload"] != envelope.payload:
+        if row is None or not _as_issued(row["payload"], envelope):
             raise InvalidInput(f"credential {document['id']} is not one this server issued, or not as issued")
         if row["person_id"] != person_id:
             raise Forbidden(f"credential {document['id']} was not issued to one of your learner records")

@@ -216,13 +216,6 @@ def jws_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return envelopes.general_json(row["payload"], signatures_of(row))
 
 
-def json_with_proof(row: Mapping[str, Any]) -> dict[str, Any]:
-    created = [
-        datetime.fromisoformat(s["signedAt"]).astimezone(UTC).isoformat(timespec="seconds") for s in row["signatures"]
-    ]
-    return envelopes.with_proof(row["payload"], signatures_of(row), [c.replace("+00:00", "Z") for c in created])
-
-
 async def _page(
     conn: Connection, query: str, args: list[Any], cursor: str | None, limit: int, public_url: str
 ) -> CredentialPage:

@@ -241,7 +241,8 @@ class SignedStatusList:
         return envelopes.b64url_decode(self.jwt.split(".")[1])
 
     def with_proof(self) -> dict[str, Any]:
-        """The credential JSON with its signature as one ``JwtProof2020`` proof, as credentials have it."""
+        """The credential JSON with its signature as one ``JwtProof2020`` proof (what the JSON form had before
+        Data Integrity proofs; the API now serves ``data_integrity.forms.status_list_with_proof``)."""
         payload = self.payload
         created: str = msgspec.json.decode(payload)["validFrom"]
         return envelopes.with_proof(payload, [envelopes.Signature.from_compact(self.jwt)], [created])

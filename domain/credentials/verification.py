@@ -73,7 +73,7 @@ SEVERITY: tuple[Verdict, ...] = (
 )
 CheckName = Literal["signatures", "keys", "issuer", "schema", "validity", "status", "cosignatures", "accreditation"]
 CheckStatus = Literal["passed", "failed", "warning", "not_applicable"]
-Form = Literal["vc+jwt", "jws-json", "json-proof"]
+Form = Literal["vc+jwt", "jws-json", "json-proof", "data-integrity"]
 
 MAX_SIGNATURES = 8  # Guildhall's credentials carry two; more is no credential of ours, and costs CPU
 MAX_PROTECTED_HEADER = 1024  # base64url characters
@@ -577,7 +577,9 @@ async def check_signatures(
     unknown = [s for s, k in zip(envelope.signatures, known, strict=True) if k is None]
     jwks = await _resolve_keys(conn, [_header(s) for s in unknown], public_url)
     fresh = iter(
-        await envelopes.check_signatures(envelopes.Envelope(envelope.payload, unknown, envelope.form), _resolver(jwks))
+        await envelopes.check_signatures(
+            envelopes.Envelope(envelope.payload, unknown, envelope.form), _resolver(jwks), public_url
+        )
     )
     checked = []
     for cache_key, remembered in zip(cache_keys, known, strict=True):
