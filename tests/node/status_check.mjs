@@ -1,26 +1,47 @@
 // Bitstring Status List checks as independent verifiers run them, offline.
-// Input: {"credential": <credential JSON>, "lists": {<statusListCredential URL>: <status list credential JSON>}}
-// (the lists as the server publishes them; only those are served, no network).
+// Input: {"credential": <credential JSON>, "lists": {<statusListCredential URL>: <status list credential JSON>},
+//         "dids": {<did>: <DID document>}}
+// (the lists and the signer's DID document as the server publishes them, with the standard contexts from the
+// npm packages; nothing else is served, no network).
 // Output, per checker:
 //  - "digitalbazaar": @digitalbazaar/vc-bitstring-status-list checkStatus: {verified, statuses: [{purpose, status}]}
 //    (status true = the bit is set: revoked or suspended), or {error}.
 //  - "verifierCore": the checker @digitalcredentials/verifier-core picks for the credential's status
 //    (getCredentialStatusChecker: @digitalcredentials/vc-bitstring-status-list), run as verifier-core runs it:
 //    {verified, statuses: [{purpose, valid}]} (valid false = revoked or suspended), or {error}.
-// Both are run with verifyBitstringStatusListCredential false: they accept only Data Integrity proofs on the
-// list credential, and "signedList" reports what each says when asked to verify the list's own proof.
+// Both are run with verifyBitstringStatusListCredential false (the bits alone), and "signedList" reports what
+// each says when also asked to verify the list credential's own Data Integrity proof.
 import { checkStatus as dbCheckStatus } from '@digitalbazaar/vc-bitstring-status-list';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import * as credentialsContext from '@digitalbazaar/credentials-context';
+import * as dataIntegrityContext from '@digitalbazaar/data-integrity-context';
+import * as multikeyContext from '@digitalbazaar/multikey-context';
+import * as didContext from 'did-context';
+import * as statusContext from '@digitalbazaar/vc-bitstring-status-list-context';
 import { getCredentialStatusChecker } from './node_modules/@digitalcredentials/verifier-core/dist/credentialStatus.js';
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
-const { credential, lists } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+const { credential, lists, dids = {} } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+
+const standard = new Map([
+  ...credentialsContext.contexts,
+  ...dataIntegrityContext.contexts,
+  [multikeyContext.CONTEXT_URL, multikeyContext.CONTEXT],
+  [didContext.constants.DID_CONTEXT_URL, didContext.contexts.get(didContext.constants.DID_CONTEXT_URL)],
+  [statusContext.CONTEXT_URL, statusContext.CONTEXT],
+]);
 
 const documentLoader = async (url) => {
-  if (!(url in lists)) throw new Error(`NotFoundError: not at hand: ${url}`);
-  return { contextUrl: null, documentUrl: url, document: lists[url] };
+  if (url in lists) return { contextUrl: null, documentUrl: url, document: lists[url] };
+  if (standard.has(url)) return { contextUrl: null, documentUrl: url, document: standard.get(url) };
+  const [did, fragment] = url.split('#');
+  const doc = dids[did];
+  if (doc && !fragment) return { contextUrl: null, documentUrl: url, document: doc };
+  const method = (doc?.verificationMethod ?? []).find((m) => m.id === url);
+  if (method) return { contextUrl: null, documentUrl: url, document: { '@context': doc['@context'], ...method } };
+  throw new Error(`NotFoundError: not at hand: ${url}`);
 };
 
 const message = (error) => {
