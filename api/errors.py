@@ -160,6 +160,7 @@ def problem_spec(description: str, *, validation: bool = False) -> ResponseSpec:
         data_container=ValidationProblem if validation else Problem,
         description=description,
         media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,  # Litestar's would be random text (a status of 2562), not a problem document
     )
 
 

@@ -348,7 +348,7 @@ def test_countries_map_to_the_eu_authority_table_and_others_fall_back_to_iso() -
     assert country("QQ") == {"id": "urn:iso:std:iso:3166:-1:QQ", "type": "Concept", "notation": "QQ"}
 
 
-async def test_the_endpoint_serves_json_ld_to_the_parties_only_once_signed(
+async def test_the_endpoint_serves_json_ld_to_the_parties_only_once_complete(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
 ) -> None:
     room = await classroom(client, bootstrap)
@@ -372,6 +372,10 @@ async def test_the_endpoint_serves_json_ld_to_the_parties_only_once_signed(
         f"/organisations/{room.provider.org_id}/issuing-holds/{room.programme_id}", headers=room.provider.headers
     )
     assert released.status_code == 200, released.text
+    awaiting = await client.get(url, headers=room.chamber.headers)  # signed, but not complete yet
+    assert awaiting.status_code == 409 and awaiting.json()["state"] == "awaiting_cosignature", awaiting.text
+    cosigned = await client.post(f"/credentials/{credential['id']}/cosignature", headers=room.chamber.headers)
+    assert cosigned.status_code == 200, cosigned.text
 
     response = await client.get(url, headers=room.chamber.headers)  # the co-signer is a party too
     assert response.status_code == 200, response.text

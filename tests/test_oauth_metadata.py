@@ -106,6 +106,9 @@ async def test_oauth_operations_are_documented(client: AsyncTestClient[Litestar]
     assert "application/problem+json" in token["responses"]["429"]["content"]
     assert paths["/oauth/whoami"]["get"]["operationId"] == "getTokenInfo"
     assert {"401", "403"} <= set(paths["/oauth/whoami"]["get"]["responses"])
-    for path in ("/oauth/introspect", "/oauth/revoke", "/oauth/jwks", "/.well-known/oauth-authorization-server"):
+    for path in ("/oauth/jwks", "/.well-known/oauth-authorization-server"):
         operations = paths[path]
         assert all(op["operationId"] and op["summary"] and op["security"] == [{}] for op in operations.values())
+    # The client authenticates itself: required to introspect, optional (public clients) to get or revoke a token.
+    assert paths["/oauth/introspect"]["post"]["security"] == [{"clientSecretBasic": []}]
+    assert paths["/oauth/revoke"]["post"]["security"] == [{"clientSecretBasic": []}, {}]

@@ -39,13 +39,13 @@ from domain.designs.models import (
     CommentCreate,
     CommentPage,
     Comparison,
-    Decision,
     Design,
     DesignKind,
     DesignPage,
     NewVersion,
     ProgrammeCreate,
     QualificationCreate,
+    VersionDecision,
 )
 from domain.oauth.principals import Principal
 from domain.structs import MAX_VERSION
@@ -268,7 +268,7 @@ class DesignController(Controller):
         principal: NamedDependency[Principal],
         design_id: FromPath[UUID],
         number: VersionNumber,
-        data: JSONBody[Decision],
+        data: JSONBody[VersionDecision],
     ) -> Response[AnyVersion]:
         return versioned(await service.decide(request.app.state.db, principal, self.kind, design_id, number, data))
 

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, HeaderParameter
 
 from api.auth import public
@@ -35,6 +35,15 @@ _CREDENTIAL_WITH_PROOF = Schema(
         "credentialSubject.encodedList is the GZIP-compressed, multibase base64url bitstring"
     ),
     required=["@context", "id", "type", "issuer", "validFrom", "credentialSubject", "proof"],
+    properties={
+        "@context": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING)),
+        "id": Schema(type=OpenAPIType.STRING, description="The status list's URL"),
+        "type": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING)),
+        "issuer": Schema(type=OpenAPIType.STRING, description="The DID of the organisation that keeps the list"),
+        "validFrom": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
+        "credentialSubject": Schema(type=OpenAPIType.OBJECT, description="The list: statusPurpose and encodedList"),
+        "proof": Schema(type=OpenAPIType.OBJECT, description="A JwtProof2020 proof holding the list's VC-JWT"),
+    },
 )
 
 
@@ -67,7 +76,9 @@ class StatusListController(Controller):
         description=(
             "No token needed. The VC-JWT (application/vc+jwt) by default; with Accept: application/vc or "
             "application/json, the credential JSON with its JwtProof2020 proof. Signed by the organisation's "
-            "key (see its jwks.json); index 0 is the most significant bit of the first byte."
+            "key (see its jwks.json); index 0 is the most significant bit of the first byte. A revocation list, "
+            "the one credentials name, has a credential's bit set while it is revoked or suspended (or its "
+            "co-signature was refused or withdrawn); a suspension list has the suspension bits alone."
         ),
         media_type=VC_JWT_MEDIA_TYPE,
         response_description="The signed status list credential",

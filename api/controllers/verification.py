@@ -226,12 +226,23 @@ def not_found_page() -> Response[str]:
 
 
 @dataclass(frozen=True)
+class _Withdrawn:
+    """A revocation or suspension as the awarding body recorded it: when, and the reason it gave."""
+
+    verdict: str  # revoked | suspended
+    since: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class _Shown:
-    """What the pages show: only what the credential itself says, and the live verdict."""
+    """What the pages show: only what the credential itself says, the live verdict, and (for a revoked or
+    suspended credential) the date and reason the awarding body gave."""
 
     credential_id: UUID
     document: dict[str, Any]
     result: Verification
+    withdrawn: _Withdrawn | None = None
 
     def get(self, *path: str) -> Any:
         value: Any = self.document
@@ -288,7 +299,48 @@ async def _shown(request: Request[Any, Any, Any], credential_id: str) -> _Shown 
         erased = await conn.fetchval(learner_queries.learner_erased, row["learner_id"])
     # The signed original stays as it is; what the page shows of an erased learner does not name them.
     document = erasure.public_view(presented.document) if erased else presented.document
-    return _Shown(identifier, document, result)
+    return _Shown(identifier, document, result, _withdrawn(row, result.verdict, erased=bool(erased)))
+
+
+def _withdrawn(row: Mapping[str, Any], verdict: str, *, erased: bool) -> _Withdrawn | None:
+    if verdict == "revoked" or row["state"] == "revoked":
+        since, reason = row["revoked_at"], row["revocation_reason"]
+        verdict = "revoked"
+    elif verdict == "suspended":
+        since, reason = row["suspended_at"], row["suspension_reason"]
+    else:
+        return None
+    # The reason is the awarding body's free text, which may name the learner: not shown once they are erased.
+    return _Withdrawn(verdict, since, None if erased else reason)
+
+
+_WITHDRAWN_WORDS = {"revoked": ("Revoked", "revoked", "on"), "suspended": ("Suspended", "suspended", "since")}
+
+
+def _withdrawn_banner(shown: _Shown) -> str:
+    """The unmistakable notice on both pages: what happened, who did it, when, and why in its own words."""
+    withdrawn = shown.withdrawn
+    if withdrawn is None:
+        return ""
+    label, verb, preposition = _WITHDRAWN_WORDS[withdrawn.verdict]
+    day = withdrawn.since.astimezone(UTC).date().isoformat() if withdrawn.since else None
+    when = f" {preposition} <strong>{day}</strong>" if day else ""
+    reason = (
+        f'<p>Reason given: <q class="reason">{escape(withdrawn.reason)}</q></p>'
+        if withdrawn.reason
+        else "<p>No reason is shown.</p>"
+    )
+    return (
+        f'<section class="withdrawn" role="alert">\n<p class="withdrawn-label">{label}</p>\n'
+        f"<p>This credential was {verb} by <strong>{escape(shown.awarding_body)}</strong>{when}. "
+        f"It no longer certifies this achievement.</p>\n{reason}\n</section>"
+    )
+
+
+def _watermark(shown: _Shown) -> str:
+    if shown.withdrawn is None:
+        return ""
+    return f'<div class="watermark" aria-hidden="true">{_WITHDRAWN_WORDS[shown.withdrawn.verdict][0]}</div>'
 
 
 def _row(label: str, value: str) -> str:
@@ -341,6 +393,8 @@ def credential_page(shown: _Shown) -> str:
         css=_CSS,
         title=escape(shown.title),
         lang=shown.lang,
+        withdrawn=_withdrawn_banner(shown),
+        watermark=_watermark(shown),
         verdict=result.verdict,
         verdict_label=VERDICT_LABELS[result.verdict],
         summary=escape(result.summary[:1].upper() + result.summary[1:]),
@@ -372,6 +426,10 @@ def print_page(shown: _Shown, public_url: str) -> str:
         css=_CSS,
         title=escape(shown.title),
         lang=shown.lang,
+        withdrawn=_withdrawn_banner(shown),
+        watermark=_watermark(shown),
+        certifies="This certifies that" if shown.withdrawn is None else "This credential no longer certifies that",
+        certificate_class="certificate" if shown.withdrawn is None else "certificate certificate-withdrawn",
         learner=escape(shown.learner),
         awarding_body=escape(shown.awarding_body),
         cosigned=f", co-signed by <strong>{escape(', '.join(cosigners))}</strong>" if cosigners else "",

@@ -22,7 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import URLEncodedBody
 from msgspec import Meta
 
-from api.auth import ACCESS_TOKEN_KEY_PURPOSE, public, secured
+from api.auth import ACCESS_TOKEN_KEY_PURPOSE, CLIENT_AUTH_SCHEME, public, secured
 from api.errors import invalid_params, problems, validation_detail
 from api.oauth import pages
 from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
@@ -32,7 +32,7 @@ from domain import keys
 from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
 from domain.organisations.service import fetch_organisation
-from domain.people import check_login
+from domain.people import canonical_email, check_login
 from domain.scopes import SCOPES
 from domain.structs import Model
 
@@ -143,7 +143,9 @@ class TokenInfo(Model):
 
 
 def _oauth_error(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=OAuthErrorBody, description=description, media_type="application/json")
+    return ResponseSpec(
+        data_container=OAuthErrorBody, description=description, media_type="application/json", generate_examples=False
+    )
 
 
 _OAUTH_ERRORS = {
@@ -165,9 +167,10 @@ def _invalid_request(_: Request[Any, Any, Any], exc: ValidationException | Inval
 
 
 _OAUTH_ENDPOINT: dict[str, Any] = {
-    "security": [{}],
     "exception_handlers": {ValidationException: _invalid_request, InvalidInput: _invalid_request},
 }
+# Client authentication, or none for a public client (which names itself with client_id in the form).
+_CLIENT_AUTH_OR_PUBLIC: list[dict[str, list[str]]] = [{CLIENT_AUTH_SCHEME: []}, {}]
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
@@ -182,8 +185,14 @@ class OAuthController(Controller):
         "/token",
         operation_id="requestToken",
         summary="Get an access token (client_credentials, authorization_code with PKCE, refresh_token)",
+        description=(
+            "A confidential client authenticates with HTTP Basic (client_secret_basic) or with `client_id` and "
+            "`client_secret` in the form (client_secret_post); a public client sends only its `client_id` "
+            "(authorization_code and refresh_token grants)."
+        ),
         status_code=200,
         **_OAUTH_ENDPOINT,
+        security=_CLIENT_AUTH_OR_PUBLIC,
         responses={**_OAUTH_ERRORS, **problems(429)},
     )
     async def token(self, request: Request[Any, Any, Any], data: URLEncodedBody[TokenForm]) -> Response[TokenResponse]:
@@ -202,8 +211,14 @@ class OAuthController(Controller):
         "/introspect",
         operation_id="introspectToken",
         summary="Is this token active, and for whom (RFC 7662; tokens of the caller's organisation)",
+        description=(
+            "Needs the calling client's own authentication (RFC 7662 §2.1): HTTP Basic (client_secret_basic) or "
+            "`client_id` and `client_secret` in the form (client_secret_post); public clients cannot introspect. "
+            "A token that is unknown, expired, revoked or not of the caller's organisation is `active: false`."
+        ),
         status_code=200,
         **_OAUTH_ENDPOINT,
+        security=[{CLIENT_AUTH_SCHEME: []}],
         responses=_OAUTH_ERRORS,
     )
     async def introspect(
@@ -215,8 +230,14 @@ class OAuthController(Controller):
         "/revoke",
         operation_id="revokeToken",
         summary="Revoke an access token, or a refresh token with its whole family (RFC 7009)",
+        description=(
+            "The client that holds the token authenticates as at the token endpoint: HTTP Basic or form fields "
+            "for a confidential client, its `client_id` alone for a public one. The answer is `{}` whether or not "
+            "the token was known (RFC 7009 §2.2)."
+        ),
         status_code=200,
         **_OAUTH_ENDPOINT,
+        security=_CLIENT_AUTH_OR_PUBLIC,
         responses=_OAUTH_ERRORS,
     )
     async def revoke(
@@ -307,12 +328,17 @@ class OAuthController(Controller):
             if data.decision != "allow":
                 return await _authorization_response(server, grant, None)
             try:
-                subject = f"{_client_ip(request)} {data.email.strip().lower()}"
-                await enforce(state.redis, "login", subject, state.settings.login_rate_limit, fail_open=False)
+                # Per address (password spraying over many accounts), then per address and account (guessing one
+                # account's password), the account in the one canonical form its lookup uses.
+                address = _client_ip(request)
+                settings = state.settings
+                await enforce(state.redis, "login:ip", address, settings.login_address_rate_limit, fail_open=False)
+                subject = f"{address} {canonical_email(data.email)}"
+                await enforce(state.redis, "login", subject, settings.login_rate_limit, fail_open=False)
             except RateLimited as limited:
                 headers = {"Retry-After": str(limited.retry_after)}
                 return await _consent_page(server, grant, data.email, limited.message, 429, headers)
-            person_id = await check_login(server.conn, data.email.strip(), data.password)
+            person_id = await check_login(server.conn, data.email, data.password)
             if person_id is None:
                 return await _consent_page(server, grant, data.email, "The e-mail address or password is wrong.", 400)
             return await _authorization_response(server, grant, Person(person_id))

@@ -102,7 +102,10 @@ class VerifiedSignature(Model):
     signer: Annotated[str | None, Meta(description="The DID named in the protected header (iss)")]
     organisation_id: UUID | None
     organisation_name: str | None
-    kid: str | None
+    kid: Annotated[
+        str | None,
+        Meta(description="The signing key's kid in the signer's JWKS (the header may name it by its DID URL)"),
+    ]
     alg: str | None
     valid: bool
     in_credential: Annotated[
@@ -453,8 +456,14 @@ async def organisations_by_id(conn: Connection, ids: set[UUID]) -> dict[UUID, Or
     return found
 
 
-def organisation_name(organisation: Organisation) -> str:
-    return organisation.name.get(organisation.default_language) or next(iter(organisation.name.values()), "")
+def organisation_name(organisation: Organisation, language: str | None = None) -> str:
+    """The organisation's name in ``language`` if it has one, else in its own default language."""
+    names = organisation.name
+    return (
+        (names.get(language) if language else None)
+        or names.get(organisation.default_language)
+        or next(iter(names.values()), "")
+    )
 
 
 # --- Verifying ------------------------------------------------------------------------------------
@@ -485,8 +494,20 @@ class _Context:
     def who(self, did: str | None) -> str:
         organisation = self.organisation(did)
         if organisation is not None:
-            return organisation_name(organisation)
+            return self.name_of(organisation)
         return did or "an unnamed signer"
+
+    def name_of(self, organisation: Organisation) -> str:
+        """One name per organisation in everything said about this credential: the awarding body's as the
+        credential gives it (``issuer.name``, signed), any other's in the language of the credential's texts."""
+        issuer = self.document.get("issuer")
+        signed_name = issuer.get("name") if isinstance(issuer, Mapping) else None
+        if isinstance(signed_name, str) and signed_name and self.organisation(issuer_of(self.document)) is organisation:
+            return signed_name
+        subject = self.document.get("credentialSubject")
+        achievement = subject.get("achievement") if isinstance(subject, Mapping) else None
+        language = achievement.get("inLanguage") if isinstance(achievement, Mapping) else None
+        return organisation_name(organisation, language if isinstance(language, str) else None)
 
 
 @dataclass(frozen=True)
@@ -596,9 +617,10 @@ async def _resolve_keys(
 ) -> dict[str, dict[str, Any] | None]:
     kids: dict[str, set[str]] = {}
     for header in headers:
-        signer, kid = header.get("iss"), header.get("kid")
+        signer = header.get("iss")
         if isinstance(signer, str):
-            kids.setdefault(signer, set()).update([kid] if isinstance(kid, str) else [])
+            kid = envelopes.signed_kid(header.get("kid"), signer)
+            kids.setdefault(signer, set()).update([kid] if kid is not None else [])
     found: dict[str, dict[str, Any] | None] = {}
     for did, wanted in kids.items():
         org_id = organisation_of_did(public_url, did)
@@ -650,7 +672,7 @@ def _signature_view(context: _Context, position: int, checked: envelopes.Checked
         role="issuer" if position == 0 else "cosigner",
         signer=checked.signer,
         organisation_id=organisation.id if organisation else None,
-        organisation_name=organisation_name(organisation) if organisation else None,
+        organisation_name=context.name_of(organisation) if organisation else None,
         kid=checked.kid,
         alg=checked.alg,
         valid=checked.valid,
@@ -705,6 +727,9 @@ def _check_schema(context: _Context) -> _Outcome:
     problem = schema_problem(context.presented.envelope.payload)
     if problem is not None:
         return _failed("schema", f"the credential is not an Open Badges 3.0 AchievementCredential: {problem}")
+    problem = envelopes.jwt_claims_problem(context.document)
+    if problem is not None:
+        return _failed("schema", problem)
     return _passed("schema", "the credential has the required shape of an Open Badges 3.0 AchievementCredential")
 
 
@@ -750,10 +775,19 @@ def _check_status(context: _Context) -> _Outcome:
     revoked = status_lists.bit(bytes([live["revocation_byte"]]), offset)
     suspended = status_lists.bit(bytes([live["suspension_byte"]]), offset)
     if revoked:
-        return _failed("status", "revoked by its awarding body", "revoked")
+        return _failed("status", _revocation_cause(context.live), "revoked")
     if suspended:
         return _failed("status", "suspended by its awarding body until it is reinstated", "suspended")
     return _passed("status", "neither revoked nor suspended (Bitstring Status List)")
+
+
+def _revocation_cause(live: Mapping[str, Any]) -> str:
+    """Why the revocation bit is set: a refused or withdrawn co-signature sets it too (status_lists)."""
+    if live["state"] == "cosign_refused":
+        return "marked not valid in its revocation list: the co-signature was refused"
+    if live["state"] != "revoked" and any(s.get("withdrawnAt") for s in live["signatures"] or []):
+        return "marked not valid in its revocation list: a co-signature was withdrawn"
+    return "revoked by its awarding body"
 
 
 def _check_cosignatures(context: _Context, required: list[str]) -> _Outcome:
@@ -783,7 +817,7 @@ def _check_accreditation(context: _Context) -> _Outcome:
     if organisation is None:
         return _note("accreditation", "not_applicable", "the awarding body is not an organisation of this server")
     current = [a for a in organisation.accreditations if a.current]
-    name = organisation_name(organisation)
+    name = context.name_of(organisation)
     if not current:
         return _note("accreditation", "warning", f"{name} holds no current accreditation recorded here")
     parts = [

@@ -148,7 +148,9 @@ class CommentCreate(Input):
     acting_for: ActingFor = None
 
 
-class Decision(Input):
+class VersionDecision(Input):
+    """A co-author's decision on a proposed version: approve it, or request changes with a reason."""
+
     decision: Literal["approve", "request_changes"]
     reason: Annotated[str, Meta(min_length=1, max_length=5_000)] | None = None
     acting_for: ActingFor = None

@@ -1,0 +1,80 @@
+// Opens pages in a real headless Chromium (Debian's, driven by playwright-core) and says what a person would see.
+//
+// stdin:  {"executablePath": "/usr/bin/chromium", "visits": [{"name", "url", "width", "height",
+//          "waitForSelector"?: css, "waitForCount"?: n, "screenshot"?: path}]}
+// stdout: {"visits": [{"name", "url", "status", "width", "innerWidth", "scrollWidth", "text", "operationIds",
+//          "consoleErrors", "pageErrors"}], "blocked": [urls], "loaded": [urls]}
+//
+// Only this machine is reachable: every request to another host is aborted (and listed in "blocked"), and
+// Chromium's own resolver knows no name but localhost, so nothing can reach the internet behind our back.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+const input = JSON.parse(await new Promise((resolve) => {
+  let text = "";
+  process.stdin.on("data", (chunk) => (text += chunk));
+  process.stdin.on("end", () => resolve(text));
+}));
+
+const userDataDir = mkdtempSync(join(tmpdir(), "guildhall-chromium-"));
+const blocked = [];
+const loaded = [];
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: input.executablePath,
+  headless: true,
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+  ],
+});
+const results = [];
+try {
+  await context.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === "data:" || LOCAL_HOSTS.has(url.hostname)) {
+      loaded.push(url.href);
+      return route.continue();
+    }
+    blocked.push(url.href);
+    return route.abort("blockedbyclient");
+  });
+  for (const visit of input.visits) {
+    const page = await context.newPage();
+    const consoleErrors = [];
+    const pageErrors = [];
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    await page.setViewportSize({ width: visit.width, height: visit.height ?? 900 });
+    const response = await page.goto(visit.url, { waitUntil: "load", timeout: 60_000 });
+    if (visit.waitForSelector) {
+      await page.waitForFunction(
+        ([selector, count]) => document.querySelectorAll(selector).length >= count,
+        [visit.waitForSelector, visit.waitForCount ?? 1],
+        { timeout: 90_000, polling: 250 },
+      );
+    }
+    await page.waitForTimeout(200); // let layout settle after the last render
+    const seen = await page.evaluate(() => ({
+      innerWidth: window.innerWidth,
+      scrollWidth: document.documentElement.scrollWidth,
+      text: document.body.innerText,
+      operationIds: [...document.querySelectorAll(".opblock-summary-operation-id")].map((e) => e.textContent.trim()),
+    }));
+    if (visit.screenshot) await page.screenshot({ path: visit.screenshot, fullPage: false });
+    results.push({
+      name: visit.name, url: visit.url, status: response ? response.status() : null, width: visit.width,
+      ...seen, consoleErrors, pageErrors,
+    });
+    await page.close();
+  }
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify({ visits: results, blocked, loaded }));
