@@ -30,6 +30,7 @@ from tests.scenarios import Classroom, classroom
 from tests.test_attempts import welding
 from tests.test_credential_schema import cosign_everything, publish_qualification
 from tests.test_credentials_festo import credentials_of, simulator_pass
+from tests.test_preferred_language import prefer
 from tests.test_wallet import cosign_all, mine, passed_and_claimed
 
 ISSUER = "did:web:guildhall.example:organisations:0b5e8a9c-6f0e-4c1e-9a55-3f1d7c2b9e10"
@@ -512,3 +513,30 @@ async def test_the_learners_own_download_passes_the_edc_shapes(
     assert_conforms(response.json(), "the learner's download")
     await assert_expands_safely(response.json(), "the learner's download")
     assert set(response.json()["credentialSubject"]["hasClaim"]["title"]) == {"da", "en"}
+
+
+async def test_a_credential_issued_in_the_learners_preferred_language_exports_every_language_with_it_first(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    room = await classroom(client, bootstrap)  # Danish by default, English too
+    await prefer(client, room, room.learner_id, "en")
+    recorded = await client.post(
+        room.attempts_url, json=room.attempt(welding("l3", "l4", 10)), headers=room.provider.headers
+    )
+    assert recorded.status_code == 201, recorded.text
+    await drain(db, settings)
+    await cosign_everything(client, room)
+    [credential] = await credentials_of(client, room)
+    assert credential["credential"]["credentialSubject"]["achievement"]["inLanguage"] == "en"
+    response = await client.get(f"/credentials/{credential['id']}/elm", headers=room.provider.headers)
+    assert response.status_code == 200, response.text
+    elm = response.json()
+    assert_conforms(elm, "a credential in the learner's preferred language")
+    await assert_expands_safely(elm, "a credential in the learner's preferred language")
+    claim = elm["credentialSubject"]["hasClaim"]
+    assert claim["title"] == {
+        "da": "MIG-svejsning af stålkonstruktioner: MIG-svejsning",
+        "en": "MIG welding of steel structures: MIG welding basics",
+    }
+    assert elm["displayParameter"]["primaryLanguage"]["notation"] == "en"
+    assert [d["language"]["notation"] for d in elm["displayParameter"]["individualDisplay"]] == ["en", "da"]
