@@ -63,7 +63,11 @@ async def browse(*visits: dict[str, Any]) -> dict[str, Any]:
 
 
 def at_both_widths(name: str, url: str, **extra: Any) -> list[dict[str, Any]]:
-    return [{"name": f"{name} at {width}", "url": url, "width": width, **extra} for width in (DESKTOP, PHONE)]
+    visits = [{"name": f"{name} at {width}", "url": url, "width": width, **extra} for width in (DESKTOP, PHONE)]
+    if folder := os.environ.get("GUILDHALL_SCREENSHOTS"):  # to look at what the test saw
+        for visit in visits:
+            visit["screenshot"] = str(Path(folder) / (visit["name"].replace(" ", "-").replace("/", "") + ".png"))
+    return visits
 
 
 def assert_offline_and_clean(result: dict[str, Any], origin: str) -> None:
