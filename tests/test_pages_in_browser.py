@@ -13,6 +13,7 @@ import asyncio
 import filecmp
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,28 @@ def test_the_vendored_viewer_is_the_pinned_npm_package_byte_for_byte() -> None:
     for name in vendored:
         assert filecmp.cmp(ours / name, package / name, shallow=False), name
     assert "Apache License" in (ours / "LICENSE").read_text()
+
+
+async def test_the_schema_page_names_only_its_own_assets_and_runs_no_inline_script(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Found by the review: /schema loaded its viewer from a CDN, so it was a blank page without the internet."""
+    page = await client.get("/schema")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
+    assert scripts and all('src="/schema/assets/' in attributes and not body.strip() for attributes, body in scripts)
+    assert "style=" not in html and "<style" not in html
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "frame-ancestors 'none'" in csp and page.headers["x-frame-options"] == "DENY"
+    for asset in re.findall(r'(?:src|href)="(/schema/assets/[^"]+)"', html):
+        served = await client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.headers["content-type"].split(";")[0] in ("text/javascript", "text/css"), asset
+    assert (await client.get("/schema/assets/__init__.py")).status_code == 404
+    assert (await client.get("/schema/assets/LICENSE")).status_code == 200
 
 
 async def test_the_schema_page_renders_every_operation_without_the_internet(settings: Settings) -> None:
