@@ -117,7 +117,8 @@ def _access(handler: HTTPRouteHandler) -> str | None:
         roles = sorted(opt.get("roles") or ())
         text += "; the caller must be a member of the organisation `org_id`"
         if roles:
-            text += " with the role " + " or ".join(f"`{r}`" for r in roles) + " (its admins always qualify)"
+            text += " with the role " + " or ".join(f"`{r}`" for r in roles)
+            text += "" if "admin" in roles else " (its admins always qualify)"
     return text + "."
 
 
