@@ -314,7 +314,11 @@ def _withdrawn(row: Mapping[str, Any], verdict: str, *, erased: bool) -> _Withdr
     return _Withdrawn(verdict, since, None if erased else reason)
 
 
-_WITHDRAWN_WORDS = {"revoked": ("Revoked", "revoked", "on"), "suspended": ("Suspended", "suspended", "since")}
+# label, verb, preposition before the date, what it means now
+_WITHDRAWN_WORDS = {
+    "revoked": ("Revoked", "revoked", "on", "It no longer certifies this achievement."),
+    "suspended": ("Suspended", "suspended", "since", "It certifies nothing until it is reinstated."),
+}
 
 
 def _withdrawn_banner(shown: _Shown) -> str:
@@ -322,7 +326,7 @@ def _withdrawn_banner(shown: _Shown) -> str:
     withdrawn = shown.withdrawn
     if withdrawn is None:
         return ""
-    label, verb, preposition = _WITHDRAWN_WORDS[withdrawn.verdict]
+    label, verb, preposition, meaning = _WITHDRAWN_WORDS[withdrawn.verdict]
     day = withdrawn.since.astimezone(UTC).date().isoformat() if withdrawn.since else None
     when = f" {preposition} <strong>{day}</strong>" if day else ""
     reason = (
@@ -333,8 +337,15 @@ def _withdrawn_banner(shown: _Shown) -> str:
     return (
         f'<section class="withdrawn" role="alert">\n<p class="withdrawn-label">{label}</p>\n'
         f"<p>This credential was {verb} by <strong>{escape(shown.awarding_body)}</strong>{when}. "
-        f"It no longer certifies this achievement.</p>\n{reason}\n</section>"
+        f"{meaning}</p>\n{reason}\n</section>"
     )
+
+
+_CERTIFIES = {
+    "valid": "This certifies that",
+    "revoked": "This credential no longer certifies that",
+    "suspended": "While it is suspended, this credential does not certify that",
+}
 
 
 def _watermark(shown: _Shown) -> str:
@@ -428,7 +439,7 @@ def print_page(shown: _Shown, public_url: str) -> str:
         lang=shown.lang,
         withdrawn=_withdrawn_banner(shown),
         watermark=_watermark(shown),
-        certifies="This certifies that" if shown.withdrawn is None else "This credential no longer certifies that",
+        certifies=_CERTIFIES[shown.withdrawn.verdict if shown.withdrawn else "valid"],
         certificate_class="certificate" if shown.withdrawn is None else "certificate certificate-withdrawn",
         learner=escape(shown.learner),
         awarding_body=escape(shown.awarding_body),
