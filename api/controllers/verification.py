@@ -310,8 +310,9 @@ def _withdrawn(row: Mapping[str, Any], verdict: str, *, erased: bool) -> _Withdr
         since, reason = row["suspended_at"], row["suspension_reason"]
     else:
         return None
-    # The reason is the awarding body's free text, which may name the learner: not shown once they are erased.
-    return _Withdrawn(verdict, since, None if erased else reason)
+    # The reason is the awarding body's free text, which may name the learner: once they are erased, only the
+    # erasure's own reason is shown.
+    return _Withdrawn(verdict, since, None if erased and reason != erasure.ERASED_REASON else reason)
 
 
 # label, verb, preposition before the date, what it means now
