@@ -16,10 +16,11 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import queue
-from api.auth import ACCESS_TOKEN_KEY_PURPOSE, TokenVerifier, current_principal
+from api.auth import ACCESS_TOKEN_KEY_PURPOSE, TokenVerifier, current_principal, metrics_guard
 from api.controllers.health import HealthController
 from api.errors import EXCEPTION_HANDLERS
-from api.http import refuse_coerced_json
+from api.headers import SecurityHeadersMiddleware
+from api.http import check_json_body, document_body_errors
 from api.observability import RequestIdMiddleware
 from api.openapi import describe_operations, openapi_config
 from api.settings import Settings
@@ -56,6 +57,7 @@ def _lifespan(settings: Settings) -> Any:
         app.state.db = db
         app.state.redis = redis
         app.state.jobs = queue.JobQueue(redis)
+        db.dispatcher = app.state.jobs  # every write's events go to the worker when it commits
         app.state.token_verifier = TokenVerifier(db, settings.issuer)
         try:
             yield
@@ -148,13 +150,14 @@ def create_app(settings: Settings) -> Litestar:
     class Metrics(PrometheusController):
         path = "/metrics"
         include_in_schema = False
+        guards = [metrics_guard]
 
     app = Litestar(
         route_handlers=[HealthController, Metrics, *route_handlers()],
         lifespan=[_lifespan(settings)],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=refuse_coerced_json,
+        before_request=check_json_body,
         middleware=[prometheus.middleware],
         openapi_config=openapi_config(settings),
         request_max_body_size=10 * 1024 * 1024,
@@ -163,7 +166,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     _answer_options_with_every_method(app)
+    document_body_errors(h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers)
     describe_operations(app)
     # Outermost wrapper, so 404/405 answers from routing also carry the request id and are logged.
-    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    app.asgi_handler = RequestIdMiddleware(SecurityHeadersMiddleware(app.asgi_handler))
     return app

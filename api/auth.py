@@ -7,6 +7,7 @@ the caller's role in that organisation. The result is the request's ``Principal`
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -23,7 +24,7 @@ from api.errors import problems
 from api.observability import request_id_var
 from domain import keys
 from domain.db import Database
-from domain.errors import Forbidden, Unauthenticated
+from domain.errors import Forbidden, NotFound, Unauthenticated
 from domain.oauth.principals import Principal, principal_for_token
 from domain.scopes import Role
 
@@ -149,3 +150,16 @@ def secured(
 def public(errors: Iterable[int] = ()) -> dict[str, Any]:
     """Handler keyword arguments for an operation anyone may call without a token."""
     return {"security": [{}], "responses": problems(*sorted(set(errors))) if errors else {}}
+
+
+def metrics_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """``/metrics`` in production: only for a scraper that sends ``GUILDHALL_METRICS_TOKEN`` as a bearer token
+    (operators' metrics name every route and its traffic). Elsewhere it is open, for a local Prometheus."""
+    settings = connection.app.state.settings
+    if settings.environment != "production":
+        return
+    if not settings.metrics_token:
+        raise NotFound("metrics are off: set GUILDHALL_METRICS_TOKEN and scrape with it as a bearer token")
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+        raise Unauthenticated("send the scraper's token (GUILDHALL_METRICS_TOKEN) as Authorization: Bearer")

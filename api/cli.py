@@ -22,7 +22,7 @@ import click
 import msgspec
 
 from api.settings import Settings, SettingsError
-from domain import migrations
+from domain import migrations, people
 from domain.db import Database
 from domain.errors import DomainError
 from domain.organisations.models import OrganisationKind
@@ -266,8 +266,16 @@ def migrate(show_status: bool, dump_schema: Path | None, fresh: bool) -> None:
         applied = _run(migrations.migrate(_database_url()))
         for version in applied:
             _echo_json({"applied": version})
+        if recanonicalised := _run(_with_db(_database_url(), _recanonicalise)):
+            _echo_json({"emailsRecanonicalised": recanonicalised})
         if not applied:
             _echo_json({"applied": None, "status": "current"})
+
+
+async def _recanonicalise(db: Database) -> int:
+    """What SQL could not: the canonical form of non-ASCII e-mail addresses (see domain.people)."""
+    async with db.connection() as conn:
+        return await people.recanonicalise_emails(conn)
 
 
 async def _status(url: str) -> migrations.MigrationStatus:

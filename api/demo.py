@@ -90,6 +90,9 @@ ORGANISATIONS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The README's tour by topic: a role, and the demo party that plays it (exported as ROLE_ORG and ROLE_TOKEN).
+TOUR_ROLES = {"ASSOCIATION": "tekniq", "UNION": "metal", "PROVIDER": "amu", "CHAMBER": "ihk"}
+
 RUBRIC = {
     "type": "rubric",
     "levels": [
@@ -143,7 +146,15 @@ class Demo:
     ids: dict[str, str] = field(default_factory=dict)
 
     def exports(self) -> str:
-        lines = [f"export API={shlex.quote(self.api)}"]
+        """The shell file the README's commands source: the API's URL, each party's organisation and client, the
+        ids the walkthrough starts from, the roles the tour by topic names, and fresh access tokens for them
+        (fetched each time the file is sourced, with curl and jq, as the README's commands are: tokens last
+        ACCESS_TOKEN_TTL, ten minutes by default)."""
+        lines = [
+            "# Written by `guildhall demo` (make run loads it into an empty database). It holds client secrets.",
+            "# Source it from the checkout once `make run` is ready: source .data/demo.env",
+            f"export API={shlex.quote(self.api)}",
+        ]
         for party in self.parties.values():
             name = party.key.upper()
             lines += [
@@ -152,6 +163,23 @@ class Demo:
                 f"export {name}_CLIENT_SECRET={shlex.quote(party.client_secret)}",
             ]
         lines += [f"export {name.upper()}={value}" for name, value in self.ids.items()]
+        lines += [
+            "",
+            "# The roles the README's tour by topic speaks of.",
+            *(f"export {role}_ORG=${key.upper()}_ORG" for role, key in TOUR_ROLES.items()),
+            "",
+            "# Access tokens (client credentials), fetched each time this file is sourced: they last ten minutes.",
+            "guildhall_token() {",
+            '  curl -sS --fail-with-body -u "$1:$2" -d grant_type=client_credentials "$API/oauth/token" \\',
+            "    | jq -er .access_token",
+            "}",
+            *(
+                f'{role}_TOKEN=$(guildhall_token "${key.upper()}_CLIENT_ID" "${key.upper()}_CLIENT_SECRET")'
+                for role, key in TOUR_ROLES.items()
+            ),
+            'TOKEN="$ASSOCIATION_TOKEN"  # the association: the tour\'s lead',
+            "export TOKEN " + " ".join(f"{role}_TOKEN" for role in TOUR_ROLES),
+        ]
         return "\n".join(lines) + "\n"
 
 

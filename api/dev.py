@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -309,6 +310,19 @@ def child_environment(database_url: str, redis_url: str, key: str, port: int) ->
     return env
 
 
+def point_demo_env_at(path: Path, api: str) -> None:
+    """The demo's shell file names the API this run serves: a restart on another PORT (the demo is loaded
+    only once) would otherwise leave the README's commands calling the old one."""
+    if not path.exists():
+        return
+    text = path.read_text()
+    line = f"export API={shlex.quote(api)}"
+    updated = re.sub(r"(?m)^export API=.*$", lambda _: line, text, count=1)
+    if updated != text:
+        path.write_text(updated)
+        log.info("pointed %s at %s", path, api)
+
+
 def run(port: int, host: str = "127.0.0.1") -> int:
     """Starts what is missing, migrates, runs API and worker until SIGINT/SIGTERM; returns an exit code."""
     stop = StopSignal()
@@ -333,6 +347,7 @@ def run(port: int, host: str = "127.0.0.1") -> int:
             )
             if demo.returncode != 0:
                 log.warning("the demo scenario did not load (exit code %s); going on without it", demo.returncode)
+        point_demo_env_at(folder / "demo.env", env["GUILDHALL_PUBLIC_URL"])
         base_url = f"http://{host}:{port}"
         log.info(
             "starting the API on %s and the worker",

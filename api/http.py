@@ -1,17 +1,23 @@
-"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters."""
+"""HTTP conventions shared by controllers: ETags and If-Match, Idempotency-Key, cursor parameters, and the
+one edge every JSON request body passes (``check_json_body``)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.params import BodyKwarg, HeaderParameter, PathParameter, QueryParameter
+from litestar.typing import FieldDefinition
 
+from api.errors import problem_spec, problems
 from domain.errors import InvalidInput, PreconditionFailed, PreconditionRequired
 from domain.oauth.principals import Principal
 from domain.structs import MAX_VERSION
@@ -74,26 +80,201 @@ def actor(principal: Principal) -> Actor:
 
 
 _AT = re.compile(r"^(.*) - at `\$\.?(.*)`$")
+# Deeper than any document the API takes (a credential is about ten deep), and far from Python's recursion limit.
+MAX_JSON_DEPTH = 64
 
 
-async def refuse_coerced_json(request: Request[Any, Any, Any]) -> None:
-    """``before_request``: a JSON body must have the JSON types the API documents.
+def is_json_media_type(media_type: str) -> bool:
+    kind = media_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def _refused(message: str, key: str = "body") -> ValidationException:
+    return ValidationException(detail=message, extra=[{"key": key, "message": message, "source": "body"}])
+
+
+class _Repeated(str):
+    """Stands in for an object that repeats a key, or holds one that does: the path to the key so far."""
+
+
+def _find_repeated(value: Any) -> str | None:
+    if isinstance(value, _Repeated):
+        return str(value)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (inner := _find_repeated(item)) is not None:
+                return f"[{index}]{'' if inner.startswith('[') else '.'}{inner}"
+    return None
+
+
+class _RepeatedKeys:
+    """An ``object_pairs_hook`` that builds dicts until an object repeats a key; from then on it builds the
+    path to that key instead (json builds objects innermost first), and the rest of the document no longer
+    matters."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> Any:
+        if not self.found:
+            built: dict[str, Any] = {}
+            for name, value in pairs:
+                if name in built:
+                    self.found = True
+                    return _Repeated(name)
+                built[name] = value
+            return built
+        for name, value in pairs:
+            if (inner := _find_repeated(value)) is not None:
+                return _Repeated(f"{name}{'' if inner.startswith('[') else '.'}{inner}")
+        return {}
+
+
+_CONTAINERS = (dict, list)
+
+
+def _too_deep(value: Any, body: bytes) -> bool:
+    """Whether arrays and objects nest more than MAX_JSON_DEPTH deep: level by level, containers only."""
+    if not isinstance(value, _CONTAINERS) or body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    level, depth = [value], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return True
+        inner: list[Any] = []
+        for item in level:
+            inner.extend(v for v in (item.values() if isinstance(item, dict) else item) if isinstance(v, _CONTAINERS))
+        level = inner
+    return False
+
+
+def _may_repeat_a_key(body: bytes, value: Any) -> bool:
+    """False only if no object in ``body`` repeats a key, judged by counting colons (so in C).
+
+    Outside strings a JSON text has one colon per member; msgspec's encoding of the decoded value has one per
+    member kept, and inside strings the colons of the text, plus those the text escaped as \\u003a. A
+    repeated key loses a member (and its value's colons): the counts then differ. They may also differ
+    without one (an escaped backslash before "u003a"): the caller then looks properly.
+    """
+    if b":" not in body:
+        return False
+    escaped = body.count(b"\\u003a") + body.count(b"\\u003A")
+    return body.count(b":") + escaped != msgspec.json.encode(value).count(b":")
+
+
+def read_json(body: bytes) -> Any:
+    """The JSON value of ``body``, refused (400) if it nests deeper than MAX_JSON_DEPTH or an object repeats
+    a key (which JSON parsers resolve differently: last wins here, first wins elsewhere).
+
+    A body that is not JSON at all comes back as ``None``, for the handler's own parser to say why. Costs
+    little beside msgspec's decoding: a body with a repeated key is parsed again, by the standard library,
+    only when colon counts say it may have one.
+    """
+    try:
+        value = msgspec.json.decode(body)
+    except RecursionError:
+        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it") from None
+    except msgspec.DecodeError:  # not JSON, or not UTF-8
+        return None
+    if _too_deep(value, body):
+        raise _refused(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; flatten it")
+    if _may_repeat_a_key(body, value) and (key := _repeated_key(body)) is not None:
+        raise _refused(f"the key {key!r} appears twice in one object; send each member once", key)
+    return value
+
+
+def _repeated_key(body: bytes) -> str | None:
+    """The path of the (first) repeated key, e.g. ``title.da``; None if no object repeats one."""
+    repeated = _RepeatedKeys()
+    try:
+        value = json.loads(body, object_pairs_hook=repeated)
+    except (ValueError, RecursionError):
+        return None
+    return (_find_repeated(value) or "body") if repeated.found else None
+
+
+MISSING = "required, and missing"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def json_body_parameter(handler: BaseRouteHandler) -> FieldDefinition | None:
+    """The handler's ``data`` parameter if it takes a JSON body."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    kind = data.kwarg_definition if data is not None else None
+    return data if isinstance(kind, BodyKwarg) and kind.media_type == RequestEncodingType.JSON else None
+
+
+def document_body_errors(handlers: Iterable[HTTPRouteHandler]) -> None:
+    """Documents what ``check_json_body`` answers: 400 for any write, 415 where a JSON body is expected."""
+    for handler in handlers:
+        if not BODY_METHODS & set(handler.http_methods):
+            continue
+        responses = dict(handler.responses or {})
+        responses.setdefault(400, problems(400)[400])
+        if json_body_parameter(handler) is not None:
+            responses.setdefault(415, problem_spec("The body was not sent as application/json."))
+        handler.responses = responses
+
+
+def _missing_fields(value: Any, annotation: Any) -> list[str]:
+    """The required members of the Struct ``annotation`` that the JSON object ``value`` lacks, all of them."""
+    if not isinstance(value, dict) or not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):
+        return []
+    return [f.encode_name for f in msgspec.structs.fields(annotation) if f.required and f.encode_name not in value]
+
+
+async def check_json_body(request: Request[Any, Any, Any]) -> None:
+    """``before_request``: the edge every JSON body passes, once, before any handler reads it.
+
+    An operation that takes a JSON body gets one: present (400 "a JSON body is required" if not), sent as
+    JSON (415 for text/plain, a form or no Content-Type), nested at most MAX_JSON_DEPTH deep and with no
+    key twice in an object (400, the key named), naming every missing required member at once, and with
+    the JSON types the API documents (see ``_refuse_coerced``). Any other request that says it carries JSON
+    (the verifier, the Open Badges API, batches) gets the depth and duplicate checks.
+    """
+    data = json_body_parameter(request.route_handler)
+    media_type = request.headers.get("content-type", "")
+    says_json = is_json_media_type(media_type)
+    if data is None and not (says_json and request.method in BODY_METHODS):
+        return
+    body = await request.body()
+    if data is not None:
+        if not body.strip():
+            if data.is_optional or data.has_default:
+                return
+            raise _refused(
+                "a JSON body is required: send the JSON document this operation describes, "
+                "with Content-Type: application/json"
+            )
+        if not says_json:
+            sent = f"not {media_type.split(';', 1)[0].strip()}" if media_type.strip() else "and say so in Content-Type"
+            raise HTTPException(status_code=415, detail=f"send the body as application/json, {sent}")
+    value = read_json(body)
+    if data is None or value is None:
+        return
+    if missing := _missing_fields(value, data.annotation):
+        message = f"the body lacks the required member{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        raise ValidationException(
+            detail=message,
+            extra=[{"key": name, "message": MISSING, "source": "body"} for name in missing],
+        )
+    _refuse_coerced(body, value, data.annotation)
+
+
+def _refuse_coerced(body: bytes, value: Any, annotation: Any) -> None:
+    """A JSON body must have the JSON types the API documents.
 
     Litestar 2 converts request bodies in msgspec's lax mode, which suits query strings and forms but
     turns the JSON ``"3"`` into 3 and ``0`` into false. A body that is valid only so coerced is refused;
     one that is invalid either way is left to Litestar, which says why.
     """
-    data = request.route_handler.parsed_fn_signature.parameters.get("data")
-    body_kind = data.kwarg_definition if data is not None else None
-    if data is None or not isinstance(body_kind, BodyKwarg) or body_kind.media_type != RequestEncodingType.JSON:
-        return
-    body = await request.body()
     try:
-        msgspec.json.decode(body, type=data.annotation)
+        msgspec.json.decode(body, type=annotation)
     except msgspec.ValidationError as strict:
         try:
-            msgspec.convert(msgspec.json.decode(body), data.annotation, strict=False)
-        except (msgspec.ValidationError, msgspec.DecodeError):
+            msgspec.convert(value, annotation, strict=False)
+        except msgspec.ValidationError:
             return
         found = _AT.match(str(strict))
         message, key = (found.group(1), found.group(2)) if found else (str(strict), "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -49,8 +51,11 @@ class Settings:
     # 0 when PostgreSQL is reached through PgBouncer in transaction mode.
     db_statement_cache_size: int = 100
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
-    login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))
+    login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))  # per address and account
+    login_address_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 300))  # per address
     log_level: str = "INFO"
+    # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
+    metrics_token: str | None = None
     # Webhooks go only to public addresses, but for these networks (CIDRs). None: loopback outside
     # production (a local test receiver), nothing in production.
     webhook_allowed_networks: tuple[str, ...] | None = None
@@ -61,6 +66,11 @@ class Settings:
     @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")
+
+    @property
+    def claim_code_key(self) -> bytes:
+        """The key claim codes are hashed under (HMAC-SHA-256), derived from the master key."""
+        return hmac.new(self.master_key, b"guildhall learner claim codes v1", hashlib.sha256).digest()
 
     @property
     def webhook_networks(self) -> tuple[IPNetwork, ...]:
@@ -94,6 +104,10 @@ class Settings:
                     values[attr] = int(env[name])
                 except ValueError as exc:
                     raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
+        if token := env.get("GUILDHALL_METRICS_TOKEN"):
+            if len(token) < 20:
+                raise SettingsError("GUILDHALL_METRICS_TOKEN needs at least 20 characters (`openssl rand -hex 24`)")
+            values["metrics_token"] = token
         values.update(_webhook_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -189,6 +189,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         max_size=settings.db_pool_max,
         statement_cache_size=settings.db_statement_cache_size,
     )
+    if "redis" in ctx:  # arq's pool: what a write here emits is dispatched when it commits, as in the API
+        ctx["db"].dispatcher = JobQueue(ctx["redis"])
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -195,8 +195,9 @@ WITH model AS (
     WHERE a.id = $1
 ),
 new_learners AS (
-    INSERT INTO learners (provider_id, name, email, email_salt)
-    SELECT m.provider_id, 'Learner ' || i, 'learner' || i || '@cohort.example', md5(i::text || random()::text)
+    INSERT INTO learners (provider_id, name, email, email_canonical, email_salt)
+    SELECT m.provider_id, 'Learner ' || i, 'learner' || i || '@cohort.example', 'learner' || i || '@cohort.example',
+           md5(i::text || random()::text)
     FROM model m, generate_series($2::integer, $3::integer - 1) AS i
     RETURNING id, provider_id
 ),

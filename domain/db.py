@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import msgspec
@@ -12,6 +12,12 @@ import msgspec
 from domain.errors import InvalidInput
 
 Connection = asyncpg.Connection  # the type the service layer passes around
+
+
+class EventDispatcher(Protocol):
+    """Hands committed outbox events to the job queue (best effort: the sweep catches misses)."""
+
+    async def dispatch(self, event_ids: Sequence[int]) -> None: ...
 
 
 @contextmanager
@@ -53,6 +59,9 @@ class Database:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        # Where every write's outbox events go once its transaction commits (``domain.writes.write``): the API
+        # and the worker set their job queue here, so no event waits for the sweep because a caller forgot one.
+        self.dispatcher: EventDispatcher | None = None
 
     @classmethod
     async def connect(

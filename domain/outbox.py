@@ -58,11 +58,14 @@ _context: ContextVar[HandlerContext | None] = ContextVar("outbox_handler_context
 _follow_ups: ContextVar[list[int] | None] = ContextVar("outbox_follow_ups", default=None)
 
 
-def follow_up(event_ids: Sequence[int]) -> None:
-    """Events a handler wrote: dispatched as soon as its transaction commits (else the sweep finds them)."""
+def follow_up(event_ids: Sequence[int]) -> bool:
+    """Events a handler wrote: dispatched as soon as its transaction commits. False outside a handler: the
+    caller's own write (``domain.writes.write``) then dispatches them when it commits."""
     pending = _follow_ups.get()
-    if pending is not None:
-        pending.extend(event_ids)
+    if pending is None:
+        return False
+    pending.extend(event_ids)
+    return True
 
 
 def handler_context() -> HandlerContext:

@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
 
 from domain.db import Connection, Database
+from domain.db import EventDispatcher as EventDispatcher  # where services import it from
 from domain.errors import IdempotencyKeyReused
 from domain.sql import load_queries
 
@@ -36,12 +37,6 @@ class IdempotencyKey:
     scope: str  # the caller and the operation: the same key may be used for two operations
     key: str
     fingerprint: str  # a hash of the request body: the same key with another body is refused
-
-
-class EventDispatcher(Protocol):
-    """Hands committed outbox events to the job queue (best effort: the sweep catches misses)."""
-
-    async def dispatch(self, event_ids: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -95,7 +90,8 @@ class Write:
 async def write(
     db: Database, actor: Actor, *, idempotency: IdempotencyKey | None = None, dispatcher: EventDispatcher | None = None
 ) -> AsyncIterator[Write]:
-    """Opens a write transaction; ``w.replayed`` is set when this is a retry of a stored write.
+    """Opens a write transaction; ``w.replayed`` is set when this is a retry of a stored write. The events it
+    emitted go to ``dispatcher`` (else the database's) as soon as it commits.
 
     A retry that arrives while the first request is still running waits on the key's row lock
     (the first transaction's INSERT) and then sees its answer: nothing is done twice.
@@ -116,7 +112,7 @@ async def write(
                 w.replayed = prior["response"]
                 w._idempotency = None
         yield w
-    await dispatch_after_commit(dispatcher, w.event_ids)
+    await dispatch_after_commit(dispatcher or db.dispatcher, w.event_ids)
 
 
 async def dispatch_after_commit(dispatcher: EventDispatcher | None, event_ids: Sequence[int]) -> None:

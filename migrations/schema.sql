@@ -347,6 +347,8 @@ CREATE TABLE public.learner_claim_codes (
     created_by_person uuid
 );
 
+COMMENT ON COLUMN public.learner_claim_codes.code_hash IS 'hmac-sha256:<hex> under the server''s claim-code key; a bare SHA-256 hex for codes issued before';
+
 CREATE TABLE public.learner_identifiers (
     learner_id uuid NOT NULL,
     provider_id uuid NOT NULL,
@@ -367,8 +369,12 @@ CREATE TABLE public.learners (
     person_id uuid,
     claimed_at timestamp with time zone,
     erased_at timestamp with time zone,
+    preferred_language text,
+    email_canonical text,
     CONSTRAINT learners_claim_check CHECK (((person_id IS NULL) = (claimed_at IS NULL))),
-    CONSTRAINT learners_erased_check CHECK (((erased_at IS NULL) OR ((name = 'erased'::text) AND (email IS NULL) AND (date_of_birth IS NULL))))
+    CONSTRAINT learners_email_canonical_check CHECK (((email IS NULL) = (email_canonical IS NULL))),
+    CONSTRAINT learners_erased_check CHECK (((erased_at IS NULL) OR ((name = 'erased'::text) AND (email IS NULL) AND (date_of_birth IS NULL)))),
+    CONSTRAINT learners_preferred_language_check CHECK ((preferred_language ~ '^[a-z]{2,3}$'::text))
 );
 
 CREATE TABLE public.members (
@@ -533,7 +539,8 @@ CREATE TABLE public.persons (
     password_hash text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     self_registered boolean DEFAULT false NOT NULL,
-    erased_at timestamp with time zone
+    erased_at timestamp with time zone,
+    email_canonical text NOT NULL
 );
 
 CREATE TABLE public.register_entries (
@@ -869,7 +876,7 @@ CREATE INDEX learner_identifiers_scheme_idx ON public.learner_identifiers USING 
 
 CREATE INDEX learners_person_idx ON public.learners USING btree (person_id, created_at, id) WHERE (person_id IS NOT NULL);
 
-CREATE UNIQUE INDEX learners_provider_email_key ON public.learners USING btree (provider_id, lower(email)) WHERE (email IS NOT NULL);
+CREATE UNIQUE INDEX learners_provider_email_canonical_key ON public.learners USING btree (provider_id, email_canonical) WHERE (email_canonical IS NOT NULL);
 
 CREATE INDEX learners_provider_idx ON public.learners USING btree (provider_id, created_at, id);
 
@@ -897,7 +904,9 @@ CREATE INDEX organisations_created_idx ON public.organisations USING btree (crea
 
 CREATE INDEX outbox_pending_idx ON public.outbox USING btree (id) WHERE (done_at IS NULL);
 
-CREATE UNIQUE INDEX persons_email_key ON public.persons USING btree (lower(email));
+CREATE INDEX outbox_pending_subject_idx ON public.outbox USING btree (subject, id) WHERE (done_at IS NULL);
+
+CREATE UNIQUE INDEX persons_email_canonical_key ON public.persons USING btree (email_canonical);
 
 CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
 
@@ -910,6 +919,8 @@ CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 
 CREATE INDEX webhook_deliveries_listing_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at, id);
+
+CREATE INDEX webhook_deliveries_pending_by_subject_idx ON public.webhook_deliveries USING btree (subject) WHERE (status = 'pending'::text);
 
 CREATE INDEX webhook_deliveries_subject_idx ON public.webhook_deliveries USING btree (endpoint_id, subject, event_id) WHERE (status = 'pending'::text);
 
@@ -1145,3 +1156,6 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261124000012');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000013');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000014');
 INSERT INTO public.schema_migrations (version) VALUES ('20261124000015');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
+INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,16 @@ def node_binary() -> str:
     return node
 
 
-async def run_checker(script: str, payload: Any) -> Any:
-    """``node tests/node/<script>`` with ``payload`` as JSON on stdin; its JSON answer."""
+async def run_checker(script: str, payload: Any, env: Mapping[str, str] | None = None) -> Any:
+    """``node tests/node/<script>`` with ``payload`` as JSON on stdin; its JSON answer.
+
+    ``env`` adds to the environment (``NODE_EXTRA_CA_CERTS`` for a test server's https, say).
+    """
     process = await asyncio.create_subprocess_exec(
         node_binary(),
         str(NODE_DIR / script),
         cwd=NODE_DIR,
+        env={**os.environ, **env} if env else None,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -120,7 +120,7 @@ async def snapshot(db: Database, audit_after: int = 0, events_after: int = 0) ->
     documents, rows = {}, {}
     for c in credentials:
         document = msgspec.json.decode(c["payload"])
-        for moment in ("validFrom", "awardedDate", "validUntil"):
+        for moment in ("validFrom", "awardedDate", "validUntil", "nbf", "iat", "exp"):  # the JWT claims too
             document[moment] = "<date>" if moment in document else None
         status = document["credentialStatus"]
         status["id"] = status["id"].rsplit("#", 1)[0] + "#<index>"

@@ -297,6 +297,9 @@ async def test_a_large_batch_is_decided_in_the_background_in_chunks(
     assert sorted(r["row"] for r in done["rejections"]) == [4, 8, 12, 16, 20]
     assert await count(db, "SELECT count(*) FROM attempts WHERE batch_id = $1", done["id"]) == 20
     assert await count(db, "SELECT count(*) FROM outbox WHERE topic LIKE 'attempt.%'") == 40
+    # The chunks' attempt events were handed to the queue as each chunk committed, not left for the sweep:
+    # the same burst handled them (and the credentials they earned) without one.
+    assert await count(db, "SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
     assert await count(db, "SELECT count(*) FROM audit_log WHERE action = 'results.uploaded'") == 1
     assert await count(db, "SELECT count(*) FROM result_batches WHERE payload <> '[]'") == 0  # kept until decided
 

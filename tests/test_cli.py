@@ -334,6 +334,17 @@ def test_dev_allows_oauth_over_plain_http_on_this_machine_only(
     assert env["GUILDHALL_ENV"] == "development"
 
 
+def test_dev_points_the_demo_env_at_the_api_it_serves(tmp_path: Path) -> None:
+    env_file = tmp_path / "demo.env"
+    dev_module.point_demo_env_at(env_file, "http://127.0.0.1:8123")  # no demo: nothing to do
+    assert not env_file.exists()
+    env_file.write_text("# demo\nexport API=http://127.0.0.1:8000\nexport FESTO_ORG=x\n")
+    env_file.chmod(0o600)
+    dev_module.point_demo_env_at(env_file, "http://127.0.0.1:8123")
+    assert env_file.read_text() == "# demo\nexport API=http://127.0.0.1:8123\nexport FESTO_ORG=x\n"
+    assert env_file.stat().st_mode & 0o777 == 0o600  # it holds secrets
+
+
 def test_dev_generates_the_master_key_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("GUILDHALL_MASTER_KEY", raising=False)
     key = dev_module.master_key(tmp_path)

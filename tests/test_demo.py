@@ -29,6 +29,9 @@ async def test_the_demo_loads_once_with_issued_cosigned_and_revoked_credentials(
     exports = loaded.exports()
     assert f"export FESTO_ORG={loaded.parties['festo'].organisation_id}" in exports
     assert "export COSIGNED_CREDENTIAL=" in exports
+    for role in ("ASSOCIATION", "UNION", "PROVIDER", "CHAMBER"):  # what the README's tour by topic uses
+        assert f"export {role}_ORG=$" in exports and f"{role}_TOKEN=$(guildhall_token " in exports
+    assert "export TOKEN " in exports and f"export API={settings.issuer}" in exports
 
     try:
         await demo.load(db, settings, create_app(settings))

@@ -4,6 +4,7 @@ EndorsementCredential, and the credentials issued afterwards for that achievemen
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,12 @@ async def test_an_endorsement_is_signed_by_the_chamber_and_later_credentials_car
     token = await client.get(f"/endorsements/{endorsement['id']}/vc-jwt")
     assert token.headers["content-type"].startswith("application/vc+jwt") and token.text == endorsement["jwt"]
     jwks = (await client.get(f"/organisations/{room.chamber.org_id}/jwks.json")).json()
-    header, payload = keys.verify_compact(token.text, jwks)
-    assert header["iss"] == did and header["typ"] == "vc+jwt" and msgspec.json.decode(payload) == credential
+    header, payload = keys.verify_compact(token.text, jwks, did)
+    assert header["iss"] == did and header["typ"] == "vc+jwt" and header["kid"].startswith(f"{did}#key-")
+    # The OB 3.0 JWT profile's claims beside the credential: the endorsed achievement is the subject.
+    issued = int(datetime.fromisoformat(credential["validFrom"]).timestamp())
+    claims = {"iss": did, "jti": credential["id"], "sub": subject["id"], "nbf": issued, "iat": issued}
+    assert msgspec.json.decode(payload) == {**credential, **claims}
 
     # The authority withdraws its endorsement of the whole programme before the learner passes.
     withdrawn = await client.delete(

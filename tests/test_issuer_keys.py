@@ -27,6 +27,7 @@ from litestar.testing import AsyncTestClient
 from api.settings import Settings
 from domain import keys as platform_keys
 from domain.credentials import keys
+from domain.credentials.multikey import public_key_multibase
 from domain.db import Database
 from tests.conftest import OPERATOR, Bootstrap, Integrator
 from tests.oauth_flow import APP_REDIRECT_URI, person_token
@@ -83,7 +84,7 @@ async def public_jwks(client: AsyncTestClient[Litestar], org_id: UUID) -> dict[s
 @pytest.mark.parametrize(
     ("options", "alg", "header_alg", "kty"),
     [
-        ({}, "Ed25519", "Ed25519", "OKP"),
+        ({}, "Ed25519", "EdDSA", "OKP"),  # the name every verifier knows, by default
         ({"headerAlg": "Ed25519"}, "Ed25519", "Ed25519", "OKP"),
         ({"headerAlg": "EdDSA"}, "Ed25519", "EdDSA", "OKP"),
         ({"alg": "ES256"}, "ES256", "ES256", "EC"),
@@ -289,12 +290,20 @@ async def test_jwks_and_did_document_are_public(client: AsyncTestClient[Litestar
     document = did_response.json()
     did = f"did:web:testserver.local:organisations:{chamber.org_id}"
     assert document["id"] == did
-    assert document["@context"][0] == "https://www.w3.org/ns/did/v1"
+    assert document["@context"] == [
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
+        "https://w3id.org/security/suites/jws-2020/v1",  # for the RSA key's JsonWebKey2020
+    ]
     methods = document["verificationMethod"]
-    assert [m["id"] for m in methods] == [f"{did}#{k['kid']}" for k in published]
-    assert {m["type"] for m in methods} == {"JsonWebKey2020"} and {m["controller"] for m in methods} == {did}
-    assert [m["publicKeyJwk"] for m in methods] == [{n: v for n, v in k.items() if n != "status"} for k in published]
+    assert [m["id"] for m in methods] == [f"{did}#key-{k['kid']}" for k in published]
+    assert [m["type"] for m in methods] == ["Multikey", "JsonWebKey2020"] and {m["controller"] for m in methods} == {did}
+    assert methods[0]["publicKeyMultibase"] == public_key_multibase(published[0]) and "publicKeyJwk" not in methods[0]
+    assert methods[0]["publicKeyMultibase"].startswith("z6Mk"), "the ed25519-pub prefix in base58btc"
+    assert methods[1]["publicKeyJwk"] == {n: v for n, v in published[1].items() if n != "status"}
+    assert "publicKeyMultibase" not in methods[1]
     assert document["assertionMethod"] == [m["id"] for m in methods], "retired keys still verify what they signed"
+    assert document["authentication"] == [m["id"] for m in methods]
 
     unknown = "/organisations/00000000-0000-0000-0000-000000000000"
     for path in ("jwks.json", "did.json"):

@@ -87,7 +87,10 @@ async def test_a_learner_claims_their_record_and_reads_only_their_own(
     async with db.connection() as conn:
         stored = await conn.fetchval("SELECT code_hash FROM learner_claim_codes")
         trail = await conn.fetchval("SELECT details::text FROM audit_log WHERE action = 'learner.claim_code_issued'")
-    assert stored == hashlib.sha256(code.replace("-", "").encode()).hexdigest()  # the code itself is kept nowhere
+    assert stored.startswith("hmac-sha256:")  # the code itself is kept nowhere, nor its unkeyed hash
+    assert (
+        code.replace("-", "") not in stored and hashlib.sha256(code.replace("-", "").encode()).hexdigest() not in stored
+    )
     assert code.replace("-", "") not in trail and code not in trail
 
     claimed = await claim(client, code.lower())  # as typed by hand

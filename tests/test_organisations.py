@@ -74,8 +74,12 @@ async def test_invalid_organisations_are_refused_with_the_reason(
         assert message in response.json()["detail"], (change, response.json())
     missing = await client.post("/organisations", json={"kind": "employer"}, headers=op.headers)
     assert missing.status_code == 400 and "name" in missing.json()["detail"]
-    not_json = await client.post("/organisations", content=b"{not json", headers=op.headers)
+    not_json = await client.post(
+        "/organisations", content=b"{not json", headers={**op.headers, "Content-Type": "application/json"}
+    )
     assert not_json.status_code == 400
+    unlabelled = await client.post("/organisations", content=b'{"kind": "employer"}', headers=op.headers)
+    assert unlabelled.status_code == 415
 
 
 async def test_a_retried_create_with_the_same_idempotency_key_creates_one_organisation(

@@ -274,7 +274,8 @@ async def test_the_published_list_verifies_with_the_organisations_keys_and_shows
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vc+jwt")
     assert response.headers["cache-control"] == "public, max-age=60"
-    assert response.headers["etag"] == f'W/"v{await list_version(db, slot.revocation_list_id)}"'
+    published = await list_version(db, slot.revocation_list_id) + await list_version(db, slot.suspension_list_id)
+    assert response.headers["etag"] == f'W/"v{published}"'
     token = response.text
     async with db.connection() as conn:
         header, payload = keys.verify_compact(token, await keys.published_keys(conn, org_id))
@@ -395,6 +396,58 @@ async def test_the_list_is_signed_again_only_after_a_change(
     async with db.connection() as conn:
         cached = await conn.fetchval("SELECT signed_jwt FROM status_lists WHERE id = $1", slot.revocation_list_id)
     assert cached is None
+
+
+def test_a_revocation_list_publishes_suspended_credentials_as_not_valid() -> None:
+    revoked = status_lists.with_bit(ZEROS, 3, True)
+    suspended = status_lists.with_bit(ZEROS, 9, True)
+    published = status_lists.published_bits(revoked, suspended)
+    assert [i for i in range(16) if status_lists.bit(published, i)] == [3, 9]
+    assert status_lists.published_bits(revoked, revoked) == revoked
+    with pytest.raises(InvalidInput):
+        status_lists.published_bits(ZEROS, b"\x00")
+
+
+async def published_revocation_bit(client: AsyncTestClient[Litestar], slot: StatusSlot) -> tuple[bool, str]:
+    """The slot's bit in the revocation list as published, and the list's ETag."""
+    response = await client.get(f"/status-lists/{slot.revocation_list_id}", headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    subject = response.json()["credentialSubject"]
+    assert subject["statusPurpose"] == "revocation"
+    return status_lists.bit(status_lists.decode_list(subject["encodedList"]), slot.index), response.headers["etag"]
+
+
+async def test_the_published_revocation_bit_follows_suspension_and_stays_after_revocation(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    org_id = await issuer(bootstrap, db, settings)
+    async with db.transaction() as conn:
+        slot, neighbour = await status_lists.allocate_many(conn, org_id, 2)
+    assert (slot.number, slot.revocation_list_id) == (neighbour.number, neighbour.revocation_list_id)
+
+    async def change(purpose: status_lists.StatusPurpose, value: bool) -> None:
+        async with db.transaction() as conn:
+            await status_lists.set_status(conn, org_id, slot.number, slot.index, purpose, value)
+
+    clear, etag = await published_revocation_bit(client, slot)
+    assert not clear
+    await change("suspension", True)
+    suspended, suspended_etag = await published_revocation_bit(client, slot)
+    assert suspended and suspended_etag != etag  # the cached signature of the old bits is not served
+    assert not (await published_revocation_bit(client, neighbour))[0]
+    async with db.connection() as conn:  # the stored lists keep the two purposes apart
+        assert await status_lists.status_of(conn, org_id, slot.number, slot.index) == (False, True)
+
+    await change("suspension", False)
+    reinstated, reinstated_etag = await published_revocation_bit(client, slot)
+    assert not reinstated and reinstated_etag not in (etag, suspended_etag)
+
+    await change("suspension", True)
+    await change("revocation", True)
+    await change("suspension", False)  # reinstating a revoked credential leaves it revoked
+    assert (await published_revocation_bit(client, slot))[0]
+    async with db.connection() as conn:
+        assert await status_lists.status_of(conn, org_id, slot.number, slot.index) == (True, False)
 
 
 async def test_signing_a_list_needs_the_organisations_key(

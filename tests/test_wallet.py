@@ -143,12 +143,14 @@ async def test_every_form_downloads_and_says_what_the_credential_says(
     assert jwt.status_code == 200, jwt.text
     assert jwt.headers["content-type"].startswith("application/vc+jwt")
     header, payload, _ = jwt.text.split(".")
-    assert b64url_json(payload) == document
+    assert b64url_json(payload) == {**document, **envelopes.jwt_claims(document)}
+    assert {"iss", "jti", "nbf", "iat", "exp"} <= set(b64url_json(payload)), "the OB 3.0 JWT profile's claims"
     assert b64url_json(header)["iss"].startswith("did:web:")
 
     jws = await client.get(f"{url}/jws", headers=me)
     assert jws.status_code == 200, jws.text
-    assert b64url_json(jws.json()["payload"]) == document and len(jws.json()["signatures"]) == 2
+    assert envelopes.credential_json(envelopes.b64url_decode(jws.json()["payload"])) == document
+    assert len(jws.json()["signatures"]) == 2
 
     proved = await client.get(f"{url}/json", headers=me)
     assert proved.status_code == 200, proved.text
@@ -157,7 +159,7 @@ async def test_every_form_downloads_and_says_what_the_credential_says(
     assert [p["type"] for p in proofs] == ["JwtProof2020", "JwtProof2020"]
     # Each form reads back to the same signed payload.
     for form in (jwt.text, jws.json(), proved.json()):
-        assert msgspec.json.decode(envelopes.read(form).payload) == document
+        assert envelopes.credential_json(envelopes.read(form).payload) == document
 
     elm = await client.get(f"{url}/elm", headers=me)
     assert elm.status_code == 200, elm.text

@@ -4,6 +4,8 @@ credentials tables hold afterwards. Nothing here is a mock: PostgreSQL, Redis an
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -46,6 +48,30 @@ async def run_worker(redis: ArqRedis, db: Database, context: outbox.HandlerConte
     w = worker(redis, db, context, **options)
     await w.main()
     return w
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[Worker]:
+    """The worker `guildhall worker` runs (its start-up, its own pools), polling Redis beside the test until the
+    block ends. ``cron_jobs=[]`` leaves the sweeps out: then only a dispatch at commit moves an event on."""
+    running = worker_module.create_worker(settings, handle_signals=False, **overrides)
+    task = asyncio.create_task(running.main())
+    try:
+        async with asyncio.timeout(30):
+            while "db" not in running.ctx:  # its start-up has connected
+                assert not task.done(), task
+                await asyncio.sleep(0.02)
+        yield running
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # arq's own close() calls a deprecated redis close: the same steps by hand.
+        for job in running.tasks.values():
+            job.cancel()
+        await asyncio.gather(*running.tasks.values(), return_exceptions=True)
+        await worker_module.shutdown(running.ctx)
+        await running.pool.aclose()
 
 
 async def undone(db: Database) -> list[int]:

@@ -42,7 +42,10 @@ class ClaimCodeController(Controller):
         learner_id: FromPath[UUID],
         data: JSONBody[ClaimCodeCreate],
     ) -> Response[ClaimCode]:
-        code = await claims.issue_code(request.app.state.db, actor(principal), org_id, learner_id, data.valid_days)
+        state = request.app.state
+        code = await claims.issue_code(
+            state.db, actor(principal), org_id, learner_id, data.valid_days, key=state.settings.claim_code_key
+        )
         # A secret: no cache, proxy or browser history may keep it.
         return Response(code, status_code=201, headers={"Cache-Control": "no-store"})
 
@@ -68,5 +71,5 @@ class LearnerClaimController(Controller):
         address = request.client.host if request.client else "unknown"
         # Fail closed: without the counter, codes and passwords could be guessed at full speed.
         await enforce(state.redis, "claim:ip", address, state.settings.login_rate_limit, fail_open=False)
-        result = await claims.claim(state.db, request_id_var.get(), data)
+        result = await claims.claim(state.db, request_id_var.get(), data, key=state.settings.claim_code_key)
         return Response(result, headers={"Cache-Control": "no-store"})

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from api.auth import secured
+from api.controllers.credentials import public_url
 from domain.credentials import service
-from domain.credentials.elm import ELM_MEDIA_TYPE, european_learning_credential
+from domain.credentials.elm import ELM_MEDIA_TYPE
+from domain.credentials.elm_sources import elm_document
 from domain.oauth.principals import Principal
 
 
@@ -31,7 +32,8 @@ class ElmController(Controller):
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> Response[dict[str, Any]]:
         """Every EU Annex I element of the signed Open Badges 3.0 credential, in ELM v3 terms (see
-        ``docs/annex-i.md``). It carries no proof: the signed forms are ``/vc-jwt``, ``/jws`` and ``/json``."""
+        ``docs/annex-i.md``), with every text in every language the programme has it. It carries no proof: the
+        signed forms are ``/vc-jwt``, ``/jws`` and ``/json``."""
         row = await service.signed_forms(request.app.state.db, principal, credential_id)
-        document = european_learning_credential(msgspec.json.decode(row["payload"]))
+        document = await elm_document(request.app.state.db, row, public_url(request))
         return Response(document, media_type=ELM_MEDIA_TYPE)

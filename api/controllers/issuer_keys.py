@@ -30,7 +30,7 @@ class IssuerKeyController(Controller):
     @post(
         "/signing-keys",
         operation_id="createSigningKey",
-        summary="Create the organisation's first credential signing key (Ed25519 unless asked otherwise)",
+        summary="Create the organisation's first credential signing key (Ed25519 as EdDSA unless asked otherwise)",
         status_code=201,
         **_key_admin(),
     )

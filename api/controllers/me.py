@@ -18,6 +18,7 @@ from api.http import Cursor, Limit
 from domain.attempts.models import AttemptPage
 from domain.credentials import service, wallet
 from domain.credentials.elm import ELM_MEDIA_TYPE
+from domain.credentials.elm_sources import elm_document
 from domain.credentials.wallet import MyCredentialDetail, MyCredentialPage
 from domain.errors import Forbidden
 from domain.learners import claims, erasure
@@ -127,7 +128,7 @@ class MeController(Controller):
         operation_id="getMyCredentialVcJwt",
         summary="One of your credentials as a VC-JWT (compact JWS signed by the awarding body), for a wallet",
         media_type=VC_JWT_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404]),
+        **for_person("credentials:read", errors=[404, 409]),
     )
     async def vc_jwt(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -139,7 +140,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/jws",
         operation_id="getMyCredentialJwsJson",
         summary="One of your credentials as a JWS JSON General Serialization: every signature over one payload",
-        **for_person("credentials:read", errors=[404]),
+        **for_person("credentials:read", errors=[404, 409]),
     )
     async def jws(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -150,7 +151,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/json",
         operation_id="getMyCredentialJson",
         summary="One of your credentials as JSON with its proofs (one JwtProof2020 per signature)",
-        **for_person("credentials:read", errors=[404]),
+        **for_person("credentials:read", errors=[404, 409]),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -163,12 +164,13 @@ class MeController(Controller):
         operation_id="getMyCredentialElm",
         summary="One of your credentials in the European Learning Model v3, for Europass (unsigned)",
         media_type=ELM_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404]),
+        **for_person("credentials:read", errors=[404, 409]),
     )
     async def elm(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
     ) -> dict[str, Any]:
-        return wallet.elm(await wallet.signed_row(request.app.state.db, person_of(principal), credential_id))
+        row = await wallet.signed_row(request.app.state.db, person_of(principal), credential_id)
+        return await elm_document(request.app.state.db, row, public_url(request))
 
     @get(
         "/data",

@@ -48,6 +48,7 @@ from api.errors import (
     problem_response,
 )
 from api.errors import validation_detail as _validation_detail
+from api.http import MISSING
 from api.oauth.controller import OAuthErrorBody
 from api.observability import request_id_var
 from api.ratelimit import enforce
@@ -546,13 +547,15 @@ def _registration_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     elif isinstance(exc, ValidationException):
         params = invalid_params(exc)
         for param in params:  # in words, rather than the pattern that says the same
+            if param["reason"] == MISSING:
+                continue
             if param["name"] == "scope":
                 param["reason"] = "a self-registered client may hold only the Open Badges 3.0 scopes: " + " ".join(
                     OB_SCOPES
                 )
             elif param["name"].startswith("redirect_uris[") or param["name"] in _ADDRESSES:
                 param["reason"] = "an address must use https (or http on a loopback address), without a fragment"
-        redirect = any(p["name"].startswith("redirect_uris") for p in params)
+        redirect = bool(params) and all(p["name"].startswith("redirect_uris") for p in params)
         body = OAuthErrorBody(
             error="invalid_redirect_uri" if redirect else "invalid_client_metadata",
             error_description=_validation_detail(exc, params),

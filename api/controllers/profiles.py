@@ -131,9 +131,7 @@ class ProfileController(Controller):
     ) -> Response[ProfileVersion]:
         expected = expected_version(if_match)
         key = await idempotency_key(request, principal, idempotency_key_header)
-        version = await service.add_profile_version(
-            request.app.state.db, actor(principal), profile_id, expected, data, key
-        )
+        version = await service.add_profile_version(request.app.state.db, principal, profile_id, expected, data, key)
         return _with_etag(version, 201, _version_url(version))
 
     @post(

@@ -76,7 +76,9 @@ class StatusListController(Controller):
         description=(
             "No token needed. The VC-JWT (application/vc+jwt) by default; with Accept: application/vc or "
             "application/json, the credential JSON with its JwtProof2020 proof. Signed by the organisation's "
-            "key (see its jwks.json); index 0 is the most significant bit of the first byte."
+            "key (see its jwks.json); index 0 is the most significant bit of the first byte. A revocation list, "
+            "the one credentials name, has a credential's bit set while it is revoked or suspended (or its "
+            "co-signature was refused or withdrawn); a suspension list has the suspension bits alone."
         ),
         media_type=VC_JWT_MEDIA_TYPE,
         response_description="The signed status list credential",

@@ -32,7 +32,7 @@ from domain import keys
 from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
 from domain.organisations.service import fetch_organisation
-from domain.people import check_login
+from domain.people import canonical_email, check_login
 from domain.scopes import SCOPES
 from domain.structs import Model
 
@@ -328,12 +328,17 @@ class OAuthController(Controller):
             if data.decision != "allow":
                 return await _authorization_response(server, grant, None)
             try:
-                subject = f"{_client_ip(request)} {data.email.strip().lower()}"
-                await enforce(state.redis, "login", subject, state.settings.login_rate_limit, fail_open=False)
+                # Per address (password spraying over many accounts), then per address and account (guessing one
+                # account's password), the account in the one canonical form its lookup uses.
+                address = _client_ip(request)
+                settings = state.settings
+                await enforce(state.redis, "login:ip", address, settings.login_address_rate_limit, fail_open=False)
+                subject = f"{address} {canonical_email(data.email)}"
+                await enforce(state.redis, "login", subject, settings.login_rate_limit, fail_open=False)
             except RateLimited as limited:
                 headers = {"Retry-After": str(limited.retry_after)}
                 return await _consent_page(server, grant, data.email, limited.message, 429, headers)
-            person_id = await check_login(server.conn, data.email.strip(), data.password)
+            person_id = await check_login(server.conn, data.email, data.password)
             if person_id is None:
                 return await _consent_page(server, grant, data.email, "The e-mail address or password is wrong.", 400)
             return await _authorization_response(server, grant, Person(person_id))

@@ -45,7 +45,7 @@ from domain.attempts.bulk_rows import BulkRow, Format, ParsedBatch, chunks, rows
 from domain.attempts.csv_rows import rows_from_csv
 from domain.db import Connection, Database
 from domain.errors import NotFound
-from domain.outbox import OutboxEvent, register
+from domain.outbox import OutboxEvent, follow_up, register
 from domain.sql import load_queries
 from domain.writes import Actor, EventDispatcher, Write, write
 
@@ -115,6 +115,7 @@ async def upload(
             await _finish(w, provider_id, batch_id, outcomes)
         chunk_events = await _emit_chunks(w.conn, provider_id, batch_id, len(groups))
         batch = await fetch_batch(w.conn, provider_id, batch_id)
+    dispatcher = dispatcher or db.dispatcher
     if dispatcher is not None:
         await _dispatch_each(dispatcher, chunk_events)
     return Upload(batch, replayed=False)
@@ -178,6 +179,7 @@ async def decide_queued_chunk(conn: Connection, event: OutboxEvent) -> None:
     else:
         outcomes = await decide_chunk(w, record["provider_id"], batch_id, rows)
     await _finish(w, record["provider_id"], batch_id, outcomes)
+    follow_up(w.event_ids)  # the attempts' events: dispatched when this chunk commits
 
 
 async def decide_chunk(w: Write, provider_id: UUID, batch_id: UUID, rows: list[BulkRow]) -> list[Outcome]:
@@ -252,7 +254,7 @@ async def _store(w: Write, provider_id: UUID, batch_id: UUID, outcomes: list[Out
             else o
             for o in outcomes
         ]
-    # Dispatched after commit by the request's write (one job); in the worker, by its sweep.
+    # Dispatched after commit: by the request's write (one job), or in the worker as the handler's follow-ups.
     w.event_ids.extend(await _emit(w.conn, provider_id, [a for a in accepted if a.attempt_id in inserted]))
     return outcomes
 

@@ -312,7 +312,7 @@ async def record_known(
         )
     if not stored["known"] or stored["id"] is None:  # nothing written
         return None
-    await dispatch_after_commit(dispatcher, stored["event_ids"])
+    await dispatch_after_commit(dispatcher or db.dispatcher, stored["event_ids"])
     return new.attempt(stored, None, None)
 
 

@@ -41,6 +41,7 @@ from assessment.xapi import SESSION_ID
 from domain.attempts.recording import Recorded, Recording, record, unit_specification
 from domain.db import Connection, Database
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from domain.people import canonical_email
 from domain.sql import load_queries
 from domain.structs import Model
 from domain.writes import Actor, EventDispatcher, Write, write
@@ -345,7 +346,8 @@ async def _learner(conn: Connection, provider_id: UUID, actor: dict[str, Any]) -
             )
     elif isinstance(mbox, str):
         email = mbox.removeprefix("mailto:")
-        found, named = await conn.fetchval(q.learner_by_email, provider_id, email), f"the e-mail {email}"
+        found = await conn.fetchval(q.learner_by_email, provider_id, canonical_email(email))
+        named = f"the e-mail {email}"
     else:
         raise InvalidInput(
             "identify the learner by actor.account (name: the learner's id or '<scheme>:<value>') or by "

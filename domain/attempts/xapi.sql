@@ -12,8 +12,8 @@ SELECT id FROM learners WHERE provider_id = $1 AND id = $2;
 SELECT learner_id FROM learner_identifiers WHERE provider_id = $1 AND scheme = $2 AND value = $3;
 
 -- name: learner_by_email
--- Uses learners_provider_email_key (provider_id, lower(email)).
-SELECT id FROM learners WHERE provider_id = $1 AND lower(email) = lower($2);
+-- Uses learners_provider_email_canonical_key; $2 is the address in canonical form.
+SELECT id FROM learners WHERE provider_id = $1 AND email_canonical = $2;
 
 -- name: statement_enrolment
 -- The learner's enrolment in the programme that covers the unit (the whole programme or that unit), in its

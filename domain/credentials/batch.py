@@ -276,6 +276,7 @@ async def _issue(conn: Connection, plain: list[_Plain], context: HandlerContext)
             endorsements=endorsements[(attempt["design_id"], attempt["unit_key"], attempt["version_number"])],
             credential_status=status_lists.credential_status(context.public_url, slot),
             stands_on=[],
+            preferred_language=attempt["learner_language"],
         )
         payload = envelopes.encode_payload(achievement_credential(credential_facts, context.public_url))
         await pace()

@@ -11,7 +11,7 @@ SELECT a.id, a.provider_id, a.learner_id, a.version_id, a.unit_key, a.passed, a.
        a.assessed_at, a.supervision, a.place, a.evidence, a.corrects_attempt_id,
        v.design_id, v.number AS version_number,
        CASE WHEN row_number() OVER (PARTITION BY a.version_id ORDER BY a.id) = 1 THEN v.content END AS content,
-       l.name AS learner_name, l.email AS learner_email, l.email_salt,
+       l.name AS learner_name, l.email AS learner_email, l.email_salt, l.preferred_language AS learner_language,
        EXISTS (SELECT 1 FROM attempts c WHERE c.corrects_attempt_id = a.id) AS corrected,
        EXISTS (SELECT 1 FROM credentials c
                WHERE c.learner_id = a.learner_id AND c.design_id = v.design_id AND c.unit_key = a.unit_key

@@ -79,5 +79,13 @@ SELECT provider_id, design_id, reason, created_at FROM issuing_holds WHERE provi
 -- name: held_credentials
 SELECT id FROM credentials WHERE provider_id = $1 AND design_id = $2 AND state = 'held' ORDER BY created_at, id LIMIT $3;
 
--- name: design_exists
-SELECT EXISTS (SELECT 1 FROM designs WHERE id = $1 AND kind = 'programme');
+-- name: programme_visible_to
+-- A programme organisation $2 may hold: a published one (public), or one it co-authors. Any other answers as
+-- if it did not exist, so that holds tell nobody which drafts other organisations have.
+SELECT EXISTS (
+    SELECT 1 FROM designs d
+    WHERE d.id = $1 AND d.kind = 'programme'
+      AND (EXISTS (SELECT 1 FROM design_versions v WHERE v.design_id = d.id AND v.status = 'published')
+           OR EXISTS (SELECT 1 FROM design_coauthors c WHERE c.design_id = d.id AND c.organisation_id = $2))
+);
+

@@ -118,16 +118,40 @@ class CredentialFacts:
     endorsements: list[str] = field(default_factory=list)  # EndorsementCredential VC-JWTs
     credential_status: Json | None = None
     stands_on: list[Foundation] = field(default_factory=list)
+    preferred_language: str | None = None  # the learner's, if any
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages to take texts in, in order: the learner's preferred language when the programme has
+        its title (or the unit's) in it, then the programme's default language."""
+        default = self.content.default_language
+        preferred = self.preferred_language
+        titles = [self.content.title or {}, self.unit.title if self.unit else {}]
+        if preferred and preferred != default and any(preferred in t for t in titles):
+            return (preferred, default)
+        return (default,)
+
+    @property
+    def language(self) -> str:
+        """The language the credential is issued in (its ``inLanguage``)."""
+        return self.languages[0]
 
 
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def text(value: dict[str, str] | None, language: str) -> str | None:
+Languages = str | tuple[str, ...]
+
+
+def text(value: dict[str, str] | None, language: Languages) -> str | None:
+    """The text in the first of ``language`` (one, or several in order) that it has, else in any language."""
     if not value:
         return None
-    return value.get(language) or next(iter(value.values()))
+    for wanted in (language,) if isinstance(language, str) else language:
+        if wanted in value:
+            return value[wanted]
+    return next(iter(value.values()))
 
 
 def email_hash(email: str, salt: str) -> str:
@@ -141,7 +165,7 @@ def achievement_id(public_url: str, facts: CredentialFacts) -> str:
     return f"{base}#unit-{facts.unit.key}" if facts.unit is not None else base
 
 
-def _profile(party: Party, language: str) -> Json:
+def _profile(party: Party, language: Languages) -> Json:
     org = party.organisation
     address: Json = {"type": ["Address"], "addressCountryCode": org.country}
     if org.region:
@@ -149,7 +173,7 @@ def _profile(party: Party, language: str) -> Json:
     profile: Json = {
         "id": party.did,
         "type": ["Profile"],
-        "name": text(org.name, language) or text(org.name, org.default_language),
+        "name": text(org.name, (*((language,) if isinstance(language, str) else language), org.default_language)),
         "address": address,
     }
     if org.website:
@@ -207,7 +231,7 @@ def _eqf(facts: CredentialFacts) -> int | None:
     return facts.content.eqf_level
 
 
-def _outcomes(facts: CredentialFacts, language: str) -> list[Json]:
+def _outcomes(facts: CredentialFacts, language: Languages) -> list[Json]:
     if isinstance(facts.content, QualificationContent):
         return [o for f in facts.stands_on for o in f.outcomes]
     units = [facts.unit] if facts.unit else facts.content.units
@@ -228,7 +252,7 @@ def _outcomes(facts: CredentialFacts, language: str) -> list[Json]:
     return outcomes
 
 
-def _alignments(facts: CredentialFacts, eqf: int | None, language: str) -> list[Json]:
+def _alignments(facts: CredentialFacts, eqf: int | None, language: Languages) -> list[Json]:
     alignments: list[Json] = []
     if eqf is not None:
         alignments.append(
@@ -286,7 +310,7 @@ def _criteria(outcomes: list[Json], facts: CredentialFacts) -> Json:
     return {"narrative": "\n".join([intro, *lines]) if lines else intro}
 
 
-def _type_of_assessment(facts: CredentialFacts, language: str) -> str:
+def _type_of_assessment(facts: CredentialFacts, language: Languages) -> str:
     given = text(facts.content.type_of_assessment, language) if isinstance(facts.content, ProgrammeContent) else None
     if given:
         return given
@@ -303,7 +327,7 @@ def _form_of_participation(facts: CredentialFacts) -> str | None:
 
 
 def achievement(facts: CredentialFacts, public_url: str) -> Json:
-    content, language = facts.content, facts.content.default_language
+    content, language = facts.content, facts.languages
     title = text(facts.unit.title if facts.unit else content.title, language) or "Untitled"
     if facts.unit is not None:
         title = f"{text(content.title, language)}: {title}"
@@ -318,7 +342,7 @@ def achievement(facts: CredentialFacts, public_url: str) -> Json:
         "description": description or title,
         "criteria": _criteria(outcomes, facts),
         "creator": _profile(facts.awarding_body, language),
-        "inLanguage": language,  # the language its texts are in; the languages of instruction are "languages"
+        "inLanguage": facts.language,  # the language its texts are in; the languages of instruction are "languages"
         "version": str(facts.version_number),
         "learningOutcome": outcomes,
         "typeOfAssessment": _type_of_assessment(facts, language),
@@ -363,7 +387,7 @@ def achievement(facts: CredentialFacts, public_url: str) -> Json:
 
 
 def _subject(facts: CredentialFacts, public_url: str) -> Json:
-    language = facts.content.default_language
+    language = facts.languages
     identifiers: list[Json] = [
         {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": facts.learner_name}
     ]
@@ -427,7 +451,7 @@ def _sri(hex_digest: str | None) -> str | None:
 
 def achievement_credential(facts: CredentialFacts, public_url: str) -> Json:
     """The credential as signed: Open Badges 3.0 ``AchievementCredential``, W3C VC 2.0."""
-    language = facts.content.default_language
+    language = facts.languages
     subject = _subject(facts, public_url)
     credential: Json = {
         "@context": [VC_CONTEXT, OB_CONTEXT, public_url + GUILDHALL_CONTEXT_PATH],

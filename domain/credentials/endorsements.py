@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-import msgspec
 from msgspec import Meta
 
 from domain.credentials import envelopes
@@ -72,7 +71,7 @@ def achievement_id(public_url: str, kind: str, design_id: UUID, version_number: 
 
 
 def to_record(row: Mapping[str, Any]) -> Endorsement:
-    credential: dict[str, Any] = msgspec.json.decode(row["payload"])
+    credential = envelopes.credential_json(row["payload"])
     return Endorsement(
         id=row["id"],
         endorser_id=row["endorser_id"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from assessment import parse_decision, parse_specification
-from domain.credentials.document import AssessmentFacts, CredentialFacts, Foundation, Party, text
+from domain.credentials.document import AssessmentFacts, CredentialFacts, Foundation, Languages, Party, text
 from domain.credentials.keys import did_web
 from domain.db import Connection
 from domain.designs.content import CONTENT_TYPES, ProgrammeContent, QualificationContent, Unit
@@ -69,7 +70,7 @@ async def parties(conn: Connection, public_url: str, ids: list[UUID | None]) -> 
     return [by_id.get(i) if i is not None else None for i in ids]
 
 
-async def _foundations(conn: Connection, ids: list[UUID], language: str) -> list[Foundation]:
+async def _foundations(conn: Connection, ids: list[UUID], language: Languages) -> list[Foundation]:
     if not ids:
         return []
     result = []
@@ -133,7 +134,7 @@ async def load(
     endorsements = [
         r["jwt"] for r in await conn.fetch(q.endorsement_jwts, row["design_id"], row["unit_key"], row["version_number"])
     ]
-    return CredentialFacts(
+    facts = CredentialFacts(
         id=row["id"],
         kind=row["kind"],
         issued_at=issued_at,
@@ -152,5 +153,6 @@ async def load(
         assessment=assessment,
         endorsements=endorsements,
         credential_status=credential_status,
-        stands_on=await _foundations(conn, list(row["stands_on"]), content.default_language),
+        preferred_language=row["learner_language"],
     )
+    return replace(facts, stands_on=await _foundations(conn, list(row["stands_on"]), facts.languages))

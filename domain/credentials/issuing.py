@@ -58,8 +58,10 @@ def event_payload(row: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
 
 async def emit(w: Write, topic: str, row: Mapping[str, Any], **extra: Any) -> None:
     await w.emit(topic, f"credential/{row['id']}", row["awarding_body_id"], event_payload(row, **extra))
-    outbox.follow_up(w.event_ids)
-    w.event_ids.clear()
+    # In a worker's handler the events follow up after the handler's transaction; in a request (co-signing,
+    # revoking, suspending ...) they stay with the write, which dispatches them when it commits.
+    if outbox.follow_up(w.event_ids):
+        w.event_ids.clear()
 
 
 def _now() -> datetime:

@@ -41,7 +41,7 @@ RETURNING id;
 SELECT EXISTS (SELECT 1 FROM issuing_holds WHERE provider_id = $1 AND design_id = $2);
 
 -- name: credential_for_signing
-SELECT c.*, l.name AS learner_name, l.email AS learner_email, l.email_salt,
+SELECT c.*, l.name AS learner_name, l.email AS learner_email, l.email_salt, l.preferred_language AS learner_language,
        v.number AS version_number, v.content
 FROM credentials c
 JOIN learners l ON l.id = c.learner_id

@@ -1,9 +1,12 @@
 """Issuing organisations' signing keys: created, rotated, published (JWKS, did:web) and used for JWS.
 
 * Ed25519 by default; ES256 or RS256 by choice (1EdTech's Open Badges conformance suite uses RS256).
-* The JWS ``alg`` name of an Ed25519 key is the issuer's setting: "Ed25519" (RFC 9864, the default)
-  or "EdDSA" (RFC 8037), which many wallets still expect. A rotation keeps the setting unless told
-  otherwise. ``signing_keys.alg`` always holds the JWS ``alg`` header, so the setting needs no column.
+* The JWS ``alg`` name of an Ed25519 key is the issuer's setting: "EdDSA" (RFC 8037, the default: the
+  name every JOSE library and VC verifier knows, PyJWT and did-jwt included) or "Ed25519" (RFC 9864).
+  A rotation keeps the setting unless told otherwise; keys made before "EdDSA" became the default keep
+  "Ed25519". ``signing_keys.alg`` always holds the JWS ``alg`` header, so the setting needs no column.
+* A key's verification method in the DID document is ``{did}#key-{kid}`` (``multikey``); VC-JWTs name
+  their key by that DID URL.
 * Private keys are encrypted at rest with AES-256-GCM under the master key (``domain.keys``).
 * Rotation retires the current key but keeps publishing it, so credentials signed with it still verify.
 * Only organisations that issue or co-sign credentials hold keys (``SIGNING_KINDS``).
@@ -28,6 +31,12 @@ from joserfc.jwk import ECKey, KeyParameters, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 from joserfc.registry import HeaderParameter, is_str
 
+from domain.credentials.multikey import (
+    VERIFICATION_METHOD_PREFIX,
+    kid_of_verification_method,
+    public_key_multibase,
+    verification_method_id,
+)
 from domain.db import Connection, Database
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.keys import decrypt, encrypt
@@ -40,7 +49,7 @@ q = load_queries(__file__, "keys.sql")
 KeyAlgorithm = Literal["Ed25519", "ES256", "RS256"]
 Ed25519HeaderAlg = Literal["EdDSA", "Ed25519"]
 JwsAlgorithm = Literal["Ed25519", "EdDSA", "ES256", "RS256"]
-DEFAULT_ED25519_HEADER_ALG: Ed25519HeaderAlg = "Ed25519"
+DEFAULT_ED25519_HEADER_ALG: Ed25519HeaderAlg = "EdDSA"
 RSA_KEY_BITS = 2048  # what RS256 verifiers, 1EdTech's conformance suite included, all accept
 
 # Providers, employers and their associations issue; chambers, authorities and QA bodies issue
@@ -66,7 +75,10 @@ class SigningKeyOptions(Input):
     alg: Annotated[KeyAlgorithm | None, msgspec.Meta(description="Key algorithm (default Ed25519)")] = None
     header_alg: Annotated[
         Ed25519HeaderAlg | None,
-        msgspec.Meta(description='JWS "alg" name for an Ed25519 key: "Ed25519" (RFC 9864, default) or "EdDSA"'),
+        msgspec.Meta(
+            description='JWS "alg" name for an Ed25519 key: "EdDSA" (RFC 8037, the default for a new key, '
+            'known to every JOSE library) or "Ed25519" (RFC 9864). A rotation keeps the current key\'s name'
+        ),
     ] = None
 
 
@@ -93,10 +105,17 @@ class IssuerJsonWebKeySet(msgspec.Struct):
 
 
 class VerificationMethod(Model):
-    id: str
-    type: Literal["JsonWebKey2020"]
+    """An issuer key as the DID document lists it: a Multikey (Ed25519, P-256) or a JSON Web Key (RSA)."""
+
+    id: Annotated[str, msgspec.Meta(description="The DID URL {did}#key-{kid}, kid the key's RFC 7638 thumbprint")]
+    type: Literal["Multikey", "JsonWebKey2020"]
     controller: str
-    public_key_jwk: dict[str, Any]
+    public_key_multibase: Annotated[
+        str | msgspec.UnsetType, msgspec.Meta(description="Multikey: z + base58btc(multicodec prefix + public key)")
+    ] = msgspec.UNSET
+    public_key_jwk: Annotated[
+        dict[str, Any] | msgspec.UnsetType, msgspec.Meta(description="JsonWebKey2020 (RSA keys): the public JWK")
+    ] = msgspec.UNSET
 
 
 class DidDocument(Model):
@@ -104,6 +123,7 @@ class DidDocument(Model):
     id: str
     verification_method: list[VerificationMethod]
     assertion_method: list[str]
+    authentication: list[str]
 
 
 # --- JOSE -------------------------------------------------------------------------------------
@@ -113,8 +133,9 @@ class _EdDSAForEd25519(JWSAlgModel):
     """The RFC 8037 name "EdDSA", restricted to Ed25519 keys.
 
     joserfc warns on "EdDSA" because RFC 9864 deprecates it: the name leaves the curve open. Pinned
-    to Ed25519 it means exactly what "Ed25519" means, so there is nothing left to warn about; the
-    name stays because many wallets still expect it. Signing and verifying are joserfc's Ed25519.
+    to Ed25519 it means exactly what "Ed25519" means, so there is nothing left to warn about; it is
+    the default name because PyJWT, did-jwt and most wallets know no other. Signing and verifying are
+    joserfc's Ed25519.
     """
 
     name = "EdDSA"
@@ -192,28 +213,39 @@ def _sign(key: IssuerKey, payload: bytes, protected: dict[str, Any]) -> str:
 
 
 async def sign_compact(key: IssuerKey, payload: bytes, header: Mapping[str, Any] | None = None) -> str:
-    """A compact JWS of ``payload``; the key sets ``alg`` and ``kid``, ``header`` adds the rest (``typ``...)."""
+    """A compact JWS of ``payload``; the key sets ``alg`` and ``kid``, ``header`` adds the rest (``typ``...).
+
+    ``header`` may name the key by its DID URL (``{did}#key-{kid}``) instead of the bare kid.
+    """
     protected = dict(header or {})
-    for name, value in (("alg", key.header_alg), ("kid", key.kid)):
-        if protected.get(name, value) != value:
-            raise ValueError(f"the header's {name} {protected[name]!r} is not the key's {value!r}")
-        protected[name] = value
+    if protected.get("alg", key.header_alg) != key.header_alg:
+        raise ValueError(f"the header's alg {protected['alg']!r} is not the key's {key.header_alg!r}")
+    kid = protected.get("kid", key.kid)
+    if kid != key.kid and not (isinstance(kid, str) and kid.endswith(VERIFICATION_METHOD_PREFIX + key.kid)):
+        raise ValueError(f"the header's kid {kid!r} does not name the key {key.kid!r}")
+    protected["alg"], protected["kid"] = key.header_alg, kid
     if key.alg == "RS256":  # ~0.7 ms of CPU: off the event loop
         return await anyio.to_thread.run_sync(_sign, key, payload, protected)
     return _sign(key, payload, protected)
 
 
-def verify_compact(token: str, jwks: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
+def verify_compact(token: str, jwks: Mapping[str, Any], did: str | None = None) -> tuple[dict[str, Any], bytes]:
     """The protected header and payload of a compact JWS signed by a key of ``jwks``.
 
-    The key is found by ``kid`` and must be published with the header's ``alg``: a token cannot
-    choose how it is verified. Retired keys verify too; what they signed stays valid.
+    The key is found by ``kid``: its thumbprint, or its DID URL ``{did}#key-{kid}`` (of ``did`` when the
+    DID whose keys these are is given). It must be published with the header's ``alg``: a token cannot choose how
+    it is verified. Retired keys verify too; what they signed stays valid.
     """
     try:
         header = jws.extract_compact(token.encode()).protected
     except (JoseError, ValueError) as exc:
         raise SignatureInvalid("this is not a compact JWS") from exc
     kid, alg = header.get("kid"), header.get("alg")
+    if isinstance(kid, str) and VERIFICATION_METHOD_PREFIX in kid:
+        if did is not None:
+            kid = kid_of_verification_method(did, kid) or kid
+        else:  # the caller chose whose keys: the DID URL's fragment names one of them
+            kid = kid.rsplit(VERIFICATION_METHOD_PREFIX, 1)[1]
     jwk = next((k for k in jwks.get("keys", []) if isinstance(kid, str) and k.get("kid") == kid), None)
     if jwk is None:
         raise SignatureInvalid(f"no published key has the kid {kid!r}")
@@ -414,24 +446,34 @@ def organisation_of_did(public_url: str, did: str) -> UUID | None:
         return None
 
 
-def did_document(did: str, jwks: Mapping[str, Any]) -> DidDocument:
-    """Every published key as a JsonWebKey2020 verification method and an assertion method.
+DID_CONTEXT = "https://www.w3.org/ns/did/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+JWS_2020_CONTEXT = "https://w3id.org/security/suites/jws-2020/v1"
 
-    Retired keys stay listed: a verifier checks a credential against the document as it is now,
-    and what a retired key signed must keep verifying.
+
+def _verification_method(did: str, jwk: Mapping[str, Any]) -> VerificationMethod:
+    method_id = verification_method_id(did, jwk["kid"])
+    if jwk["kty"] == "RSA":
+        public = {n: v for n, v in jwk.items() if n != "status"}
+        return VerificationMethod(id=method_id, type="JsonWebKey2020", controller=did, public_key_jwk=public)
+    return VerificationMethod(
+        id=method_id, type="Multikey", controller=did, public_key_multibase=public_key_multibase(jwk)
+    )
+
+
+def did_document(did: str, jwks: Mapping[str, Any]) -> DidDocument:
+    """Every published key as a verification method ``{did}#key-{kid}``, for assertions and authentication.
+
+    Ed25519 and P-256 keys are Multikeys (what Data Integrity suites and did-jwt resolve); RSA keys,
+    which have no Multikey form, stay JsonWebKey2020 with their JWK. Retired keys stay listed: a
+    verifier checks a credential against the document as it is now, and what a retired key signed
+    must keep verifying.
     """
-    methods = [
-        VerificationMethod(
-            id=f"{did}#{jwk['kid']}",
-            type="JsonWebKey2020",
-            controller=did,
-            public_key_jwk={n: v for n, v in jwk.items() if n != "status"},
-        )
-        for jwk in jwks["keys"]
-    ]
+    methods = [_verification_method(did, jwk) for jwk in jwks["keys"]]
+    context = [DID_CONTEXT, MULTIKEY_CONTEXT]
+    if any(m.type == "JsonWebKey2020" for m in methods):
+        context.append(JWS_2020_CONTEXT)
+    ids = [m.id for m in methods]
     return DidDocument(
-        context=["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        id=did,
-        verification_method=methods,
-        assertion_method=[m.id for m in methods],
+        context=context, id=did, verification_method=methods, assertion_method=ids, authentication=list(ids)
     )

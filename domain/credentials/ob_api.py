@@ -36,6 +36,7 @@ from msgspec import UNSET, Meta, UnsetType
 from domain.credentials import envelopes
 from domain.credentials.document import OB_CONTEXT
 from domain.credentials.keys import SignatureInvalid, organisation_of_did, published_keys
+from domain.credentials.verification import TOO_DEEP
 from domain.db import Connection, Database
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.sql import load_queries
@@ -171,16 +172,22 @@ async def _check_signatures(conn: Connection, envelope: envelopes.Envelope, publ
 async def upsert_credential(
     db: Database, actor: Actor, person_id: UUID, body: bytes, media_type: str, public_url: str
 ) -> Hosted:
-    envelope, form, text = _read(body, media_type)
+    # The edge bounds the body's nesting; what is signed (a payload, a protected header) comes in base64url.
     try:
+        envelope, form, text = _read(body, media_type)
         document = msgspec.json.decode(envelope.payload)
     except msgspec.DecodeError as exc:
         raise InvalidInput("the signed payload is not JSON") from exc
+    except RecursionError as exc:
+        raise InvalidInput(TOO_DEEP) from exc
     if not isinstance(document, dict):
         raise InvalidInput("the signed payload is not a JSON object")
     credential_id = _credential_id(document)
     async with write(db, actor) as w:
-        await _check_signatures(w.conn, envelope, public_url)
+        try:
+            await _check_signatures(w.conn, envelope, public_url)
+        except RecursionError as exc:
+            raise InvalidInput(TOO_DEEP) from exc
         row = await w.conn.fetchrow(q.credential_for_hosting, credential_id)
         if row is None or row["payload"] != envelope.payload:
             raise InvalidInput(f"credential {document['id']} is not one this server issued, or not as issued")

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.credentials import envelopes, facts, issuing, status_lists
+from domain.credentials import envelopes, facts, issuing, status_lists, verification
 from domain.credentials.keys import did_web, ensure_signing_key
 from domain.credentials.models import (
     BatchItem,
@@ -105,7 +105,7 @@ def to_record(row: Mapping[str, Any], public_url: str) -> Credential:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         links=links(public_url, row["id"]),
-        credential=msgspec.json.decode(payload) if payload is not None else None,
+        credential=envelopes.credential_json(payload) if payload is not None else None,
     )
 
 
@@ -133,14 +133,72 @@ async def get_credential(db: Database, principal: Principal, credential_id: UUID
     return to_record(row, public_url)
 
 
+class CredentialIncomplete(Conflict):
+    """A credential that lacks a signature it needs (held, awaiting a co-signature) or lost one (refused,
+    withdrawn): none of its forms is handed out, so that no verifier can take it for a complete one."""
+
+    title = "Credential incomplete"
+
+
+def _day(moment: Any) -> str:
+    return str(moment)[:10]
+
+
+async def missing_signatures(conn: Connection, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the credential lacks to be complete, one entry per signature: empty when it has every one.
+
+    A revoked or suspended credential is complete (its status list says what became of it); so is an
+    expired one (its ``validUntil`` says so)."""
+    found: list[tuple[str, UUID, str]] = []  # (role, organisation, problem)
+    if row["payload"] is None:
+        found.append(("issuer", row["awarding_body_id"], "not signed yet: the assessing provider holds issuing"))
+    elif row["state"] == "awaiting_cosignature":
+        found.append(("cosigner", row["cosigner_id"], "awaiting the co-signature"))
+    elif row["state"] == "cosign_refused":
+        refusal = f"refused on {_day(row['cosign_refused_at'])}: {row['cosign_refusal_reason']}"
+        found.append(("cosigner", row["cosigner_id"], refusal))
+    for signature in row["signatures"]:
+        if signature.get("withdrawnAt"):
+            withdrawal = f"withdrawn on {_day(signature['withdrawnAt'])}: {signature.get('withdrawalReason')}"
+            found.append((signature["role"], UUID(signature["organisationId"]), withdrawal))
+    if not found:
+        return []
+    names = await verification.organisations_by_id(conn, {organisation for _, organisation, _ in found})
+    return [
+        {
+            "signature": role,
+            "organisationId": str(organisation),
+            "organisationName": verification.organisation_name(names[organisation]) if organisation in names else None,
+            "problem": problem,
+        }
+        for role, organisation, problem in found
+    ]
+
+
+async def require_complete(conn: Connection, row: Mapping[str, Any]) -> None:
+    """``CredentialIncomplete`` (a 409 naming what is missing) unless the credential has every signature."""
+    missing = await missing_signatures(conn, row)
+    if missing:
+        parts = "; ".join(
+            f"the {'signature' if m['signature'] == 'issuer' else 'co-signature'} of "
+            f"{m['organisationName'] or m['organisationId']} ({m['problem']})"
+            for m in missing
+        )
+        raise CredentialIncomplete(
+            f"credential {row['id']} is not complete, so none of its forms is handed out: it lacks {parts}",
+            state=row["state"],
+            missing=missing,
+        )
+
+
 async def signed_forms(db: Database, principal: Principal | None, credential_id: UUID) -> Mapping[str, Any]:
-    """The row of a signed credential the caller may see (``principal`` None: the caller was checked)."""
+    """The row of a complete credential the caller may see, to hand out in one of its forms (``principal``
+    None: the caller was checked). ``CredentialIncomplete`` for a held, awaiting, refused or withdrawn one."""
     async with db.connection() as conn:
         row = await fetch_row(conn, credential_id)
-    if principal is not None:
-        require_party(principal, row)
-    if row["payload"] is None:
-        raise Conflict(f"credential {credential_id} is held and not signed yet; release it first")
+        if principal is not None:
+            require_party(principal, row)
+        await require_complete(conn, row)
     return row
 
 
@@ -320,9 +378,20 @@ async def refuse_cosignature(
         if row["state"] != "awaiting_cosignature":
             raise Conflict(f"credential {credential_id} is {row['state']}, not awaiting a co-signature")
         await w.conn.execute(q.refuse_cosignature, credential_id, reason)
+        await _published_as_not_valid(w, row)
         await w.audit("credential.cosign_refused", "credential", credential_id, row["cosigner_id"], {"reason": reason})
         await issuing.emit(w, "credential.cosign_refused", row, reason=reason)
         return to_record(await fetch_row(w.conn, credential_id), public_url)
+
+
+async def _published_as_not_valid(w: Write, row: Mapping[str, Any]) -> None:
+    """Sets the credential's bit in its published revocation list: a refused or withdrawn co-signature is
+    final, and a copy of the credential handed out earlier must fail every verifier's status check, not
+    only ours. The record keeps its state (not ``revoked``: the awarding body did not revoke it)."""
+    if row["signed"]:
+        await status_lists.set_status(
+            w.conn, row["awarding_body_id"], row["status_number"], row["status_index"], "revocation", True
+        )
 
 
 # --- Revoking, suspending, reinstating ----------------------------------------------------------
@@ -349,6 +418,7 @@ async def revoke(
             withdrawn = await w.conn.fetchval(q.withdraw_signature, credential_id, acting, reason)
             if withdrawn is None:
                 raise Conflict(f"organisation {acting} has no standing signature on credential {credential_id}")
+            await _published_as_not_valid(w, row)
             await w.audit("credential.cosignature_withdrawn", "credential", credential_id, acting, {"reason": reason})
             await issuing.emit(w, "credential.revoked", row, reason=reason, withdrawnBy=str(acting))
         return to_record(await fetch_row(w.conn, credential_id), public_url)
@@ -405,7 +475,7 @@ async def hold(
 ) -> IssuingHold:
     _require_provider(principal, provider_id)
     async with write(db, principal.actor()) as w:
-        if not await w.conn.fetchval(q.design_exists, programme_id):
+        if not await w.conn.fetchval(q.programme_visible_to, programme_id, provider_id):
             raise NotFound(f"there is no programme {programme_id}")
         row = await w.conn.fetchrow(q.hold, provider_id, programme_id, reason)
         await w.audit("issuing.held", "programme", programme_id, provider_id, {"reason": reason})

@@ -3,14 +3,22 @@
 * Each issuing organisation has lists of ``LIST_SIZE`` (131,072) bits, the specification's minimum for
   herd privacy (16 KB). A credential gets one slot, a list ``number`` and an ``index``; the index is
   used in two lists of that number, purpose ``revocation`` (permanent) and ``suspension`` (temporary).
-* Open Badges 3.0 allows one ``credentialStatus`` object, so the credential points at its revocation
-  list (``credential_status``); Guildhall's own verifier checks both (``status_of``).
+* Open Badges 3.0 allows one ``credentialStatus`` object (the 1EdTech schema has no array), so the
+  credential names one ``BitstringStatusListEntry``, purpose ``revocation`` (``credential_status``). So that
+  every independent checker reads a suspended credential as not valid, the revocation list is *published*
+  with the suspension bits ORed in (``published_bits``): its bit is set while a credential is revoked or
+  suspended, and cleared again on reinstatement unless it was revoked. A refused or withdrawn co-signature
+  sets the revocation bit as well (``service``): final, and a copy handed out earlier must fail every
+  verifier's status check. The lists in the database keep the two purposes apart, and Guildhall's own
+  verifier and pages read both (``status_of``) to tell suspended from revoked. The suspension list is
+  published as well, with its own bits only.
 * Slots come from a PostgreSQL sequence (``allocate``), so concurrent issuance never waits on a hot
   row; lists are made on first use. Gaps in an organisation's lists are harmless.
 * A status change (``set_status``) runs in the caller's transaction, beside the change it reflects.
   A revocation bit is never cleared.
 * A list is published as a signed ``BitstringStatusListCredential`` (VC-JWT), signed by the
-  organisation's current key and cached until the bits change (``signed_status_list``).
+  organisation's current key and cached until the bits it publishes change (``signed_status_list``); a
+  revocation list's published version is the sum of its own and its suspension list's versions.
 * Bit order as the specification has it: index 0 is the most significant bit of the first byte.
 """
 
@@ -107,6 +115,14 @@ def _pg_bit(index: int) -> int:
     return index ^ 7
 
 
+def published_bits(revocation: bytes, suspension: bytes) -> bytes:
+    """The bits a revocation list publishes: set where a credential is revoked or suspended."""
+    if len(revocation) != len(suspension):
+        raise InvalidInput("a revocation list and its suspension list differ in size")
+    combined = int.from_bytes(revocation, "big") | int.from_bytes(suspension, "big")
+    return combined.to_bytes(len(revocation), "big")
+
+
 def status_list_url(public_url: str, list_id: UUID) -> str:
     return f"{public_url.rstrip('/')}/status-lists/{list_id}"
 
@@ -161,7 +177,8 @@ async def allocate_many(conn: Connection, organisation_id: UUID, count: int) -> 
 
 
 def credential_status(public_url: str, slot: StatusSlot) -> dict[str, str]:
-    """The Open Badges 3.0 ``credentialStatus`` of a credential: its entry in the revocation list."""
+    """The Open Badges 3.0 ``credentialStatus`` of a credential: its entry in the revocation list, whose
+    published bit is set while the credential is revoked or suspended."""
     url = status_list_url(public_url, slot.revocation_list_id)
     return {
         "id": f"{url}#{slot.index}",
@@ -215,7 +232,7 @@ class SignedStatusList:
     list_id: UUID
     organisation_id: UUID
     purpose: StatusPurpose
-    version: int  # of the bits: an ETag
+    version: int  # of the published bits: an ETag
     jwt: str
 
     @property
@@ -255,7 +272,8 @@ async def signed_status_list(
     conn: Connection, list_id: UUID, *, public_url: str, master_key: bytes
 ) -> SignedStatusList:
     """The list's signed credential: cached, or signed now with the organisation's current key when
-    its bits changed since the last signature. ``NotFound`` for an unknown list."""
+    the bits it publishes changed since the last signature (a revocation list's include the suspension
+    bits: ``published_bits``). ``NotFound`` for an unknown list."""
     row: Mapping[str, Any] | None = await conn.fetchrow(q.status_list, list_id)
     if row is None:
         raise NotFound(f"there is no status list {list_id}")
@@ -264,9 +282,12 @@ async def signed_status_list(
     version: int = row["version"]
     if row["bits"] is None:  # the cached signature is of the current bits
         return SignedStatusList(list_id, organisation_id, purpose, version, row["signed_jwt"])
+    bits: bytes = row["bits"]
+    if purpose == "revocation" and row["suspension_bits"] is not None:
+        bits = published_bits(bits, row["suspension_bits"])
     key = await keys.current_signing_key(conn, master_key, organisation_id)
     issuer = keys.did_web(public_url, organisation_id)
-    document = status_list_document(status_list_url(public_url, list_id), issuer, purpose, row["bits"], _utc_now())
+    document = status_list_document(status_list_url(public_url, list_id), issuer, purpose, bits, _utc_now())
     jwt = await envelopes.sign(key, envelopes.encode_payload(document), issuer)
     await conn.execute(q.cache_signed, list_id, jwt, version)
     return SignedStatusList(list_id, organisation_id, purpose, version, jwt)

@@ -42,16 +42,25 @@ SELECT get_bit(bits, $4) AS bit FROM status_lists WHERE organisation_id = $1 AND
 SELECT purpose, get_bit(bits, $3) AS bit FROM status_lists WHERE organisation_id = $1 AND number = $2;
 
 -- name: status_list
--- The 16 KB of bits only when the cached signature is stale.
-SELECT organisation_id, purpose, version, signed_jwt, signed_version,
-       CASE WHEN signed_version IS NOT DISTINCT FROM version THEN NULL ELSE bits END AS bits
-FROM status_lists
-WHERE id = $1;
+-- A revocation list is published with its sibling suspension list's bits ORed in (see status_lists.py), so
+-- its published version is the sum of both lists' versions: it grows whenever either list changes. The
+-- bits (16 KB each) come only when the cached signature is of an older version.
+SELECT l.organisation_id, l.purpose, p.version, l.signed_jwt, l.signed_version,
+       CASE WHEN l.signed_version IS NOT DISTINCT FROM p.version THEN NULL ELSE l.bits END AS bits,
+       CASE WHEN l.signed_version IS NOT DISTINCT FROM p.version THEN NULL ELSE s.bits END AS suspension_bits
+FROM status_lists l
+LEFT JOIN status_lists s
+       ON l.purpose = 'revocation' AND s.organisation_id = l.organisation_id AND s.number = l.number
+      AND s.purpose = 'suspension'
+CROSS JOIN LATERAL (SELECT l.version + coalesce(s.version, 0) AS version) p
+WHERE l.id = $1;
 
 -- name: cache_signed
--- Keeps a signature of version $3 unless the bits changed meanwhile or a newer one is cached. A row
--- locked by a status change in progress is skipped rather than waited for: the next read caches.
+-- Keeps a signature of published version $3 unless a newer one is cached. The bits it signed were read in
+-- one statement, so it is right for version $3 whenever it is stored; a list whose bits changed since is
+-- simply stale, and signed again on the next read. A row locked by a status change in progress is skipped
+-- rather than waited for: the next read caches.
 UPDATE status_lists
 SET signed_jwt = $2, signed_version = $3
-WHERE id = (SELECT id FROM status_lists WHERE id = $1 AND version = $3 FOR UPDATE SKIP LOCKED)
+WHERE id = (SELECT id FROM status_lists WHERE id = $1 FOR UPDATE SKIP LOCKED)
   AND (signed_version IS NULL OR signed_version < $3);

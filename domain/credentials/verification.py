@@ -102,7 +102,10 @@ class VerifiedSignature(Model):
     signer: Annotated[str | None, Meta(description="The DID named in the protected header (iss)")]
     organisation_id: UUID | None
     organisation_name: str | None
-    kid: str | None
+    kid: Annotated[
+        str | None,
+        Meta(description="The signing key's kid in the signer's JWKS (the header may name it by its DID URL)"),
+    ]
     alg: str | None
     valid: bool
     in_credential: Annotated[
@@ -614,9 +617,10 @@ async def _resolve_keys(
 ) -> dict[str, dict[str, Any] | None]:
     kids: dict[str, set[str]] = {}
     for header in headers:
-        signer, kid = header.get("iss"), header.get("kid")
+        signer = header.get("iss")
         if isinstance(signer, str):
-            kids.setdefault(signer, set()).update([kid] if isinstance(kid, str) else [])
+            kid = envelopes.signed_kid(header.get("kid"), signer)
+            kids.setdefault(signer, set()).update([kid] if kid is not None else [])
     found: dict[str, dict[str, Any] | None] = {}
     for did, wanted in kids.items():
         org_id = organisation_of_did(public_url, did)
@@ -723,6 +727,9 @@ def _check_schema(context: _Context) -> _Outcome:
     problem = schema_problem(context.presented.envelope.payload)
     if problem is not None:
         return _failed("schema", f"the credential is not an Open Badges 3.0 AchievementCredential: {problem}")
+    problem = envelopes.jwt_claims_problem(context.document)
+    if problem is not None:
+        return _failed("schema", problem)
     return _passed("schema", "the credential has the required shape of an Open Badges 3.0 AchievementCredential")
 
 
@@ -768,10 +775,19 @@ def _check_status(context: _Context) -> _Outcome:
     revoked = status_lists.bit(bytes([live["revocation_byte"]]), offset)
     suspended = status_lists.bit(bytes([live["suspension_byte"]]), offset)
     if revoked:
-        return _failed("status", "revoked by its awarding body", "revoked")
+        return _failed("status", _revocation_cause(context.live), "revoked")
     if suspended:
         return _failed("status", "suspended by its awarding body until it is reinstated", "suspended")
     return _passed("status", "neither revoked nor suspended (Bitstring Status List)")
+
+
+def _revocation_cause(live: Mapping[str, Any]) -> str:
+    """Why the revocation bit is set: a refused or withdrawn co-signature sets it too (status_lists)."""
+    if live["state"] == "cosign_refused":
+        return "marked not valid in its revocation list: the co-signature was refused"
+    if live["state"] != "revoked" and any(s.get("withdrawnAt") for s in live["signatures"] or []):
+        return "marked not valid in its revocation list: a co-signature was withdrawn"
+    return "revoked by its awarding body"
 
 
 def _check_cosignatures(context: _Context, required: list[str]) -> _Outcome:

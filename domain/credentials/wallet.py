@@ -14,8 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.credentials import service
-from domain.credentials.elm import european_learning_credential
+from domain.credentials import envelopes, service
 from domain.credentials.models import CredentialLinks, CredentialSignature, CredentialState
 from domain.db import Connection, Database
 from domain.errors import NotFound
@@ -96,11 +95,11 @@ def _fields(row: Mapping[str, Any], document: Mapping[str, Any], public_url: str
 
 
 def to_summary(row: Mapping[str, Any], public_url: str) -> MyCredential:
-    return MyCredential(**_fields(row, msgspec.json.decode(row["payload"]), public_url))
+    return MyCredential(**_fields(row, envelopes.credential_json(row["payload"]), public_url))
 
 
 def to_detail(row: Mapping[str, Any], public_url: str) -> MyCredentialDetail:
-    document = msgspec.json.decode(row["payload"])
+    document = envelopes.credential_json(row["payload"])
     return MyCredentialDetail(
         **_fields(row, document, public_url),
         cosigner_id=row["cosigner_id"],
@@ -123,24 +122,29 @@ async def list_mine(
     )
 
 
+async def _owned_row(conn: Connection, person_id: UUID, credential_id: UUID) -> Mapping[str, Any]:
+    if await conn.fetchval(q.owned, credential_id, person_id) is None:
+        raise NotFound(f"you have no credential {credential_id}")
+    return await service.fetch_row(conn, credential_id)
+
+
 async def signed_row(db: Database, person_id: UUID, credential_id: UUID) -> Mapping[str, Any]:
-    """The row of one of the person's signed credentials; NotFound for anyone else's (or a held one)."""
+    """The row of one of the person's credentials, to download in one of its forms: NotFound for anyone
+    else's (or a held one); ``CredentialIncomplete`` (409, naming what is missing) while it awaits a
+    co-signature, or after one was refused or withdrawn."""
     async with db.connection() as conn:
-        if await conn.fetchval(q.owned, credential_id, person_id) is None:
-            raise NotFound(f"you have no credential {credential_id}")
-        return await service.fetch_row(conn, credential_id)
+        row = await _owned_row(conn, person_id, credential_id)
+        await service.require_complete(conn, row)
+    return row
 
 
 async def get_mine(db: Database, person_id: UUID, credential_id: UUID, public_url: str) -> MyCredentialDetail:
-    return to_detail(await signed_row(db, person_id, credential_id), public_url)
+    """The record of one of the person's signed credentials, complete or not (its state says which)."""
+    async with db.connection() as conn:
+        return to_detail(await _owned_row(conn, person_id, credential_id), public_url)
 
 
 async def all_mine(conn: Connection, person_id: UUID, public_url: str) -> list[MyCredentialDetail]:
     """Every signed credential of the person, newest first (for the export of their data)."""
     ids = [r["id"] for r in await conn.fetch(q.all_for_person, person_id)]
     return [to_detail(await service.fetch_row(conn, i), public_url) for i in ids]
-
-
-def elm(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The European Learning Model v3 document of the signed credential (unsigned: ELM is an export)."""
-    return european_learning_credential(msgspec.json.decode(row["payload"]))

@@ -190,7 +190,12 @@ async def list_designs(
 
 async def get_version(db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int) -> AnyVersion:
     async with db.connection() as conn:
-        return await _visible_version(conn, principal, kind, design_id, number)
+        version = await _visible_version(conn, principal, kind, design_id, number)
+    if access.can_see_drafts(principal, version.coauthors):
+        return version
+    # Which organisations approved is public; which of their people and clients did is the drafting's.
+    approvals = [msgspec.structs.replace(a, person_id=None, client_id=None) for a in version.approvals]
+    return msgspec.structs.replace(version, approvals=approvals)
 
 
 async def _locked_open_version(
@@ -271,6 +276,9 @@ async def save_content(
 async def change_log(db: Database, principal: Principal, kind: DesignKind, design_id: UUID, number: int) -> ChangeLog:
     async with db.connection() as conn:
         version = await _visible_version(conn, principal, kind, design_id, number)
+        # The published content is public; its drafting (before/after values, editors) is not.
+        if not access.can_see_drafts(principal, version.coauthors):
+            raise NotFound(f"the change log of {kind} {design_id} is for its co-authors")
         rows = await conn.fetch(q.select_changes, version.id)
     return ChangeLog(number=number, changes=[from_row(ChangeRecord, r) for r in rows])
 

@@ -8,6 +8,7 @@ providers. From then on the person reads their own records and attempts, and not
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import replace
 from datetime import date, datetime
@@ -22,7 +23,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.learners.models import ExternalIdentifier
 from domain.organisations.models import Email, ShortText
 from domain.pagination import MAX_LIMIT, decode_cursor, next_cursor
-from domain.people import check_login, hash_password
+from domain.people import canonical_email, check_login, hash_password
 from domain.sql import load_queries
 from domain.structs import Input, Model, Page, from_row
 from domain.writes import Actor, write
@@ -92,15 +93,39 @@ def new_code() -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
-def code_hash(code: str) -> str | None:
-    """The stored hash of a code as typed (any case, with or without dashes); None if it cannot be one."""
+KEYED_PREFIX = "hmac-sha256:"
+
+
+def _raw(code: str) -> str | None:
+    """The code as issued, from the code as typed (any case, with or without dashes); None if it cannot be one."""
     raw = "".join(code.split()).replace("-", "").upper().translate(_READ_AS)
     if len(raw) != CODE_LENGTH or any(c not in ALPHABET for c in raw):
         return None
-    return hashlib.sha256(raw.encode()).hexdigest()
+    return raw
 
 
-async def issue_code(db: Database, actor: Actor, provider_id: UUID, learner_id: UUID, valid_days: int) -> ClaimCode:
+def code_hash(code: str, key: bytes) -> str | None:
+    """The stored form of a code: HMAC-SHA-256 under the server's claim-code key, so that a copy of the
+    table alone does not let anyone try all 2^50 codes offline."""
+    raw = _raw(code)
+    return None if raw is None else KEYED_PREFIX + hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()
+
+
+def _stored_forms(code: str, key: bytes) -> list[str] | None:
+    """Every form a live code may be stored in: keyed, and the unkeyed SHA-256 of codes issued before keyed
+    hashes (honoured until used, replaced or expired; no row is ever stored so again)."""
+    raw = _raw(code)
+    if raw is None:
+        return None
+    return [
+        KEYED_PREFIX + hmac.new(key, raw.encode(), hashlib.sha256).hexdigest(),
+        hashlib.sha256(raw.encode()).hexdigest(),
+    ]
+
+
+async def issue_code(
+    db: Database, actor: Actor, provider_id: UUID, learner_id: UUID, valid_days: int, *, key: bytes
+) -> ClaimCode:
     """A new code for the learner; earlier unused ones stop working.
 
     No Idempotency-Key: a stored answer would keep the code in clear, and a retry that issues another
@@ -115,7 +140,7 @@ async def issue_code(db: Database, actor: Actor, provider_id: UUID, learner_id: 
             raise Conflict(f"learner {learner_id} has already claimed their record; a code would be of no use")
         await w.conn.execute(q.revoke_live_codes, learner_id)
         row = await w.conn.fetchrow(
-            q.insert_code, code_hash(code), learner_id, provider_id, valid_days, actor.client_id, actor.person_id
+            q.insert_code, code_hash(code, key), learner_id, provider_id, valid_days, actor.client_id, actor.person_id
         )
         await w.audit(
             "learner.claim_code_issued",
@@ -133,10 +158,10 @@ async def issue_code(db: Database, actor: Actor, provider_id: UUID, learner_id: 
     )
 
 
-async def claim(db: Database, request_id: str | None, data: LearnerClaim) -> ClaimResult:
+async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key: bytes) -> ClaimResult:
     """Uses the code once and links its learner record to a person, in one transaction: a refusal
     (wrong password, weak password, a record claimed meanwhile) leaves the code usable."""
-    hashed = code_hash(data.code)
+    hashed = _stored_forms(data.code, key)
     if hashed is None:
         raise InvalidInput(INVALID_CODE)
     async with write(db, Actor(request_id=request_id)) as w:
@@ -165,9 +190,11 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim) -> Cla
 
 async def _person(conn: Connection, data: LearnerClaim, default_name: str) -> tuple[UUID, bool]:
     """The person the record goes to, and whether they were created now."""
-    if await conn.fetchval(q.person_by_email, data.email) is None:
+    if await conn.fetchval(q.person_by_email, canonical_email(data.email)) is None:
         password_hash = await hash_password(data.password)
-        person_id = await conn.fetchval(q.insert_person, data.email, data.name or default_name, password_hash)
+        person_id = await conn.fetchval(
+            q.insert_person, data.email, data.name or default_name, password_hash, canonical_email(data.email)
+        )
         if person_id is not None:
             return UUID(str(person_id)), True
         # Someone registered this e-mail address meanwhile: it is theirs unless the password matches.

@@ -12,7 +12,8 @@ VALUES ($1, $2, $3, now() + make_interval(days => $4), $5, $6)
 RETURNING created_at, expires_at;
 
 -- name: code_learner
-SELECT learner_id FROM learner_claim_codes WHERE code_hash = $1;
+-- $1: the forms the code may be stored in (keyed, and the unkeyed hash of codes from before keyed hashes).
+SELECT learner_id FROM learner_claim_codes WHERE code_hash = ANY($1::text[]);
 
 -- name: learner_for_claim
 -- Locked before the code, in the order issuing takes them, so that the two cannot deadlock.
@@ -21,15 +22,15 @@ SELECT id, name, person_id FROM learners WHERE id = $1 FOR UPDATE;
 -- name: use_code
 -- Atomic: of two claims with one code, one gets the row and the other nothing.
 UPDATE learner_claim_codes SET used_at = now()
-WHERE code_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+WHERE code_hash = ANY($1::text[]) AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
 RETURNING provider_id;
 
 -- name: person_by_email
-SELECT id FROM persons WHERE lower(email) = lower($1);
+SELECT id FROM persons WHERE email_canonical = $1;
 
 -- name: insert_person
-INSERT INTO persons (email, name, password_hash, self_registered) VALUES ($1, $2, $3, true)
-ON CONFLICT (lower(email)) DO NOTHING
+INSERT INTO persons (email, email_canonical, name, password_hash, self_registered) VALUES ($1, $4, $2, $3, true)
+ON CONFLICT (email_canonical) DO NOTHING
 RETURNING id;
 
 -- name: link_learner

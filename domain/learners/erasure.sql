@@ -46,7 +46,8 @@ UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2;
 
 -- name: pseudonymise_learner
 UPDATE learners
-SET name = 'erased', email = NULL, date_of_birth = NULL, erased_at = now(), version = version + 1, updated_at = now()
+SET name = 'erased', email = NULL, email_canonical = NULL, date_of_birth = NULL, preferred_language = NULL,
+    erased_at = now(), version = version + 1, updated_at = now()
 WHERE id = $1;
 
 -- name: delete_identifiers
@@ -62,7 +63,7 @@ DELETE FROM oauth_authorization_codes WHERE person_id = $1;
 -- The login becomes a tombstone: no password (nobody can sign in), an address in the reserved .invalid
 -- domain (the real one is free for a new login), no name.
 UPDATE persons
-SET email = 'erased-' || id || '@erased.invalid', name = 'erased', password_hash = NULL, erased_at = now()
+SET email = 'erased-' || id || '@erased.invalid', email_canonical = 'erased-' || id || '@erased.invalid', name = 'erased', password_hash = NULL, erased_at = now()
 WHERE id = $1
 RETURNING erased_at;
 

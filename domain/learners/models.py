@@ -9,8 +9,18 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from domain.organisations.models import Email, ShortText
+from domain.organisations.models import Email, LanguageCode, ShortText
 from domain.structs import MAX_VERSION, Input, Model, Page
+
+PreferredLanguage = Annotated[
+    LanguageCode,
+    Meta(
+        description=(
+            "The language (ISO 639) the learner's Open Badges credentials are issued in, when the programme has its "
+            "texts in it; null or absent: the programme's default language"
+        )
+    ),
+]
 
 IdentifierScheme = Annotated[
     str,
@@ -32,6 +42,7 @@ class Learner(Model):
     name: str
     date_of_birth: date | None
     email: str | None
+    preferred_language: PreferredLanguage | None
     identifiers: list[ExternalIdentifier]
     version: int
     created_at: datetime
@@ -46,6 +57,7 @@ class LearnerCreate(Input):
     name: ShortText
     email: Email | None = None
     date_of_birth: date | None = None
+    preferred_language: PreferredLanguage | None = None
     identifiers: list[ExternalIdentifier] = msgspec.field(default_factory=list)
 
 
@@ -53,6 +65,7 @@ class LearnerUpdate(Input):
     name: ShortText | UnsetType = UNSET
     email: Email | UnsetType | None = UNSET
     date_of_birth: date | UnsetType | None = UNSET
+    preferred_language: PreferredLanguage | UnsetType | None = UNSET
     identifiers: list[ExternalIdentifier] | UnsetType = UNSET
 
 

@@ -1,6 +1,6 @@
 -- name: insert_learner
-INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO learners (provider_id, name, date_of_birth, email, email_salt, preferred_language, email_canonical)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id;
 
 -- name: insert_identifiers
@@ -11,7 +11,8 @@ SELECT $1, $2, i.scheme, i.value FROM unnest($3::text[], $4::text[]) AS i (schem
 DELETE FROM learner_identifiers WHERE learner_id = $1;
 
 -- name: select_learners
-SELECT l.id, l.provider_id, l.name, l.date_of_birth, l.email, l.version, l.created_at, l.updated_at,
+SELECT l.id, l.provider_id, l.name, l.date_of_birth, l.email, l.preferred_language, l.version, l.created_at,
+       l.updated_at,
        coalesce((SELECT jsonb_agg(jsonb_build_object('scheme', i.scheme, 'value', i.value) ORDER BY i.scheme, i.value)
                  FROM learner_identifiers i WHERE i.learner_id = l.id), '[]'::jsonb) AS identifiers
 FROM learners l
@@ -24,7 +25,9 @@ ORDER BY l.created_at, l.id
 LIMIT $7;
 
 -- name: update_learner
-UPDATE learners SET name = $3, email = $4, date_of_birth = $5, version = version + 1, updated_at = now()
+UPDATE learners
+SET name = $3, email = $4, date_of_birth = $5, preferred_language = $6, email_canonical = $7,
+    version = version + 1, updated_at = now()
 WHERE id = $1 AND version = $2
 RETURNING id;
 

@@ -21,6 +21,7 @@ from domain.learners.models import (
     LearnerUpdate,
 )
 from domain.pagination import decode_cursor, next_cursor
+from domain.people import canonical_email
 from domain.sql import load_queries
 from domain.structs import from_row
 from domain.writes import Actor, IdempotencyKey, write
@@ -85,7 +86,14 @@ async def create_learner(
         try:
             async with w.conn.transaction():
                 learner_id = await w.conn.fetchval(
-                    q.insert_learner, provider_id, data.name, data.date_of_birth, data.email, secrets.token_hex(16)
+                    q.insert_learner,
+                    provider_id,
+                    data.name,
+                    data.date_of_birth,
+                    data.email,
+                    secrets.token_hex(16),
+                    data.preferred_language,
+                    None if data.email is None else canonical_email(data.email),
                 )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {data.email}") from exc
@@ -118,9 +126,19 @@ async def update_learner(
         name = current.name if data.name is UNSET else data.name
         email = current.email if data.email is UNSET else data.email
         born = current.date_of_birth if data.date_of_birth is UNSET else data.date_of_birth
+        language = current.preferred_language if data.preferred_language is UNSET else data.preferred_language
         try:
             async with w.conn.transaction():
-                updated = await w.conn.fetchval(q.update_learner, learner_id, expected_version, name, email, born)
+                updated = await w.conn.fetchval(
+                    q.update_learner,
+                    learner_id,
+                    expected_version,
+                    name,
+                    email,
+                    born,
+                    language,
+                    None if email is None else canonical_email(email),
+                )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"this provider already has a learner with e-mail {email}") from exc
         if updated is None:

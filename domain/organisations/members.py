@@ -9,6 +9,7 @@ from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.organisations.models import Member, MemberCreate, MemberPage, MemberUpdate
 from domain.organisations.service import fetch_organisation
 from domain.pagination import decode_cursor, next_cursor
+from domain.people import canonical_email
 from domain.sql import load_queries
 from domain.structs import from_row
 from domain.writes import Actor, IdempotencyKey, write
@@ -47,7 +48,7 @@ async def add_member(
         if w.replayed is not None:
             return w.replay(Member)
         await fetch_organisation(w.conn, organisation_id)
-        person = await w.conn.fetchrow(q.upsert_person, data.email, data.name)
+        person = await w.conn.fetchrow(q.upsert_person, data.email, data.name, canonical_email(data.email))
         if person["self_registered"]:
             raise Conflict(
                 f"{data.email} belongs to a login its owner registered with a learner claim code, and nobody "

@@ -42,8 +42,8 @@ SELECT version FROM organisations WHERE id = $1;
 SELECT kind FROM organisations WHERE id = $1;
 
 -- name: upsert_person
-INSERT INTO persons (email, name) VALUES ($1, $2)
-ON CONFLICT (lower(email)) DO UPDATE SET email = persons.email
+INSERT INTO persons (email, name, email_canonical) VALUES ($1, $2, $3)
+ON CONFLICT (email_canonical) DO UPDATE SET email = persons.email
 RETURNING id, self_registered;
 
 -- name: insert_member

@@ -11,7 +11,8 @@ RETURNING id;
 
 -- name: lock_profile
 -- Serialises new versions of one profile: the second writer waits, then sees the first one's number.
-SELECT id FROM occupational_profiles WHERE id = $1 FOR UPDATE;
+-- Answers the owner: NULL when the platform (CLI, demo) created the profile.
+SELECT id, created_by FROM occupational_profiles WHERE id = $1 FOR UPDATE;
 
 -- name: select_version_by_id
 SELECT id, profile_id, number, title, default_language, esco_occupation_uri, isco_code, description,
@@ -55,11 +56,13 @@ LIMIT $6;
 SELECT pg_advisory_xact_lock(hashtextextended('occupational-profile-import ' || $1::text, 0));
 
 -- name: profile_of_occupation
--- The profile an import of this ESCO occupation updates: the oldest whose latest version names it.
+-- The profile an import of this ESCO occupation updates: the oldest of the importer's own ($2; NULL for
+-- the platform, which may update any) whose latest version names it.
 SELECT v.profile_id
 FROM occupational_profile_versions v
 JOIN occupational_profiles p ON p.id = v.profile_id
 WHERE v.esco_occupation_uri = $1
+  AND ($2::uuid IS NULL OR p.created_by = $2)
   AND NOT EXISTS (SELECT 1 FROM occupational_profile_versions newer
                   WHERE newer.profile_id = v.profile_id AND newer.number > v.number)
 ORDER BY p.created_at, p.id

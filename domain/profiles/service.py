@@ -8,7 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.db import Connection, Database
-from domain.errors import InvalidInput, NotFound, PreconditionFailed
+from domain.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from domain.oauth.principals import Principal
 from domain.pagination import decode_cursor, encode_cursor
 from domain.profiles.models import (
     COMPETENCE_SLUG_PATTERN,
@@ -18,6 +19,7 @@ from domain.profiles.models import (
     ProfileVersion,
     ProfileVersionPage,
 )
+from domain.scopes import Role
 from domain.sql import load_queries
 from domain.structs import from_row
 from domain.writes import Actor, IdempotencyKey, Write, write
@@ -26,6 +28,7 @@ q = load_queries(__file__)
 
 _SLUG = re.compile(COMPETENCE_SLUG_PATTERN)
 _ISCO_PREFIX = re.compile(r"^[0-9]{1,4}$")
+PROFILE_EDITING_ROLES: frozenset[Role] = frozenset({"admin", "author"})
 
 
 def competences_of(data: ProfileCreate) -> list[Competence]:
@@ -199,19 +202,24 @@ async def create_profile(
 
 async def add_profile_version(
     db: Database,
-    actor: Actor,
+    principal: Principal,
     profile_id: UUID,
     expected_number: int,
     data: ProfileCreate,
     idempotency: IdempotencyKey | None = None,
 ) -> ProfileVersion:
-    """Adds a version whose content is ``data``, if the latest is still ``expected_number``."""
+    """Adds a version whose content is ``data``, if the latest is still ``expected_number``.
+
+    Only the organisation that created the profile (its admins and authors) and the operator may.
+    """
     competences = competences_of(data)
-    async with write(db, actor, idempotency=idempotency) as w:
+    async with write(db, principal.actor(), idempotency=idempotency) as w:
         if w.replayed is not None:
             return w.replay(ProfileVersion)
-        if await w.conn.fetchval(q.lock_profile, profile_id) is None:
+        owner = await w.conn.fetchrow(q.lock_profile, profile_id)
+        if owner is None:
             raise NotFound(f"there is no occupational profile {profile_id}")
+        _require_owner(principal, profile_id, owner["created_by"])
         latest = await fetch_latest_version(w.conn, profile_id)
         if latest.number != expected_number:
             raise PreconditionFailed(
@@ -222,6 +230,19 @@ async def add_profile_version(
         version = await _add_version(w, latest, data, competences)
         await w.remember(version)
     return version
+
+
+def _require_owner(principal: Principal, profile_id: UUID, owner: UUID | None) -> None:
+    if principal.is_operator:
+        return
+    if owner is None:
+        raise Forbidden(f"occupational profile {profile_id} belongs to the platform; only its operator adds versions")
+    if owner not in principal.organisations():
+        raise Forbidden(
+            f"occupational profile {profile_id} belongs to organisation {owner}; only it adds versions "
+            "(write a profile of your own with POST /occupational-profiles)"
+        )
+    principal.require_role(owner, PROFILE_EDITING_ROLES)
 
 
 def _same_content(version: ProfileVersion, data: ProfileCreate, competences: list[Competence]) -> bool:
@@ -236,7 +257,7 @@ def _same_content(version: ProfileVersion, data: ProfileCreate, competences: lis
 
 
 async def _store_one(w: Write, uri: str, data: ProfileCreate, competences: list[Competence]) -> ImportedProfile:
-    profile_id = await w.conn.fetchval(q.profile_of_occupation, uri)
+    profile_id = await w.conn.fetchval(q.profile_of_occupation, uri, w.actor.organisation_id)
     if profile_id is None:
         return ImportedProfile(esco_occupation_uri=uri, outcome="created", profile=await _create(w, data, competences))
     await w.conn.execute(q.lock_profile, profile_id)

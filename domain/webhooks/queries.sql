@@ -102,12 +102,30 @@ WHERE d.status = 'pending'
   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
                   WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
                     AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
+  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
+  AND NOT EXISTS (SELECT 1 FROM outbox o
+                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25)
 ORDER BY d.next_attempt_at, d.event_id
 LIMIT $1
 FOR UPDATE OF d SKIP LOCKED;
 
 -- name: pending_deliveries_of_events
-SELECT id, attempts FROM webhook_deliveries WHERE event_id = ANY ($1::bigint[]) AND status = 'pending';
+-- What the handling of these (committed) events lets go: the deliveries of their subjects that are due and that
+-- nothing earlier holds back (the same conditions as due_deliveries). A held one is handed out later, when what
+-- holds it is done: its job would find it held and end, and the release's enqueue of the same job id, while
+-- that job still stood in the queue, would be dropped.
+SELECT d.id, d.attempts
+FROM webhook_deliveries d
+WHERE d.subject IN (SELECT subject FROM outbox WHERE id = ANY ($1::bigint[]))
+  AND d.status = 'pending'
+  AND d.next_attempt_at <= now()
+  AND (d.leased_until IS NULL OR d.leased_until < now())
+  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+                  WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
+                    AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
+  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
+  AND NOT EXISTS (SELECT 1 FROM outbox o
+                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25);
 
 -- name: claim_delivery
 -- Takes the delivery for one attempt (the same conditions as due_deliveries); a second claimant finds the
@@ -124,6 +142,9 @@ WHERE d.id = $1
   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
                   WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
                     AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
+  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
+  AND NOT EXISTS (SELECT 1 FROM outbox o
+                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25)
 RETURNING d.id, d.endpoint_id, d.body, e.url, e.secret_ciphertext,
           CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_ciphertext END
               AS previous_secret_ciphertext;
