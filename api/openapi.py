@@ -117,7 +117,8 @@ def _access(handler: HTTPRouteHandler) -> str | None:
         roles = sorted(opt.get("roles") or ())
         text += "; the caller must be a member of the organisation `org_id`"
         if roles:
-            text += " with the role " + " or ".join(f"`{r}`" for r in roles) + " (its admins always qualify)"
+            text += " with the role " + " or ".join(f"`{r}`" for r in roles)
+            text += "" if "admin" in roles else " (its admins always qualify)"
     return text + "."
 
 
@@ -160,12 +161,16 @@ def _document_client_errors(document: dict[str, Any]) -> None:
 
 
 def _collapse_single_choices(node: Any) -> None:
-    """``oneOf`` with a single schema (what Litestar makes of ``str | UnsetType``) is that schema."""
+    """``oneOf`` with a single schema (what Litestar makes of ``str | UnsetType``) is that schema; and a union of
+    components is ``anyOf``, as msgspec says it: Litestar's ``oneOf`` claims that exactly one matches, which two
+    components of the same shape (a programme's and a qualification's version) cannot keep."""
     if isinstance(node, dict):
         choices = node.get("oneOf")
         if isinstance(choices, list) and len(choices) == 1 and isinstance(choices[0], dict):
             del node["oneOf"]
             node.update({k: v for k, v in choices[0].items() if k not in node})
+        elif isinstance(choices, list) and choices and all(isinstance(c, dict) and "$ref" in c for c in choices):
+            node["anyOf"] = node.pop("oneOf")
         for value in node.values():
             _collapse_single_choices(value)
     elif isinstance(node, list):

@@ -113,6 +113,8 @@ async def test_a_suspended_credential_says_since_when_and_why(
     day = datetime.now(UTC).date().isoformat()
     assert f"This credential was suspended by Festo Didactic since {day}." in words
     assert "Reason given: Under review" in words
+    assert "It certifies nothing until it is reinstated." in words
+    assert "While it is suspended, this credential does not certify that" in words
 
     await client.delete(f"/credentials/{credential['id']}/suspension", headers=room.provider.headers)
     html = (await client.get(f"/c/{credential['id']}")).text

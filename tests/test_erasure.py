@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 from typing import Any
 from uuid import UUID
 
@@ -137,6 +138,7 @@ async def test_an_erasure_revokes_pseudonymises_redacts_and_closes_the_login(
             assert "Jonas" not in msgspec.json.encode(shown).decode()
             page = await client.get(f"/c/{credential['id']}")
             assert page.status_code == 200 and "Jonas" not in page.text and "erased" in page.text
+            assert f'<q class="reason">{html.escape(ERASED_REASON)}</q>' in page.text  # why it was revoked
 
     # The learner record keeps nothing personal.
     record = await client.get(

@@ -312,11 +312,16 @@ def _withdrawn(row: Mapping[str, Any], verdict: str, *, erased: bool) -> _Withdr
         since, reason = row["suspended_at"], row["suspension_reason"]
     else:
         return None
-    # The reason is the awarding body's free text, which may name the learner: not shown once they are erased.
-    return _Withdrawn(verdict, since, None if erased else reason)
+    # The reason is the awarding body's free text, which may name the learner: once they are erased, only the
+    # erasure's own reason is shown.
+    return _Withdrawn(verdict, since, None if erased and reason != erasure.ERASED_REASON else reason)
 
 
-_WITHDRAWN_WORDS = {"revoked": ("Revoked", "revoked", "on"), "suspended": ("Suspended", "suspended", "since")}
+# label, verb, preposition before the date, what it means now
+_WITHDRAWN_WORDS = {
+    "revoked": ("Revoked", "revoked", "on", "It no longer certifies this achievement."),
+    "suspended": ("Suspended", "suspended", "since", "It certifies nothing until it is reinstated."),
+}
 
 
 def _withdrawn_banner(shown: _Shown) -> str:
@@ -324,7 +329,7 @@ def _withdrawn_banner(shown: _Shown) -> str:
     withdrawn = shown.withdrawn
     if withdrawn is None:
         return ""
-    label, verb, preposition = _WITHDRAWN_WORDS[withdrawn.verdict]
+    label, verb, preposition, meaning = _WITHDRAWN_WORDS[withdrawn.verdict]
     day = withdrawn.since.astimezone(UTC).date().isoformat() if withdrawn.since else None
     when = f" {preposition} <strong>{day}</strong>" if day else ""
     reason = (
@@ -335,8 +340,15 @@ def _withdrawn_banner(shown: _Shown) -> str:
     return (
         f'<section class="withdrawn" role="alert">\n<p class="withdrawn-label">{label}</p>\n'
         f"<p>This credential was {verb} by <strong>{escape(shown.awarding_body)}</strong>{when}. "
-        f"It no longer certifies this achievement.</p>\n{reason}\n</section>"
+        f"{meaning}</p>\n{reason}\n</section>"
     )
+
+
+_CERTIFIES = {
+    "valid": "This certifies that",
+    "revoked": "This credential no longer certifies that",
+    "suspended": "While it is suspended, this credential does not certify that",
+}
 
 
 def _watermark(shown: _Shown) -> str:
@@ -453,7 +465,7 @@ def print_page(shown: _Shown, public_url: str) -> str:
         lang=shown.lang,
         withdrawn=_withdrawn_banner(shown),
         watermark=_watermark(shown),
-        certifies="This certifies that" if shown.withdrawn is None else "This credential no longer certifies that",
+        certifies=_CERTIFIES[shown.withdrawn.verdict if shown.withdrawn else "valid"],
         certificate_class="certificate" if shown.withdrawn is None else "certificate certificate-withdrawn",
         learner=escape(shown.learner),
         awarding_body=escape(shown.awarding_body),

@@ -27,7 +27,7 @@ ASSETS = {
     "NOTICE": "text/plain",
     "swagger-ui-bundle.js.LICENSE.txt": "text/plain",
 }
-_ASSET_CACHE_CONTROL = "public, max-age=86400"
+_ASSET_CACHE_CONTROL = "public, max-age=86400"  # the page names them with ?v=VERSION, so an upgrade is seen at once
 
 # The viewer's needs and nothing more: its own scripts and styles, data: images (Swagger UI's icons), and
 # requests to this server ("Try it out", the token endpoint).
@@ -77,15 +77,15 @@ class SwaggerViewer(OpenAPIRenderPlugin):
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} – documentation</title>
-<link rel="stylesheet" href="{assets}/swagger-ui.css">
-<link rel="stylesheet" href="{assets}/guildhall-docs.css">
+<link rel="stylesheet" href="{assets}/swagger-ui.css?v={VERSION}">
+<link rel="stylesheet" href="{assets}/guildhall-docs.css?v={VERSION}">
 </head>
 <body>
 <noscript><p>This page needs JavaScript. The OpenAPI document itself is at
 <a href="{document}">{document}</a>.</p></noscript>
 <div id="swagger-ui" data-openapi-url="{document}" data-oauth2-redirect-url="{assets}/oauth2-redirect.html"></div>
-<script src="{assets}/swagger-ui-bundle.js"></script>
-<script src="{assets}/guildhall-docs.js"></script>
+<script src="{assets}/swagger-ui-bundle.js?v={VERSION}"></script>
+<script src="{assets}/guildhall-docs.js?v={VERSION}"></script>
 </body>
 </html>
 """.encode()

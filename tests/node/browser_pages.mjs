@@ -1,9 +1,9 @@
 // Opens pages in a real headless Chromium (Debian's, driven by playwright-core) and says what a person would see.
 //
 // stdin:  {"executablePath": "/usr/bin/chromium", "visits": [{"name", "url", "width", "height",
-//          "waitForSelector"?: css, "waitForCount"?: n, "screenshot"?: path}]}
+//          "waitForSelector"?: css, "waitForCount"?: n, "scrollThrough"?: bool, "screenshot"?: path}]}
 // stdout: {"visits": [{"name", "url", "status", "width", "innerWidth", "scrollWidth", "text", "operationIds",
-//          "consoleErrors", "pageErrors"}], "blocked": [urls], "loaded": [urls]}
+//          "consoleErrors", "pageErrors", "waited"}], "blocked": [urls], "loaded": [urls]}
 //
 // Only this machine is reachable: every request to another host is aborted (and listed in "blocked"), and
 // Chromium's own resolver knows no name but localhost, so nothing can reach the internet behind our back.
@@ -52,23 +52,48 @@ try {
     page.on("pageerror", (error) => pageErrors.push(String(error)));
     await page.setViewportSize({ width: visit.width, height: visit.height ?? 900 });
     const response = await page.goto(visit.url, { waitUntil: "load", timeout: 60_000 });
+    let waited = null;
     if (visit.waitForSelector) {
-      await page.waitForFunction(
-        ([selector, count]) => document.querySelectorAll(selector).length >= count,
-        [visit.waitForSelector, visit.waitForCount ?? 1],
-        { timeout: 90_000, polling: 250 },
-      );
+      try {
+        await page.waitForFunction(
+          ([selector, count]) => document.querySelectorAll(selector).length >= count,
+          [visit.waitForSelector, visit.waitForCount ?? 1],
+          { timeout: visit.waitMilliseconds ?? 90_000, polling: 250 },
+        );
+        waited = "found";
+      } catch (error) {
+        waited = `not found: ${error.message.split("\n")[0]}`; // reported, with what the page did show
+      }
     }
     await page.waitForTimeout(200); // let layout settle after the last render
-    const seen = await page.evaluate(() => ({
-      innerWidth: window.innerWidth,
-      scrollWidth: document.documentElement.scrollWidth,
-      text: document.body.innerText,
-      operationIds: [...document.querySelectorAll(".opblock-summary-operation-id")].map((e) => e.textContent.trim()),
-    }));
+    // Swagger UI renders only the operations near the window (a virtual list): read them while scrolling down,
+    // as a reader would, to the end of the page.
+    const operationIds = new Set();
+    let text = "";
+    let scrollWidth = 0;
+    for (let step = 0; step < (visit.scrollThrough ? 2000 : 1); step++) {
+      const now = await page.evaluate(() => ({
+        ids: [...document.querySelectorAll(".opblock-summary-operation-id")].map((e) => e.textContent.trim()),
+        text: document.body.innerText,
+        scrollWidth: document.documentElement.scrollWidth,
+        atEnd: window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2,
+      }));
+      now.ids.forEach((id) => operationIds.add(id));
+      text += (step ? "\n" : "") + now.text;
+      scrollWidth = Math.max(scrollWidth, now.scrollWidth);
+      if (now.atEnd) break;
+      await page.evaluate(() => window.scrollBy(0, Math.round(window.innerHeight * 0.7)));
+      await page.waitForTimeout(60);
+    }
+    const seen = {
+      innerWidth: await page.evaluate(() => window.innerWidth),
+      scrollWidth,
+      text: visit.scrollThrough ? text.slice(0, 200_000) : text,
+      operationIds: [...operationIds],
+    };
     if (visit.screenshot) await page.screenshot({ path: visit.screenshot, fullPage: false });
     results.push({
-      name: visit.name, url: visit.url, status: response ? response.status() : null, width: visit.width,
+      name: visit.name, url: visit.url, status: response ? response.status() : null, width: visit.width, waited,
       ...seen, consoleErrors, pageErrors,
     });
     await page.close();
