@@ -16,20 +16,15 @@ against a deployment, with the same report.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
-
-import uvicorn
-from litestar import Litestar
 
 from api.app import create_app
 from api.settings import Settings
 from domain.db import Database
 from domain.scopes import SCOPES
 from tests.conftest import Bootstrap
+from tests.live_server import LoopbackServer
 
 MAX_EXAMPLES = 20  # per operation and generation mode; boundary values come on top
 # One: with more, schemathesis' threads parse lambdas' source at once, which CPython 3.11's ast.parse does
@@ -83,36 +78,6 @@ expected-statuses = {REJECTIONS!r}
 # /oauth/whoami) and disables it, which revokes the token and ends the run in 401s.
 "path.client_id" = "{spare_client_id}"
 """
-
-
-class LoopbackServer:
-    """uvicorn in a thread of its own, on a port the OS picks."""
-
-    def __init__(self, app: Litestar) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=False, ws="none")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.socket.getsockname()
-        return f"http://{host}:{port}"
-
-    async def __aenter__(self) -> LoopbackServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start: see the log for the lifespan's error")
-            await asyncio.sleep(0.02)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 30)
-        self.socket.close()
 
 
 async def run_schemathesis(config: Path, schema_url: str) -> tuple[int, str]:

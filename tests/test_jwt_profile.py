@@ -18,14 +18,10 @@ JWS alg named ``Ed25519``: what they say instead is asserted, word for word.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import ipaddress
 import json
-import socket
 import ssl
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,7 +32,6 @@ import httpx
 import jwt
 import msgspec
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -53,6 +48,7 @@ from api.settings import Settings
 from domain.credentials import envelopes, keys
 from domain.db import Database
 from tests.conftest import Bootstrap
+from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
 from tests.outbox_drain import drain
 from tests.scenarios import Classroom, classroom
@@ -129,37 +125,6 @@ def make_authority(directory: Path) -> Authority:
     return paths
 
 
-class HttpsServer:
-    """uvicorn with TLS in a thread of its own, on a loopback port bound before the app is made."""
-
-    def __init__(self, sock: socket.socket, app: Litestar, authority: Authority) -> None:
-        self.socket = sock
-        config = uvicorn.Config(
-            app,
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-            ws="none",
-            ssl_certfile=str(authority.certificate),
-            ssl_keyfile=str(authority.key),
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-
-    async def __aenter__(self) -> HttpsServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start: see the log for the lifespan's error")
-            await asyncio.sleep(0.02)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 30)
-
-
 @dataclass(frozen=True)
 class World:
     """Issuing through ``client`` (in process) with the public URL of ``url`` (the https server)."""
@@ -196,13 +161,12 @@ def ob_schema() -> Draft201909Validator:
 @pytest.fixture
 async def world(settings: Settings, db: Database, tmp_path: Path) -> AsyncIterator[World]:
     authority = make_authority(tmp_path)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock = loopback_socket()
     url = f"https://127.0.0.1:{sock.getsockname()[1]}"
     public = dataclasses.replace(settings, public_url=url)
     try:
         async with (
-            HttpsServer(sock, create_app(public), authority),
+            LoopbackServer(create_app(public), sock, certificate=authority.certificate, key=authority.key),
             AsyncTestClient(app=create_app(public), base_url=url) as client,
         ):
             yield World(url, public, client, Bootstrap(db, client), authority, db)

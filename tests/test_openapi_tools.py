@@ -23,8 +23,8 @@ from openapi_python_client.strings import snake_case
 
 from api.app import create_app
 from api.settings import Settings
+from tests.live_server import LoopbackServer
 from tests.node_checkers import NODE_DIR, node_binary
-from tests.test_fuzz_api import LoopbackServer
 
 TOOL_SECONDS = 180
 HTTP_METHODS = {"get", "put", "post", "patch", "delete"}

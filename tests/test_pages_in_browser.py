@@ -28,10 +28,10 @@ from api.settings import Settings
 from domain.db import Database
 from domain.scopes import OB_CREDENTIAL_READONLY, OB_CREDENTIAL_UPSERT, OB_PROFILE_READONLY, OB_PROFILE_UPDATE
 from tests.conftest import Bootstrap
+from tests.live_server import LoopbackServer
 from tests.node_checkers import NODE_DIR, node_binary
 from tests.oauth_flow import s256
 from tests.test_credential_pages import REASON, bilingual_cosigned
-from tests.test_fuzz_api import LoopbackServer
 from tests.test_openapi_tools import _fetch, _operation_ids
 
 CHROMIUM = os.environ.get("GUILDHALL_CHROMIUM", "/usr/bin/chromium")
