@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
+from domain.credentials import envelopes
 from domain.credentials.document import Party
 from domain.credentials.elm import Agent, LanguageMap, Translations, european_learning_credential
 from domain.credentials.facts import parties, profile_version, published_content, unit_of
@@ -124,4 +123,4 @@ async def elm_document(db: Database, row: Mapping[str, Any], public_url: str) ->
     language (unsigned: ELM is an export; the signed forms are the VC-JWT, the JWS and the JSON)."""
     async with db.connection() as conn:
         texts = await translations(conn, row["id"], public_url)
-    return european_learning_credential(msgspec.json.decode(row["payload"]), texts)
+    return european_learning_credential(envelopes.credential_json(row["payload"]), texts)
