@@ -235,6 +235,10 @@ async def test_suspended_and_revoked_json_forms_fail_the_status_step_of_verifier
         assert checked["status"]["verified"], (name, checked)
         assert checked["status"]["results"] == [{"purpose": "revocation", "status": set_bit, "verified": True}], name
 
+    for name, credential in by_name.items():  # the VC-JWT and JWS JSON name the same status entry
+        jwt = await client.get(f"/credentials/{credential['id']}/vc-jwt", headers=room.provider.headers)
+        claims = json.loads(envelopes.b64url_decode(jwt.text.split(".")[1]))
+        assert claims["credentialStatus"] == forms[name]["credentialStatus"], name
     for name, (_, _, verdict) in actions.items():
         ours = (await client.post("/verify", json={"credential": forms[name]})).json()
         assert ours["verdict"] == verdict and ours["form"] == "data-integrity", (name, ours)
