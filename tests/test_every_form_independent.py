@@ -177,7 +177,8 @@ async def test_the_signed_payload_of_the_vc_jwt_and_the_jws_json_expands_in_safe
     """The VC-JWT's and the JWS JSON's payload is the credential plus the JWT registered claims (VC-JOSE-COSE,
     OB 3.0 §8.2). Read as JSON-LD it expands in safe mode with nothing dropped: the VC 2.0 context defines
     ``iss``, ``sub``, ``nbf``, ``iat`` and ``exp``, Guildhall's context ``jti`` (found missing by this test).
-    The credential each form carries, the payload without those claims, does too."""
+    The credential each form carries, the payload without those claims, does too; so does the status list
+    credential the credentials name (its JSON form)."""
     room = await every_kind(client, bootstrap, db, settings)
     seen = await downloads(client, room)
     credentials = []
@@ -188,10 +189,13 @@ async def test_the_signed_payload_of_the_vc_jwt_and_the_jws_json_expands_in_safe
         carried = {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
         credentials.append({"name": f"carried {name_of(item['record'])}", "credential": carried, "only": "safe"})
     documents = await _served(client, settings, room, [i["record"]["credential"] for i in seen])
+    lists = {e["statusListCredential"] for i in seen for e in [i["record"]["credential"]["credentialStatus"]]}
+    for url in lists:  # the status list credential's JSON form, with its Data Integrity proof
+        credentials.append({"name": f"status list {url}", "credential": documents[url], "only": "safe"})
     answer = await run_checker(
         CHECKER, {"documents": documents, "contexts": _standard_contexts(), "credentials": credentials}
     )
-    assert len(answer["results"]) == 8
+    assert len(answer["results"]) == 8 + len(lists)
     for result in answer["results"]:
         assert result["safe"]["ok"], (result["name"], result["safe"])
 
