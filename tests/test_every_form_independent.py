@@ -11,11 +11,14 @@
   ``@digitalcredentials/verifier-core``'s ``verifyCredential`` (what the Learner Credential Wallet runs) and
   by ``@digitalbazaar/vc`` with ``@digitalbazaar/vc-bitstring-status-list`` as its status check (the list's
   own proof verified too), beside credentials of the same lists that stay valid.
+* An ES256 issuer's JSON form (``ecdsa-rdfc-2019``) valid, revoked and expired for ``@digitalbazaar/vc``, and an
+  issuer signing JWTs as ``Ed25519``'s JSON form for both Data Integrity verifiers.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jwcrypto import jwk as jwcrypto_jwk
@@ -25,7 +28,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
-from domain.credentials import envelopes, keys
+from domain.credentials import envelopes, keys, multikey
+from domain.credentials.data_integrity import proofs
 from domain.db import Database
 from tests.conftest import Bootstrap, Integrator
 from tests.node_checkers import run_checker
@@ -247,3 +251,77 @@ async def test_suspended_and_revoked_json_forms_fail_the_status_step_of_verifier
         ours = (await client.post("/verify", json={"credential": forms[name]})).json()
         assert ours["verdict"] == verdict and ours["form"] == "data-integrity", (name, ours)
     assert (await client.post("/verify", json={"credential": forms["qualification"]})).json()["verdict"] == "valid"
+
+
+async def test_es256_and_ed25519_header_issuers_json_forms_expired_and_revoked_with_digitalbazaar_vc(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    """An ES256 issuer's JSON form (``ecdsa-rdfc-2019``): valid, revoked (the status list it names carries an
+    ``ecdsa-rdfc-2019`` proof too, verified by vc-bitstring-status-list) and, signed again with a validity that
+    ended yesterday, expired for @digitalbazaar/vc. An issuer whose Ed25519 key signs JWTs as ``Ed25519``: its
+    JSON form's proofs are ``eddsa-rdfc-2022`` as any Ed25519 key's, accepted by verifier-core too."""
+    es256 = await one_unit(client, bootstrap, db, settings, {"alg": "ES256"})
+    ed25519 = await one_unit(client, bootstrap, db, settings, {"headerAlg": "Ed25519"})
+    held = {}
+    for name, room in (("es256", es256), ("ed25519", ed25519)):
+        [credential] = await credentials_of(client, room)
+        response = await client.get(f"/credentials/{credential['id']}/json", headers=room.provider.headers)
+        assert response.status_code == 200, response.text
+        held[name] = (room, credential["id"], response.json())
+    assert [p["cryptosuite"] for p in held["es256"][2]["proof"]] == ["ecdsa-rdfc-2019", "eddsa-rdfc-2022"]
+    assert [p["cryptosuite"] for p in held["ed25519"][2]["proof"]] == ["eddsa-rdfc-2022", "eddsa-rdfc-2022"]
+
+    # The ES256 issuer's credential with a validity that ended yesterday, proved by its P-256 key.
+    room, credential_id, form = held["es256"]
+    document = {k: v for k, v in form.items() if k != "proof"}
+    yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    document["validFrom"] = document["awardedDate"] = (
+        (yesterday - timedelta(days=365)).isoformat().replace("+00:00", "Z")
+    )
+    document["validUntil"] = yesterday.isoformat().replace("+00:00", "Z")
+    async with db.connection() as conn:
+        key = await keys.current_signing_key(conn, settings.master_key, room.provider.org_id)
+    assert key.alg == "ES256"
+    method = multikey.verification_method_id(keys.did_web(settings.issuer, room.provider.org_id), key.kid)
+    private = envelopes.b64url_decode(key.jwk.as_dict(private=True)["d"])
+    signer = proofs.Signer(proofs.SigningKey("ES256", private), method, document["validFrom"])
+    expired = {**document, "proof": [proofs.create(document, signer, settings.issuer)]}
+
+    live = {name: f for name, (_, _, f) in held.items()}
+    documents = await _served(client, settings, es256, [live["es256"]])
+    documents.update(await _served(client, settings, ed25519, [live["ed25519"]]))
+    revoked = await client.post(
+        f"/credentials/{credential_id}/revocation", json={"reason": "Issued in error"}, headers=room.provider.headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    revoked_documents = await _served(client, settings, es256, [live["es256"]])  # the list as published now
+    payload = {
+        "documents": documents,
+        "contexts": _standard_contexts(),
+        "credentials": [
+            {"name": "es256", "credential": live["es256"], "status": True},
+            {"name": "ed25519", "credential": live["ed25519"], "status": True},
+            {"name": "expired", "credential": expired},
+        ],
+    }
+    results = {r["name"]: r for r in (await run_checker(CHECKER, payload))["results"]}
+    payload = {**payload, "documents": {**documents, **revoked_documents}, "credentials": payload["credentials"][:1]}
+    [after] = (await run_checker(CHECKER, payload))["results"]
+
+    for name in ("es256", "ed25519"):
+        checked = results[name]["vc"]
+        assert checked["verified"] and checked["status"]["results"][0]["status"] is False, (name, checked)
+        assert all(p["verified"] for p in results[name]["proofs"]), (name, results[name]["proofs"])
+        assert results[name]["safe"]["ok"] and results[name]["safeWithProof"]["ok"], name
+    assert results["ed25519"]["verifierCore"]["signatureValid"], results["ed25519"]["verifierCore"]
+    assert {"id": "revocation_status", "valid": True} in results["ed25519"]["verifierCore"]["log"]
+    assert not results["es256"]["verifierCore"]["signatureValid"], "verifier-core knows eddsa-rdfc-2022 only"
+    assert after["vc"]["verified"] and after["vc"]["status"]["results"][0]["status"] is True, after["vc"]
+    assert not results["expired"]["vc"]["verified"], results["expired"]["vc"]
+    assert any('is after "validUntil"' in e for e in results["expired"]["vc"]["errors"]), results["expired"]["vc"]
+    assert results["expired"]["proofs"][0]["verified"], "its proof is fine: the dates are what fail"
+
+    assert (await client.post("/verify", json={"credential": live["es256"]})).json()["verdict"] == "revoked"
+    verdict = (await client.post("/verify", json={"credential": expired})).json()
+    validity = next(c for c in verdict["checks"] if c["check"] == "validity")
+    assert validity["status"] == "failed" and validity["message"].startswith("expired on"), verdict
