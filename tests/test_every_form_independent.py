@@ -132,6 +132,15 @@ async def test_every_kind_and_issuer_algorithm_in_the_jws_json_form_verifies_sig
             name = f"{alg} {name_of(seen['record'])}"
             items.append({"name": name, "jws": seen["jws"]})
             expected[name] = (alg, room, seen)
+    # The RS256 issuer's JSON form keeps its signature as a JwtProof2020 holding its VC-JWT: checked as a JWS too.
+    [(_, rs256_room, rs256)] = [v for n, v in expected.items() if n.startswith("RS256")]
+    rs256_json = await client.get(f"/credentials/{rs256['record']['id']}/json", headers=rs256_room.provider.headers)
+    old_proof = rs256_json.json()["proof"][0]
+    assert old_proof["type"] == "JwtProof2020" and old_proof["jwt"] == rs256["jwt"]
+    head, body, signature = old_proof["jwt"].split(".")
+    as_jws = {"payload": body, "signatures": [{"protected": head, "signature": signature}]}
+    items.append({"name": "RS256 JwtProof2020", "jws": as_jws})
+    expected["RS256 JwtProof2020"] = ("RS256", rs256_room, {**rs256, "jws": as_jws})
     assert sorted(n for n in expected if n.startswith("EdDSA")) == [
         "EdDSA programme",
         "EdDSA qualification",
@@ -169,8 +178,9 @@ async def test_every_kind_and_issuer_algorithm_in_the_jws_json_form_verifies_sig
             [public] = await published_jwks(client, organisation)
             assert jwcrypto_verifies(seen["jws"], public) is signs, (checked["name"], organisation.org_id)
     single = [c["name"] for c in answer["items"] if len(c["signatures"]) == 1]
-    assert single == ["EdDSA qualification"], "the chamber co-signs every programme credential, not the qualification"
-    assert cosigned == len(items) - 1
+    # The chamber co-signs every programme credential, not the qualification; the JwtProof2020 is one signature.
+    assert single == ["EdDSA qualification", "RS256 JwtProof2020"]
+    assert cosigned == len(items) - 2
     stranger = (await published_jwks(client, rooms["ES256"].provider))[0]
     assert not jwcrypto_verifies(expected["EdDSA unit u1"][2]["jws"], stranger)
 
