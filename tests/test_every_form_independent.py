@@ -5,8 +5,9 @@
   the whole JWS with each signer's key, a changed payload refused (``tests/node/jws_json.mjs``); jwcrypto
   verifies the same JWS with each organisation's published JWK. For every kind (unit, programme,
   qualification, co-signed) and every issuer algorithm (EdDSA, Ed25519, ES256, RS256).
-* The signed payload of the VC-JWT and of the JWS JSON, expanded in JSON-LD safe mode: the credential terms all
-  defined; only the JWT registered claims (``iss``, ``jti``, ``nbf``, ``iat``, ``exp``) are JOSE's, not JSON-LD's.
+* The signed payload of the VC-JWT and of the JWS JSON (the credential and the JWT registered claims), and the
+  status list credential, expanded in JSON-LD safe mode with nothing dropped (``jti`` was, until Guildhall's
+  context defined it). The RS256 issuer's ``JwtProof2020`` in the JSON form checked as the JWS it is.
 * A suspended and a revoked credential's JSON form (Data Integrity proof set) checked whole, status included, by
   ``@digitalcredentials/verifier-core``'s ``verifyCredential`` (what the Learner Credential Wallet runs) and
   by ``@digitalbazaar/vc`` with ``@digitalbazaar/vc-bitstring-status-list`` as its status check (the list's
