@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response
@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from api.observability import request_id_var
 from domain import errors
+from domain.credentials.models import CredentialState
 
 log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -66,6 +67,22 @@ class InvalidParam(msgspec.Struct):
 
 class ValidationProblem(Problem, kw_only=True):
     invalidParams: list[InvalidParam] = msgspec.field(default_factory=list)
+
+
+class MissingSignature(msgspec.Struct):
+    """A signature a credential lacks, or lost, to be complete."""
+
+    signature: Literal["issuer", "cosigner"]
+    organisationId: str
+    organisationName: str | None
+    problem: str
+
+
+class IncompleteProblem(Problem, kw_only=True):
+    """``urn:guildhall:problem:credential-incomplete``: the credential lacks a signature; ``missing`` names each."""
+
+    state: CredentialState
+    missing: list[MissingSignature]
 
 
 def problem_response(
@@ -162,6 +179,27 @@ def problem_spec(description: str, *, validation: bool = False) -> ResponseSpec:
         media_type=PROBLEM_MEDIA_TYPE,
         generate_examples=False,  # Litestar's would be random text (a status of 2562), not a problem document
     )
+
+
+INCOMPLETE_DESCRIPTION = (
+    "The credential is not complete (held, awaiting its co-signature, or a co-signature refused or withdrawn), so "
+    "none of its forms is handed out: type urn:guildhall:problem:credential-incomplete, `state` the credential's "
+    "state and `missing` one entry per signature it lacks (`signature`: issuer or cosigner, the organisation, and "
+    "the `problem` in words)."
+)
+
+
+def signed_download(handler_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``secured()``'s keyword arguments for a download of a credential's forms: its 409 is the
+    credential-incomplete problem, with the ``missing`` member documented."""
+    responses = dict(handler_kwargs["responses"])
+    responses[409] = ResponseSpec(
+        data_container=IncompleteProblem,
+        description=INCOMPLETE_DESCRIPTION,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+    return {**handler_kwargs, "responses": responses}
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -49,9 +49,7 @@ async def enforce(redis: Redis, name: str, subject: str, limit: RateLimit, *, fa
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
     key = f"ratelimit:{name}:{digest}"
     try:
-        answer = redis.eval(
-            _SLIDING_WINDOW, 1, key, str(limit.requests), str(limit.per_seconds), secrets.token_hex(8)
-        )
+        answer = redis.eval(_SLIDING_WINDOW, 1, key, str(limit.requests), str(limit.per_seconds), secrets.token_hex(8))
         retry_after = int(await answer)  # type: ignore[misc]  # redis-py types sync and async clients as one
     except RedisError:
         if fail_open:

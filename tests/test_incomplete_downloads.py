@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -119,7 +120,8 @@ async def test_awaiting_withdrawn_and_refused_credentials_are_handed_out_nowhere
     await drain(db, settings)
     [sim] = [c for c in await credentials_of(client, room, state="awaiting_cosignature") if c["unitKey"] == "sim"]
     refused = await client.post(
-        f"/credentials/{sim['id']}/cosignature-refusal", json={"reason": "Simulator not approved"},
+        f"/credentials/{sim['id']}/cosignature-refusal",
+        json={"reason": "Simulator not approved"},
         headers=room.chamber.headers,
     )
     assert refused.status_code == 200, refused.text
@@ -141,7 +143,10 @@ async def test_a_held_credential_lacks_the_awarding_bodys_signature(
     await simulator_pass(client, room)
     await drain(db, settings)
     [credential] = await credentials_of(client, room)
+    components = (await client.get("/schema/openapi.json")).json()["components"]
+    documented = Draft202012Validator({"$ref": "#/components/schemas/IncompleteProblem", "components": components})
     for form in FORMS:
         response = await client.get(f"/credentials/{credential['id']}/{form}", headers=room.provider.headers)
         assert_incomplete(response, "held", "not signed yet: the assessing provider holds issuing", "issuer")
+        documented.validate(response.json())  # the body is what the OpenAPI document says it is
     assert (await client.get(f"/c/{credential['id']}")).status_code == 404  # not public, not the learner's

@@ -379,6 +379,7 @@ async def test_every_kind_signed_as_eddsa_by_default_verifies_everywhere(
 @pytest.mark.parametrize(
     ("options", "alg", "method_type"),
     [
+        ({}, "EdDSA", "Multikey"),  # the default: a new Ed25519 key signing as EdDSA
         ({"headerAlg": "Ed25519"}, "Ed25519", "Multikey"),
         ({"alg": "ES256"}, "ES256", "Multikey"),
         ({"alg": "RS256"}, "RS256", "JsonWebKey2020"),

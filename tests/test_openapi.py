@@ -178,3 +178,33 @@ async def test_problem_schemas_carry_no_made_up_examples(client: AsyncTestClient
     schemas = (await client.get("/schema/openapi.json")).json()["components"]["schemas"]
     for name in ("Problem", "ValidationProblem", "InvalidParam", "OAuthErrorBody", "ImsxProblem"):
         assert "examples" not in str(schemas[name]), name
+
+
+DOWNLOADS = {
+    f"{prefix}/credentials/{{credential_id}}/{form}"
+    for prefix in ("", "/me")
+    for form in ("vc-jwt", "jws", "json", "elm")
+}
+
+
+async def test_the_downloads_document_the_credential_incomplete_problem_and_its_missing_member(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A 409 of a download names what the credential lacks in ``missing`` (issue 11): documented as answered."""
+    document = (await client.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    for path in DOWNLOADS:
+        conflict = document["paths"][path]["get"]["responses"]["409"]
+        assert "credential-incomplete" in conflict["description"], path
+        schema = conflict["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/IncompleteProblem"}, path
+    problem = schemas["IncompleteProblem"]
+    assert {"type", "title", "status", "detail", "state", "missing"} <= set(problem["required"])
+    assert problem["properties"]["missing"]["items"] == {"$ref": "#/components/schemas/MissingSignature"}
+    entry = schemas["MissingSignature"]
+    assert set(entry["required"]) == {"signature", "organisationId", "organisationName", "problem"}
+    assert entry["properties"]["signature"]["enum"] == ["issuer", "cosigner"]
+    assert "examples" not in str(problem) and "examples" not in str(entry)
+    # Other conflicts keep the plain problem.
+    cosign = document["paths"]["/credentials/{credential_id}/cosignature"]["post"]["responses"]["409"]
+    assert cosign["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
+from api.errors import signed_download
 from api.http import Cursor, IdempotencyKeyHeader, Limit, idempotency_key
 from domain.credentials import service
 from domain.credentials.data_integrity import forms
@@ -64,7 +65,7 @@ class CredentialController(Controller):
         operation_id="getCredentialVcJwt",
         summary="The credential as a VC-JWT (compact JWS signed by the awarding body)",
         media_type=VC_JWT_MEDIA_TYPE,
-        **secured("credentials:read", errors=[404, 409]),
+        **signed_download(secured("credentials:read", errors=[404, 409])),
     )
     async def vc_jwt(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -80,7 +81,7 @@ class CredentialController(Controller):
         "/jws",
         operation_id="getCredentialJwsJson",
         summary="The credential as a JWS JSON General Serialization: every signature over one payload",
-        **secured("credentials:read", errors=[404, 409]),
+        **signed_download(secured("credentials:read", errors=[404, 409])),
     )
     async def jws(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -91,7 +92,7 @@ class CredentialController(Controller):
         "/json",
         operation_id="getCredentialJson",
         summary="The credential JSON with its proof set (one DataIntegrityProof per signature, eddsa-rdfc-2022)",
-        **secured("credentials:read", errors=[404, 409]),
+        **signed_download(secured("credentials:read", errors=[404, 409])),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]

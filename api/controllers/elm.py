@@ -11,6 +11,7 @@ from litestar.params import FromPath
 
 from api.auth import secured
 from api.controllers.credentials import public_url
+from api.errors import signed_download
 from domain.credentials import service
 from domain.credentials.elm import ELM_MEDIA_TYPE
 from domain.credentials.elm_sources import elm_document
@@ -26,7 +27,7 @@ class ElmController(Controller):
         operation_id="getCredentialElm",
         summary="The credential as a European Learning Model v3 EuropeanDigitalCredential (JSON-LD, unsigned)",
         media_type=ELM_MEDIA_TYPE,
-        **secured("credentials:read", errors=[404, 409]),
+        **signed_download(secured("credentials:read", errors=[404, 409])),
     )
     async def elm(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]

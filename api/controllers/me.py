@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
 from api.controllers.credentials import VC_JWT_MEDIA_TYPE, public_url
+from api.errors import signed_download
 from api.http import Cursor, Limit
 from domain.attempts.models import AttemptPage
 from domain.credentials import service, wallet
@@ -129,7 +130,7 @@ class MeController(Controller):
         operation_id="getMyCredentialVcJwt",
         summary="One of your credentials as a VC-JWT (compact JWS signed by the awarding body), for a wallet",
         media_type=VC_JWT_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404, 409]),
+        **signed_download(for_person("credentials:read", errors=[404, 409])),
     )
     async def vc_jwt(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -141,7 +142,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/jws",
         operation_id="getMyCredentialJwsJson",
         summary="One of your credentials as a JWS JSON General Serialization: every signature over one payload",
-        **for_person("credentials:read", errors=[404, 409]),
+        **signed_download(for_person("credentials:read", errors=[404, 409])),
     )
     async def jws(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -152,7 +153,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/json",
         operation_id="getMyCredentialJson",
         summary="One of your credentials as JSON with its proof set (one DataIntegrityProof per signature)",
-        **for_person("credentials:read", errors=[404, 409]),
+        **signed_download(for_person("credentials:read", errors=[404, 409])),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -168,7 +169,7 @@ class MeController(Controller):
         operation_id="getMyCredentialElm",
         summary="One of your credentials in the European Learning Model v3, for Europass (unsigned)",
         media_type=ELM_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404, 409]),
+        **signed_download(for_person("credentials:read", errors=[404, 409])),
     )
     async def elm(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]

@@ -10,7 +10,7 @@
 //     W3C context's issuer-dependent @vocab; entries with "only": "safe" get this check alone.
 // Nothing goes to the network: every document comes from stdin or the npm packages.
 //
-// stdin: {"documents": {url-or-did: json}, "credentials": [{"name", "credential"}], "now"?: iso}
+// stdin: {"documents": {url-or-did: json}, "credentials": [{"name", "credential", "status"?: true}], "now"?: iso}
 //   documents hold the test server's own context, its DID documents (by DID) and status list credentials.
 // stdout: {"results": [{"name", "vc": {...}, "proofs": [{...}], "verifierCore": {...}, "safe": {...}}]}
 import fs from 'node:fs';
@@ -25,6 +25,7 @@ import * as dataIntegrityContext from '@digitalbazaar/data-integrity-context';
 import * as multikeyContext from '@digitalbazaar/multikey-context';
 import * as didContext from 'did-context';
 import * as statusContext from '@digitalbazaar/vc-bitstring-status-list-context';
+import {checkStatus as bitstringCheckStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 const documents = new Map(Object.entries(input.documents || {}));
@@ -77,19 +78,30 @@ globalThis.fetch = async (resource) => {
 };
 
 const suite = [new DataIntegrityProof({cryptosuite: eddsa}), new DataIntegrityProof({cryptosuite: ecdsa})];
-// Status is checked by the status-list checkers; here, proofs: a status check that reports and passes.
-const checkStatus = async () => ({verified: true});
+// By default status is left to the status-list checkers (a status check that reports and passes); an entry with
+// "status": true has @digitalbazaar/vc check it with @digitalbazaar/vc-bitstring-status-list, the list credential's
+// own proof verified and its issuer matched. That library's verified means the check ran; each result's status
+// (true: the bit is set) says whether the credential is revoked or suspended: reported as "status".
+const noStatus = async () => ({verified: true});
+const bitstringStatus = async ({credential}) => bitstringCheckStatus({
+  credential, documentLoader, suite, verifyBitstringStatusListCredential: true, verifyMatchingIssuers: true,
+});
 
 function summary(result) {
   const errors = [];
+  const status = result.statusResult
+    ? {verified: !!result.statusResult.verified, error: result.statusResult.error ? String(result.statusResult.error.message || result.statusResult.error) : undefined,
+       results: (result.statusResult.results || []).map(r => ({purpose: r.credentialStatus && r.credentialStatus.statusPurpose, status: r.status, verified: r.verified}))}
+    : undefined;
   const collect = e => { if(e) errors.push(String(e.message || e)); };
   collect(result.error);
   for(const r of result.results || []) { collect(r.error); }
   if(result.error && result.error.errors) result.error.errors.forEach(collect);
-  return {verified: !!result.verified, errors};
+  return {verified: !!result.verified, errors, ...(status ? {status} : {})};
 }
 
-async function verifyWithVc(credential) {
+async function verifyWithVc(credential, withStatus = false) {
+  const checkStatus = withStatus ? bitstringStatus : noStatus;
   try {
     return summary(await vc.verifyCredential({credential, suite, documentLoader, checkStatus}));
   } catch(e) {
@@ -143,7 +155,7 @@ async function verifierCore(credential) {
 }
 
 const results = [];
-for(const {name, credential, only} of input.credentials) {
+for(const {name, credential, only, status} of input.credentials) {
   if(only === 'safe') {  // a form checked for its JSON-LD alone (e.g. the JwtProof2020 form handed out before)
     results.push({name, safe: await safeExpansion(credential), safeWithProof: await safeExpansion(credential, true)});
     continue;
@@ -162,7 +174,7 @@ for(const {name, credential, only} of input.credentials) {
   }
   results.push({
     name,
-    vc: await verifyWithVc(credential),
+    vc: await verifyWithVc(credential, !!status),
     proofs: each,
     verifierCore: input.verifierCore === false ? null : await verifierCore(credential),
     safe: await safeExpansion(credential),

@@ -64,7 +64,8 @@ def guildhall_context(public_url: str) -> Json:
     Badges 3.0 terms its context 3.0.3 does not define (``awardedDate``, ``inLanguage``, the schema validator
     type ``1EdTechJsonSchemaValidator2019``) get Open Badges' own vocabulary IRIs here, so that no term of a
     credential falls back to the VC 2.0 context's issuer-dependent ``@vocab`` (or is dropped by a processor
-    whose VC 2.0 context has none).
+    whose VC 2.0 context has none). ``jti``, the JWT claim the VC-JWT's payload carries beside the credential,
+    is defined for the same reason.
     """
     gh = f"{public_url}{GUILDHALL_CONTEXT_PATH}#"
     return {
@@ -155,6 +156,10 @@ def guildhall_context(public_url: str) -> Json:
                 },
             },
             "jwt": {"@id": "gh:jwt"},
+            # The one JWT registered claim of the Open Badges 3.0 JWT profile the VC 2.0 context leaves out (it
+            # defines iss, sub, nbf, iat and exp): without it the VC-JWT's payload, read as JSON-LD, drops jti
+            # (and safe-mode expansion refuses it). IANA's JWT claims registry, as the VC 2.0 context names nbf.
+            "jti": {"@id": "https://www.iana.org/assignments/jwt#jti", "@type": "@id"},
         }
     }
 
