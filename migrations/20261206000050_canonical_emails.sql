@@ -8,12 +8,25 @@
 -- for the rare others it is close, and `guildhall migrate` re-derives them in Python right after.
 ALTER TABLE persons ADD COLUMN email_canonical text;
 UPDATE persons SET email_canonical = lower(normalize(btrim(email), NFKC));
+-- Addresses that lower() kept apart but the canonical form folds together (a full-width letter, a stray space):
+-- the one already in canonical form, else the oldest, keeps it; the others keep lower(email), unique under the
+-- index this replaces (and left so by `guildhall migrate`, which logs them).
+UPDATE persons p SET email_canonical = lower(p.email)
+FROM (SELECT id, row_number() OVER (PARTITION BY email_canonical
+                                    ORDER BY lower(email) = email_canonical DESC, created_at, id) AS n
+      FROM persons) d
+WHERE d.id = p.id AND d.n > 1;
 ALTER TABLE persons ALTER COLUMN email_canonical SET NOT NULL;
 CREATE UNIQUE INDEX persons_email_canonical_key ON persons (email_canonical);
 DROP INDEX persons_email_key;
 
 ALTER TABLE learners ADD COLUMN email_canonical text;
 UPDATE learners SET email_canonical = lower(normalize(btrim(email), NFKC)) WHERE email IS NOT NULL;
+UPDATE learners l SET email_canonical = lower(l.email)
+FROM (SELECT id, row_number() OVER (PARTITION BY provider_id, email_canonical
+                                    ORDER BY lower(email) = email_canonical DESC, created_at, id) AS n
+      FROM learners WHERE email IS NOT NULL) d
+WHERE d.id = l.id AND d.n > 1;
 ALTER TABLE learners ADD CONSTRAINT learners_email_canonical_check CHECK ((email IS NULL) = (email_canonical IS NULL));
 CREATE UNIQUE INDEX learners_provider_email_canonical_key ON learners (provider_id, email_canonical)
     WHERE email_canonical IS NOT NULL;

@@ -8,6 +8,7 @@ import difflib
 import itertools
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -106,3 +107,24 @@ def test_every_migration_has_an_up_and_a_down_section() -> None:
         assert up and down, f"{path.name}: needs '-- migrate:up' and '-- migrate:down' sections"
         assert up.start() < down.start(), f"{path.name}: the up section comes first"
         assert text[up.end() : down.start()].strip(), f"{path.name}: the up section is empty"
+
+
+async def test_canonical_emails_migrate_over_addresses_that_fold_together(empty_database: str, tmp_path: Path) -> None:
+    # Before canonical e-mails, uniqueness was lower(email): a full-width "ａ" and an "a", or a stray space, made two
+    # accounts. The migration must not fail on them; the older keeps the canonical form, the other its own.
+    for path in migrations.MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < "20261206000050":
+            (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    await migrations.migrate(empty_database, tmp_path)
+    conn = await asyncpg.connect(empty_database)
+    try:
+        await conn.execute(
+            "INSERT INTO persons (email, name) VALUES ('ana@example.org', 'Ana'), ('\uff41na@example.org', 'Wide'),"
+            " (' ana@example.org', 'Spaced')"
+        )
+        await migrations.migrate(empty_database)
+        rows = {r["name"]: r["email_canonical"] for r in await conn.fetch("SELECT name, email_canonical FROM persons")}
+    finally:
+        await conn.close()
+    assert rows["Ana"] == "ana@example.org"
+    assert len(set(rows.values())) == 3, rows
