@@ -343,6 +343,11 @@ async def test_the_json_form_carries_a_data_integrity_proof_by_the_key_of_its_jw
     [jwk] = [k for k in jwks["keys"] if header["kid"].endswith("#key-" + k["kid"])]
     proofs.verify(envelopes.credential_json(envelope.payload), proof, jwk, settings.issuer)
 
+    # What the OpenAPI document says of this answer is what it is: a proof set (an array), not one object.
+    spec = (await client.get("/schema/openapi.json")).json()["paths"]["/status-lists/{list_id}"]["get"]
+    documented = spec["responses"]["200"]["content"][accept]["schema"]["properties"]["proof"]
+    assert documented["type"] == "array" and "JwtProof2020 proof holding" not in documented.get("description", "")
+
 
 async def test_an_unknown_list_is_not_found(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get(f"/status-lists/{uuid4()}")

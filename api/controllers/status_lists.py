@@ -45,7 +45,14 @@ _CREDENTIAL_WITH_PROOF = Schema(
         "issuer": Schema(type=OpenAPIType.STRING, description="The DID of the organisation that keeps the list"),
         "validFrom": Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
         "credentialSubject": Schema(type=OpenAPIType.OBJECT, description="The list: statusPurpose and encodedList"),
-        "proof": Schema(type=OpenAPIType.OBJECT, description="A JwtProof2020 proof holding the list's VC-JWT"),
+        "proof": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(type=OpenAPIType.OBJECT),
+            description=(
+                "One proof: a DataIntegrityProof by the key that signed the list's VC-JWT (a JwtProof2020 holding "
+                "that VC-JWT for an RSA key)"
+            ),
+        ),
     },
 )
 
