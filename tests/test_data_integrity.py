@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from domain.credentials import envelopes, keys, multikey
-from domain.credentials.data_integrity import contexts, proofs, rdfc
+from domain.credentials.data_integrity import contexts, pool, proofs, rdfc
 from domain.credentials.document import OB_CONTEXT, OB_SCHEMA
 from domain.db import Database
 from tests.conftest import Bootstrap
@@ -352,3 +353,33 @@ async def test_a_revoked_and_an_expired_credential_fail_in_the_data_integrity_fo
     validity = next(c for c in verdict["checks"] if c["check"] == "validity")
     assert validity["status"] == "failed" and validity["message"].startswith("expired on"), verdict
     assert next(c for c in verdict["checks"] if c["check"] == "signatures")["status"] == "passed", verdict
+
+
+async def test_a_poison_graph_gets_a_verdict_in_bounded_time_and_leaves_the_proof_pool_working(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings, monkeypatch: Any
+) -> None:
+    # RDFC-1.0 canonicalisation of blank nodes that all point at each other is factorial in their number: ten of
+    # them (1.5 KB, no token needed) would hold a proof process for minutes. Verification is bounded in time,
+    # and the stuck process is replaced.
+    room = await classroom(client, bootstrap)
+    await simulator_pass(client, room)
+    await drain(db, settings)
+    await cosign_everything(client, room)
+    [(_, form)] = await _json_forms(client, room)
+    assert (await client.post("/verify", json={"credential": form})).json()["verdict"] == "valid"  # the pool is warm
+
+    monkeypatch.setattr(pool, "VERIFY_SECONDS", 3.0)
+    poisoned = copy.deepcopy(form)
+    nodes = [f"_:b{i}" for i in range(10)]
+    poisoned["credentialSubject"]["https://example.org/knows"] = [
+        {"@id": node, "https://example.org/knows": [{"@id": other} for other in nodes if other != node]}
+        for node in nodes
+    ]
+    started = time.monotonic()
+    response = await client.post("/verify", json={"credential": poisoned})
+    assert time.monotonic() - started < 20
+    assert response.status_code == 200, response.text
+    assert response.json()["verdict"] == "invalid", response.json()
+    problems = [s["problem"] or "" for s in response.json()["signatures"]]
+    assert any("could not be canonicalised within 3 seconds" in p for p in problems), problems
+    assert (await client.post("/verify", json={"credential": form})).json()["verdict"] == "valid"

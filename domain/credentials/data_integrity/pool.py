@@ -23,6 +23,10 @@ from domain.credentials.data_integrity import proofs
 
 Json = dict[str, Any]
 _pool: ProcessPoolExecutor | None = None
+# How long checking a presented credential's proofs may take. Guildhall's credentials take milliseconds, but
+# RDFC-1.0 is factorial in blank nodes that all point at each other: a 1.5 KB "poison graph" sent to the
+# public verifier would hold a process for minutes, and a few of them every process.
+VERIFY_SECONDS = float(os.environ.get("GUILDHALL_PROOF_VERIFY_SECONDS") or 10)
 
 
 def processes() -> int:
@@ -43,6 +47,17 @@ def shutdown() -> None:
         _pool = None
 
 
+def _terminate() -> None:
+    """Ends the pool's processes now (a running task cannot be cancelled otherwise); the next use starts a new
+    pool, and tasks that were running in the old one are run again there (``_run``)."""
+    global _pool
+    if _pool is not None:
+        stuck, _pool = _pool, None
+        for process in list(stuck._processes.values()):
+            process.terminate()
+        stuck.shutdown(wait=False)  # its futures fail with BrokenProcessPool, which _run retries
+
+
 async def _run(function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)`` in a pool process; a pool broken by a dead process is replaced once."""
     loop = asyncio.get_running_loop()
@@ -60,8 +75,15 @@ async def create_set(document: Json, signers: Sequence[proofs.Signer], public_ur
 
 
 async def verify_set(document: Json, checks: Sequence[tuple[Json, Json]], public_url: str) -> list[str | None]:
-    """Each (proof, public JWK) checked in a worker process: None where it verifies, else the reason."""
-    checked: list[str | None] = await _run(proofs.verify_set, document, list(checks), public_url)
+    """Each (proof, public JWK) checked in a worker process: None where it verifies, else the reason; every
+    proof refused when the check takes longer than VERIFY_SECONDS (its process is then replaced)."""
+    try:
+        checked: list[str | None] = await asyncio.wait_for(
+            _run(proofs.verify_set, document, list(checks), public_url), VERIFY_SECONDS
+        )
+    except TimeoutError:
+        _terminate()
+        return [f"the credential could not be canonicalised within {VERIFY_SECONDS:g} seconds"] * len(checks)
     return checked
 
 
