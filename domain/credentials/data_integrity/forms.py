@@ -4,8 +4,9 @@ Made on the first request for the JSON form and kept (``credential_proofs``), ra
 issuance: most credentials are fetched as a VC-JWT (the OB 3.0 API's default) or never downloaded, a
 co-signature adds its proof later anyway, and a proof costs milliseconds of CPU where issuing a whole
 credential costs a fraction of one. The first request pays ~2–7 ms in the proof pool; every later one reads
-the kept proofs. Proofs are deterministic (Ed25519, ``created`` = the signature's time), so two first
-requests at once make the same proof and the second insert is a no-op.
+the kept proofs. Ed25519 proofs are deterministic (``created`` = the signature's time), so two first requests
+at once make the same proof and the second insert is a no-op; ECDSA (P-256) signatures are randomised, so
+there the second request answers with a proof of its own (as valid) and later ones read the first one kept.
 
 Each proof is made with the key that made the signer's JWS signature, as ``{did}#key-{kid}``. An RSA key has no
 Data Integrity cryptosuite: that signer's proof stays a ``JwtProof2020`` (its VC-JWT).
