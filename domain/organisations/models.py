@@ -18,7 +18,8 @@ OrganisationKind = Literal[
 # Kinds whose accreditation of another organisation carries weight.
 ACCREDITING_KINDS = frozenset({"chamber", "qa_body", "authority"})
 
-LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 language code")]
+# "(?!\n)": in Python's re (msgspec's), "$" also matches before a final newline, which PostgreSQL's CHECK refuses.
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2,3}(?!\n)$", description="ISO 639 language code")]
 LocalisedText = Annotated[
     dict[LanguageCode, Annotated[str, Meta(min_length=1, max_length=500)]],
     Meta(min_length=1, description='Text by language, e.g. {"en": "...", "da": "..."}'),
