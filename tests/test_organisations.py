@@ -64,6 +64,7 @@ async def test_invalid_organisations_are_refused_with_the_reason(
         ({"defaultLanguage": "de"}, 422, "no text in the default language 'de'"),
         ({"kind": "guild"}, 400, "kind"),
         ({"country": "dk"}, 400, "country"),
+        ({"region": "DK-84\n"}, 400, "region"),  # "$" in a Python pattern matches before a final newline
         ({"website": "javascript:alert(1)"}, 400, "website"),
         ({"nmae": "typo"}, 400, "nmae"),
     ]

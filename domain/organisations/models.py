@@ -24,8 +24,8 @@ LocalisedText = Annotated[
     dict[LanguageCode, Annotated[str, Meta(min_length=1, max_length=500)]],
     Meta(min_length=1, description='Text by language, e.g. {"en": "...", "da": "..."}'),
 ]
-CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-RegionCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$", description="ISO 3166-2")]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}(?!\n)$", description="ISO 3166-1 alpha-2")]
+RegionCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}(?!\n)$", description="ISO 3166-2")]
 WebAddress = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=2000)]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=200)]

@@ -13,9 +13,9 @@ from domain.structs import Input, Model, Page
 
 Relation = Literal["essential", "optional"]
 
-ESCO_OCCUPATION_PATTERN = r"^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$"
+ESCO_OCCUPATION_PATTERN = r"^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}(?!\n)$"
 ESCO_SKILL_PATTERN = r"^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$"
-ISCO_PATTERN = r"^[0-9]{4}$"
+ISCO_PATTERN = r"^[0-9]{4}(?!\n)$"
 COMPETENCE_SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 EscoOccupationUri = Annotated[
