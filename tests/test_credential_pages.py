@@ -91,7 +91,7 @@ async def test_a_revoked_credential_says_so_unmistakably_with_the_date_and_reaso
         html = response.text
         assert '<div class="watermark" aria-hidden="true">Revoked</div>' in html, path
         assert '<section class="withdrawn" role="alert">' in html, path
-        assert f"<q class=\"reason\">{escaped}</q>" in html and REASON not in html, path  # verbatim, escaped
+        assert f'<q class="reason">{escaped}</q>' in html and REASON not in html, path  # verbatim, escaped
         words = text_of(html)
         assert f"This credential was revoked by Festo Didactic on {day}." in words, path
         assert "Festo Didactic SE" not in html, path

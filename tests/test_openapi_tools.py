@@ -124,5 +124,7 @@ async def test_redocly_lints_the_document_without_errors(settings: Settings, tmp
     errors = [p for p in report["problems"] if p["severity"] == "error"]
     assert status == 0 and report["totals"]["errors"] == 0, json.dumps(errors[:10], indent=1)
     warned = [p for p in report["problems"] if p["severity"] == "warn"]
-    assert {p["ruleId"] for p in warned} <= ACCEPTED_WARNINGS, [p for p in warned if p["ruleId"] not in ACCEPTED_WARNINGS]
+    assert {p["ruleId"] for p in warned} <= ACCEPTED_WARNINGS, [
+        p for p in warned if p["ruleId"] not in ACCEPTED_WARNINGS
+    ]
     assert len(warned) <= ACCEPTED_WARNING_COUNT, json.dumps(warned, indent=1)

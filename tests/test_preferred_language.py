@@ -44,7 +44,9 @@ def unit_credentials(credentials: list[dict[str, Any]]) -> dict[str, dict[str, A
 def assert_in(document: dict[str, Any], language: str) -> None:
     achievement = document["credentialSubject"]["achievement"]
     assert achievement["inLanguage"] == language
-    name, outcome = (ENGLISH, "Welds fillet joints with MIG") if language == "en" else (DANISH, "Svejser kantsømme med MIG")
+    name, outcome = (
+        (ENGLISH, "Welds fillet joints with MIG") if language == "en" else (DANISH, "Svejser kantsømme med MIG")
+    )
     assert achievement["name"] == document["name"] == name
     assert achievement["learningOutcome"][0]["title"] == outcome
 

@@ -198,7 +198,9 @@ def test_every_shell_block_of_the_readme_runs_against_make_run(
     claims = next(json.loads(line) for line in lines if line.startswith('{"iss":'))
     assert claims["iss"] == header["kid"].split("#")[0] and claims["jti"].startswith("urn:uuid:")
     assert isinstance(claims["nbf"], int) and claims["iat"] == claims["nbf"] and claims["exp"] > claims["nbf"]
-    assert {"type": "Multikey", "controller": claims["iss"]} in [json.loads(x) for x in lines if x.startswith('{"type":')]
+    assert {"type": "Multikey", "controller": claims["iss"]} in [
+        json.loads(x) for x in lines if x.startswith('{"type":')
+    ]
     for written in ("client.json", "credential.jwt", "programme.json"):
         assert (checkout / ".data" / written).is_file(), f"the tour writes {written} under .data/"
     assert sorted(p.name for p in checkout.iterdir()) == [".data", ".venv", "dev.log", "docs"], "nothing else"

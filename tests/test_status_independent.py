@@ -109,7 +109,9 @@ async def test_a_withdrawn_or_refused_cosignature_sets_the_published_bit(
     room, credential = await cosigned(client, bootstrap, db, settings)
     document = credential["credential"]
     withdrawn = await client.post(
-        f"/credentials/{credential['id']}/revocation", json={"reason": "Exam irregularity"}, headers=room.chamber.headers
+        f"/credentials/{credential['id']}/revocation",
+        json={"reason": "Exam irregularity"},
+        headers=room.chamber.headers,
     )
     assert withdrawn.status_code == 200, withdrawn.text
     assert bit_set(await independent(client, document))

@@ -104,9 +104,7 @@ async def translations(conn: Connection, credential_id: UUID, public_url: str) -
     )
 
 
-async def _accrediting_bodies(
-    conn: Connection, public_url: str, organisations: list[Organisation]
-) -> dict[str, Agent]:
+async def _accrediting_bodies(conn: Connection, public_url: str, organisations: list[Organisation]) -> dict[str, Agent]:
     """The accrediting bodies that are organisations here, by the name the credential gives them."""
     by_name = {
         a.accrediting_body_name: a.accrediting_organisation_id
