@@ -33,6 +33,7 @@ test: install node lint
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # The schema of a fresh database with every migration applied; test_migrations compares.
