@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from domain.credentials.keys import DID_CONTEXT, MULTIKEY_CONTEXT, did_document
 from domain.credentials.multikey import (
     base58btc,
+    base58btc_decode,
     kid_of_verification_method,
     public_key_multibase,
     verification_method_id,
@@ -42,6 +43,14 @@ def test_base58btc_known_values() -> None:
     )
     assert base58btc(bytes.fromhex("0000287fb4cd")) == "11233QC4"
     assert base58btc(b"") == ""
+
+
+def test_base58btc_decodes_what_it_encodes_and_refuses_other_characters() -> None:
+    assert base58btc_decode("2NEpo7TZRRrLZSi2U") == b"Hello World!"
+    assert base58btc_decode("11233QC4") == bytes.fromhex("0000287fb4cd")
+    assert base58btc_decode("") == b""
+    with pytest.raises(ValueError, match="not a base58btc character"):
+        base58btc_decode("0OIl")
 
 
 def test_ed25519_and_p256_prefixes_and_points() -> None:

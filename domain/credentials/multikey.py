@@ -19,6 +19,7 @@ VERIFICATION_METHOD_PREFIX = "#key-"
 _ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub (0xed) as an unsigned varint
 _P256_PUB = b"\x80\x24"  # multicodec p256-pub (0x1200) as an unsigned varint
 _BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_BASE58_INDEX = {c: i for i, c in enumerate(_BASE58_ALPHABET)}
 
 
 def verification_method_id(did: str, kid: str) -> str:
@@ -43,6 +44,18 @@ def base58btc(data: bytes) -> str:
         digits.append(_BASE58_ALPHABET[remainder])
     zeros = len(data) - len(data.lstrip(b"\0"))
     return "1" * zeros + "".join(reversed(digits))
+
+
+def base58btc_decode(text: str) -> bytes:
+    """The bytes of a base58btc text; ValueError for a character outside the alphabet. Quadratic in the
+    length: callers bound it first."""
+    number = 0
+    for char in text:
+        if char not in _BASE58_INDEX:
+            raise ValueError(f"{char!r} is not a base58btc character")
+        number = number * 58 + _BASE58_INDEX[char]
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
 
 
 def _b64url(value: str) -> bytes:

@@ -27,14 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from domain.credentials.data_integrity import rdfc
+from domain.credentials.multikey import base58btc, base58btc_decode
 
 Json = dict[str, Any]
 Cryptosuite = Literal["eddsa-rdfc-2022", "ecdsa-rdfc-2019"]
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITES: dict[str, Cryptosuite] = {"Ed25519": "eddsa-rdfc-2022", "ES256": "ecdsa-rdfc-2019"}
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58)}
 # A "created" that N-Quads carry as it is: the cached canonical proof configuration can take it verbatim.
 _PLAIN_MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 _PLACEHOLDER = "1970-01-01T00:00:00Z"
@@ -44,25 +43,6 @@ _MAX_PROOF_VALUE = 128
 
 class ProofInvalid(ValueError):
     """A proof that does not verify, or is not one this server can check; the message says why."""
-
-
-def base58btc(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    out = ""
-    while number:
-        number, rest = divmod(number, 58)
-        out = _B58[rest] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
-
-
-def base58btc_decode(text: str) -> bytes:
-    number = 0
-    for char in text:
-        if char not in _B58_INDEX:
-            raise ProofInvalid("proofValue is not base58btc")
-        number = number * 58 + _B58_INDEX[char]
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
-    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
 
 
 @dataclass(frozen=True)
@@ -187,7 +167,10 @@ def verify(
         raise ProofInvalid("the proof's purpose is not assertionMethod")
     if not isinstance(value, str) or not value.startswith("z") or len(value) > _MAX_PROOF_VALUE:
         raise ProofInvalid("proofValue is not a multibase base58btc signature")
-    signature = base58btc_decode(value[1:])
+    try:
+        signature = base58btc_decode(value[1:])
+    except ValueError:
+        raise ProofInvalid("proofValue is not base58btc") from None
     if "@context" in proof and proof["@context"] != document.get("@context"):
         raise ProofInvalid("the proof's @context is not the credential's")
     config = {k: v for k, v in proof.items() if k != "proofValue"}
