@@ -99,12 +99,7 @@ WHERE d.status = 'pending'
   AND d.next_attempt_at <= now()
   AND (d.leased_until IS NULL OR d.leased_until < now())
   AND e.status = 'enabled'
-  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
-                  WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
-                    AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
-  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
-  AND NOT EXISTS (SELECT 1 FROM outbox o
-                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25)
+  AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id)
 ORDER BY d.next_attempt_at, d.event_id
 LIMIT $1
 FOR UPDATE OF d SKIP LOCKED;
@@ -120,12 +115,7 @@ WHERE d.subject IN (SELECT subject FROM outbox WHERE id = ANY ($1::bigint[]))
   AND d.status = 'pending'
   AND d.next_attempt_at <= now()
   AND (d.leased_until IS NULL OR d.leased_until < now())
-  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
-                  WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
-                    AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
-  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
-  AND NOT EXISTS (SELECT 1 FROM outbox o
-                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25);
+  AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id);
 
 -- name: claim_delivery
 -- Takes the delivery for one attempt (the same conditions as due_deliveries); a second claimant finds the
@@ -139,12 +129,7 @@ WHERE d.id = $1
   AND d.status = 'pending'
   AND d.next_attempt_at <= now()
   AND (d.leased_until IS NULL OR d.leased_until < now())
-  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
-                  WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject = d.subject
-                    AND earlier.status = 'pending' AND earlier.event_id < d.event_id)
-  -- nor by an earlier event of the subject still being handled (given up after 25 failures: then not)
-  AND NOT EXISTS (SELECT 1 FROM outbox o
-                  WHERE o.subject = d.subject AND o.id < d.event_id AND o.done_at IS NULL AND o.attempts < 25)
+  AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id)
 RETURNING d.id, d.endpoint_id, d.body, e.url, e.secret_ciphertext,
           CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_ciphertext END
               AS previous_secret_ciphertext;
