@@ -269,6 +269,12 @@ _CACHE_SIZE = 1024
 _decrypted: OrderedDict[str, IssuerKey] = OrderedDict()
 
 
+def decrypted_key(row: Mapping[str, Any], master_key: bytes) -> IssuerKey:
+    """The issuer key of a ``signing_keys`` row (``kid``, ``organisation_id``, ``alg``,
+    ``private_key_ciphertext``), decrypted once per process and kept among the recently used."""
+    return _decrypt(row, row["organisation_id"], master_key)
+
+
 def _decrypt(row: Mapping[str, Any], organisation_id: UUID, master_key: bytes) -> IssuerKey:
     kid: str = row["kid"]
     cached = _decrypted.get(kid)

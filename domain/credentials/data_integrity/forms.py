@@ -21,19 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
-from domain.credentials import envelopes, multikey
+from domain.credentials import envelopes, keys, multikey
 from domain.credentials.data_integrity import pool, proofs
 from domain.credentials.keys import did_web
 from domain.db import Database
-from domain.keys import decrypt
 from domain.sql import load_queries
 
 q = load_queries(__file__, "forms.sql")
 Json = dict[str, Any]
 JWT_PROOF_TYPE = "JwtProof2020"
-_DI_ALGS = {"Ed25519": "Ed25519", "EdDSA": "Ed25519", "ES256": "ES256"}
+# The JWS algs of keys that have a Data Integrity cryptosuite (RSA has none).
+_DI_ALGS = frozenset({"Ed25519", "EdDSA", "ES256"})
 
 
 def _created(signature: Mapping[str, Any]) -> str:
@@ -52,13 +50,12 @@ def _jwt_proof(row: Mapping[str, Any], signature: Mapping[str, Any]) -> Json:
 
 
 def _signing_key(key_row: Mapping[str, Any], master_key: bytes) -> proofs.SigningKey | None:
-    alg = _DI_ALGS.get(key_row["alg"])
-    if alg is None:
+    """What a pool process signs with, for a key that has a Data Integrity cryptosuite (not RSA)."""
+    key = keys.decrypted_key(key_row, master_key)
+    if key.alg not in proofs.CRYPTOSUITES:
         return None
-    kid: str = key_row["kid"]
-    private = msgspec.json.decode(decrypt(master_key, key_row["private_key_ciphertext"], kid.encode()))
-    d: str = private["d"]
-    return proofs.SigningKey(alg, base64.urlsafe_b64decode(d + "=" * (-len(d) % 4)))
+    d = str(key.jwk.as_dict(private=True)["d"])  # the private scalar of an OKP or EC key
+    return proofs.SigningKey(key.alg, base64.urlsafe_b64decode(d + "=" * (-len(d) % 4)))
 
 
 async def json_with_proofs(db: Database, row: Mapping[str, Any], *, master_key: bytes, public_url: str) -> Json:
@@ -69,8 +66,8 @@ async def json_with_proofs(db: Database, row: Mapping[str, Any], *, master_key: 
         kept = {(r["organisation_id"], r["kid"]): r["proof"] for r in await conn.fetch(q.kept_proofs, row["id"])}
         missing = [s for s in signatures if (UUID(s["organisationId"]), s["kid"]) not in kept]
         key_rows = await conn.fetch(q.signing_keys, [s["kid"] for s in missing]) if missing else []
-    algs = {r["kid"]: _DI_ALGS.get(r["alg"]) for r in key_rows}
-    to_make = [s for s in missing if algs.get(s["kid"])]
+    has_suite = {r["kid"] for r in key_rows if r["alg"] in _DI_ALGS}
+    to_make = [s for s in missing if s["kid"] in has_suite]
     if to_make:
         private = {r["kid"]: _signing_key(r, master_key) for r in key_rows}
         signers = []
