@@ -19,6 +19,11 @@ def route_handlers() -> list[Any]:
     from api.controllers.me import MeController
     from api.controllers.members import MemberController
     from api.controllers.ob_api import ClientRegistrationController, ObApiController
+    from api.controllers.oid4vci import (
+        CredentialIssuerMetadataController,
+        CredentialOfferController,
+        Oid4vciController,
+    )
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
@@ -60,4 +65,7 @@ def route_handlers() -> list[Any]:
         WebhookController,
         ObApiController,
         ClientRegistrationController,
+        CredentialIssuerMetadataController,
+        Oid4vciController,
+        CredentialOfferController,
     ]

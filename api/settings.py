@@ -53,6 +53,9 @@ class Settings:
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
     login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))  # per address and account
     login_address_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 300))  # per address
+    # OpenID4VCI: offers made per client or person; nonce and credential requests per address.
+    offer_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
+    wallet_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60))
     log_level: str = "INFO"
     # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
     metrics_token: str | None = None

@@ -179,6 +179,51 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.credential_nonces (
+    nonce_hash text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE public.credential_offer_deliveries (
+    id bigint NOT NULL,
+    offer_id uuid NOT NULL,
+    credential_id uuid NOT NULL,
+    configuration_id text NOT NULL,
+    holder text NOT NULL,
+    delivered_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.credential_offer_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.credential_offer_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.credential_offers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    credential_ids uuid[] NOT NULL,
+    configuration_ids text[] NOT NULL,
+    pre_authorized_code_hash text NOT NULL,
+    tx_code_hash text NOT NULL,
+    tx_code_failures integer DEFAULT 0 NOT NULL,
+    issuer_state_hash text NOT NULL,
+    offer_sealed bytea NOT NULL,
+    created_by_client text NOT NULL,
+    created_by_person uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    redeemed_at timestamp with time zone,
+    access_token_jti text,
+    access_token_expires_at timestamp with time zone,
+    access_token_revoked_at timestamp with time zone,
+    CONSTRAINT credential_offers_check CHECK (((redeemed_at IS NULL) = (access_token_jti IS NULL))),
+    CONSTRAINT credential_offers_configuration_ids_check CHECK (((cardinality(configuration_ids) >= 1) AND (cardinality(configuration_ids) <= 3))),
+    CONSTRAINT credential_offers_credential_ids_check CHECK (((cardinality(credential_ids) >= 1) AND (cardinality(credential_ids) <= 20)))
+);
+
 CREATE TABLE public.credential_proofs (
     credential_id uuid NOT NULL,
     organisation_id uuid NOT NULL,
@@ -416,6 +461,7 @@ CREATE TABLE public.oauth_authorization_codes (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
+    credential_offer_id uuid,
     CONSTRAINT oauth_authorization_codes_code_challenge_method_check CHECK ((code_challenge_method = 'S256'::text))
 );
 
@@ -717,6 +763,24 @@ ALTER TABLE ONLY public.attempts
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.credential_nonces
+    ADD CONSTRAINT credential_nonces_pkey PRIMARY KEY (nonce_hash);
+
+ALTER TABLE ONLY public.credential_offer_deliveries
+    ADD CONSTRAINT credential_offer_deliveries_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.credential_offers
+    ADD CONSTRAINT credential_offers_access_token_jti_key UNIQUE (access_token_jti);
+
+ALTER TABLE ONLY public.credential_offers
+    ADD CONSTRAINT credential_offers_issuer_state_hash_key UNIQUE (issuer_state_hash);
+
+ALTER TABLE ONLY public.credential_offers
+    ADD CONSTRAINT credential_offers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.credential_offers
+    ADD CONSTRAINT credential_offers_pre_authorized_code_hash_key UNIQUE (pre_authorized_code_hash);
+
 ALTER TABLE ONLY public.credential_proofs
     ADD CONSTRAINT credential_proofs_pkey PRIMARY KEY (credential_id, organisation_id);
 
@@ -861,6 +925,14 @@ CREATE INDEX attempts_version_idx ON public.attempts USING btree (version_id, cr
 
 CREATE INDEX audit_log_organisation_idx ON public.audit_log USING btree (organisation_id, id);
 
+CREATE INDEX credential_nonces_expires_idx ON public.credential_nonces USING btree (expires_at);
+
+CREATE INDEX credential_offer_deliveries_credential_idx ON public.credential_offer_deliveries USING btree (credential_id);
+
+CREATE INDEX credential_offer_deliveries_offer_idx ON public.credential_offer_deliveries USING btree (offer_id);
+
+CREATE INDEX credential_offers_expires_idx ON public.credential_offers USING btree (expires_at);
+
 CREATE INDEX credentials_achievement_idx ON public.credentials USING btree (learner_id, design_id, unit_key);
 
 CREATE INDEX credentials_attempt_idx ON public.credentials USING btree (attempt_id);
@@ -980,6 +1052,12 @@ ALTER TABLE ONLY public.attempts
 
 ALTER TABLE ONLY public.attempts
     ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.credential_offer_deliveries
+    ADD CONSTRAINT credential_offer_deliveries_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id);
+
+ALTER TABLE ONLY public.credential_offer_deliveries
+    ADD CONSTRAINT credential_offer_deliveries_offer_id_fkey FOREIGN KEY (offer_id) REFERENCES public.credential_offers(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.credential_proofs
     ADD CONSTRAINT credential_proofs_credential_id_organisation_id_fkey FOREIGN KEY (credential_id, organisation_id) REFERENCES public.credential_signatures(credential_id, organisation_id) ON DELETE CASCADE;
@@ -1102,6 +1180,9 @@ ALTER TABLE ONLY public.oauth_authorization_codes
     ADD CONSTRAINT oauth_authorization_codes_client_id_fkey FOREIGN KEY (client_id) REFERENCES public.oauth_clients(client_id);
 
 ALTER TABLE ONLY public.oauth_authorization_codes
+    ADD CONSTRAINT oauth_authorization_codes_credential_offer_id_fkey FOREIGN KEY (credential_offer_id) REFERENCES public.credential_offers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.oauth_authorization_codes
     ADD CONSTRAINT oauth_authorization_codes_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
 ALTER TABLE ONLY public.oauth_client_registrations
@@ -1184,3 +1265,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207020000');

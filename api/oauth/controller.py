@@ -24,11 +24,12 @@ from msgspec import Meta
 
 from api.auth import ACCESS_TOKEN_KEY_PURPOSE, CLIENT_AUTH_SCHEME, public, secured
 from api.errors import invalid_params, problems, validation_detail
-from api.oauth import pages
+from api.oauth import pages, pre_authorized
 from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
 from api.oauth.server import GuildhallAuthorizationServer, HttpRequest, authorization_server, in_thread
 from api.ratelimit import enforce
 from domain import keys
+from domain.credentials.oid4vci.metadata import PRE_AUTHORIZED_GRANT
 from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
 from domain.organisations.service import fetch_organisation
@@ -36,7 +37,7 @@ from domain.people import canonical_email, check_login
 from domain.scopes import SCOPES
 from domain.structs import Model
 
-GRANT_TYPES = ["authorization_code", "client_credentials", "refresh_token"]
+GRANT_TYPES = ["authorization_code", "client_credentials", "refresh_token", PRE_AUTHORIZED_GRANT]
 
 
 def _described(description: str) -> Any:
@@ -54,6 +55,12 @@ class TokenForm(msgspec.Struct):
     refresh_token: Annotated[str | None, _described("refresh_token: the latest refresh token")] = None
     client_id: Annotated[str | None, _described("client_secret_post and public clients")] = None
     client_secret: Annotated[str | None, _described("client_secret_post only; prefer HTTP Basic")] = None
+    pre_authorized_code: Annotated[
+        str | None, _described("pre-authorized_code grant (OpenID4VCI): the code from the credential offer")
+    ] = msgspec.field(default=None, name="pre-authorized_code")
+    tx_code: Annotated[
+        str | None, _described("pre-authorized_code grant: the PIN the learner was shown with the offer")
+    ] = None
 
 
 class TokenRequestForm(msgspec.Struct):
@@ -88,6 +95,10 @@ class TokenResponse(msgspec.Struct, omit_defaults=True):
     expires_in: int
     scope: str
     refresh_token: Annotated[str | None, _described("authorization_code clients only; rotates on use")] = None
+    authorization_details: Annotated[
+        list[dict[str, Any]] | None,
+        _described("OpenID4VCI grants: per credential configuration, the credential_identifiers the token buys"),
+    ] = None
 
 
 class OAuthErrorBody(msgspec.Struct, omit_defaults=True):
@@ -127,6 +138,9 @@ class ServerMetadata(msgspec.Struct):
     token_endpoint_auth_methods_supported: list[str]
     introspection_endpoint_auth_methods_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
+    pre_authorized_grant_anonymous_access_supported: Annotated[
+        bool, _described("OpenID4VCI: a wallet may redeem a pre-authorized code without a client id")
+    ] = msgspec.field(default=True, name="pre-authorized_grant_anonymous_access_supported")
 
 
 class JsonWebKeySet(msgspec.Struct):
@@ -184,11 +198,16 @@ class OAuthController(Controller):
     @post(
         "/token",
         operation_id="requestToken",
-        summary="Get an access token (client_credentials, authorization_code with PKCE, refresh_token)",
+        summary="Get an access token (client credentials, authorization code, refresh token, pre-authorized code)",
         description=(
             "A confidential client authenticates with HTTP Basic (client_secret_basic) or with `client_id` and "
             "`client_secret` in the form (client_secret_post); a public client sends only its `client_id` "
-            "(authorization_code and refresh_token grants)."
+            "(authorization_code and refresh_token grants). A wallet redeeming an OpenID4VCI credential offer "
+            "sends `grant_type=urn:ietf:params:oauth:grant-type:pre-authorized_code` with the offer's "
+            "`pre-authorized_code` and the learner's PIN as `tx_code`, no client authentication needed; the answer "
+            "adds `authorization_details` (the credentials the token buys). A used code, an expired offer or a "
+            "wrong PIN is `invalid_grant` (five wrong PINs void the offer); a second use also revokes the token "
+            "the first got."
         ),
         status_code=200,
         **_OAUTH_ENDPOINT,
@@ -202,6 +221,10 @@ class OAuthController(Controller):
         # Counted per address only: a per-client count made before the client authenticates would let
         # anyone who knows a client id use up its budget.
         await enforce(state.redis, "token:ip", _client_ip(request), limit, fail_open=True)
+        form = await request.form()
+        if form.get("grant_type") == PRE_AUTHORIZED_GRANT:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            return await pre_authorized.token_response(request, fields)  # type: ignore[return-value]
         http = await HttpRequest.read(request, state.settings.issuer)
         async with authorization_server(request) as server:
             response: Response[TokenResponse] = await in_thread(server.create_token_response, http)

@@ -169,6 +169,12 @@ _REGISTRIES = {
 }
 
 
+def jws_registry(alg: str, headers: Mapping[str, HeaderParameter] | None = None) -> JWSRegistry:
+    """A registry that verifies ``alg`` and no other ("EdDSA" pinned to Ed25519, as for our own keys), with
+    ``headers`` declared beside the registered header parameters."""
+    return _Registry(header_registry=dict(headers or {}), algorithms=[alg])
+
+
 _KEY_ALGORITHMS: dict[str, KeyAlgorithm] = {
     "Ed25519": "Ed25519",
     "EdDSA": "Ed25519",

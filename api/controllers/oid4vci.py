@@ -1,0 +1,312 @@
+"""OpenID4VCI 1.0 over HTTP: the credential issuer's metadata, the nonce and credential endpoints, the page that
+shows an offer as a QR code, and the making of offers (by an organisation, or by the learner under ``/me``).
+
+The protocol endpoints answer errors as wallets expect them, ``{"error": ..., "error_description": ...}`` with
+the spec's codes (OID4VCI 1.0 §8.3.1.2), as ``application/json``; the RFC 9457 members (``type``, ``title``,
+``status``, ``detail``) are added to the same object, so that Guildhall's own clients read them as ever.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.exceptions import ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from msgspec import Meta
+
+from api.auth import SECURITY_SCHEME, public, secured
+from api.controllers.me import for_person, person_of
+from api.controllers.verification import qr_svg
+from api.observability import request_id_var
+from api.ratelimit import enforce
+from domain.credentials.oid4vci import issuance, metadata, nonces, offers
+from domain.credentials.oid4vci.errors import InvalidCredentialRequest, InvalidToken, Oid4vciError
+from domain.credentials.oid4vci.metadata import LOGO_PATH, NONCE_LIFETIME
+from domain.credentials.oid4vci.offers import CredentialOfferCreate, CredentialOfferCreated
+from domain.errors import RateLimited, Unauthenticated
+from domain.oauth.principals import Principal
+from domain.writes import Actor
+
+_HERE = Path(__file__).resolve().parent.parent / "pages"
+_LOGO = (_HERE / "guildhall-logo.svg").read_bytes()
+_OFFER_PAGE = (_HERE / "credential_offer.html").read_text(encoding="utf-8")
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class ProtocolError(msgspec.Struct, omit_defaults=True):
+    """An OID4VCI / OAuth error: ``error`` is the spec's code; the RFC 9457 members are added beside it."""
+
+    error: Annotated[
+        str,
+        Meta(
+            description=(
+                "invalid_credential_request, unknown_credential_configuration, unknown_credential_identifier, "
+                "invalid_proof, invalid_nonce, credential_request_denied, invalid_token, invalid_request, "
+                "invalid_grant"
+            )
+        ),
+    ]
+    error_description: str
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def protocol_error_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProtocolError, description=description, media_type="application/json", generate_examples=False
+    )
+
+
+def protocol_error(error: Oid4vciError, headers: dict[str, str] | None = None) -> Response[ProtocolError]:
+    body = ProtocolError(
+        error=error.error,
+        error_description=error.description,
+        type=f"urn:guildhall:problem:oid4vci:{error.error}",
+        title=error.title,
+        status=error.status,
+        detail=error.description,
+    )
+    extra = {"WWW-Authenticate": f'Bearer error="{error.error}"'} if error.status == 401 else {}
+    return Response(
+        body, status_code=error.status, media_type="application/json", headers={**NO_STORE, **extra, **(headers or {})}
+    )
+
+
+def _on_protocol_error(_: Request[Any, Any, Any], exc: Oid4vciError) -> Response[ProtocolError]:
+    return protocol_error(exc)
+
+
+def _on_unreadable(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ProtocolError]:
+    return protocol_error(InvalidCredentialRequest(f"the credential request cannot be read: {exc.detail}"))
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class CredentialRequestBody(msgspec.Struct, omit_defaults=True):
+    """OID4VCI 1.0 §8.2: exactly one of the two names, and one ``jwt`` proof."""
+
+    credential_configuration_id: str | None = None
+    credential_identifier: Annotated[
+        str | None, Meta(description="<configuration id>:<credential id>, from the token's authorization_details")
+    ] = None
+    proofs: Annotated[dict[str, list[str]] | None, Meta(description='{"jwt": ["<openid4vci-proof+jwt>"]}')] = None
+    proof: Annotated[dict[str, str] | None, Meta(description='Older form: {"proof_type": "jwt", "jwt": "…"}')] = None
+
+
+class CredentialObject(msgspec.Struct):
+    credential: Annotated[Any, Meta(description="A VC-JWT or SD-JWT VC (string) or a JSON-LD credential (object)")]
+
+
+class CredentialResponse(msgspec.Struct):
+    credentials: list[CredentialObject]
+
+
+class NonceResponse(msgspec.Struct):
+    c_nonce: str
+    c_nonce_expires_in: Annotated[int, Meta(description="Seconds; each nonce is accepted in one proof only")]
+
+
+class CredentialIssuerMetadataController(Controller):
+    path = "/.well-known/openid-credential-issuer"
+    tags = ["OpenID4VCI"]
+
+    @get(
+        "/",
+        operation_id="getCredentialIssuerMetadata",
+        summary="The credential issuer's metadata: endpoints and one configuration per format (OID4VCI 1.0 §12.2)",
+        **public(),
+    )
+    async def issuer_metadata(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        document = metadata.issuer_metadata(request.app.state.settings.issuer)
+        return Response(document, headers={"Cache-Control": "public, max-age=3600"})
+
+
+class Oid4vciController(Controller):
+    path = "/oid4vci"
+    tags = ["OpenID4VCI"]
+
+    @post(
+        "/nonce",
+        operation_id="getCredentialNonce",
+        summary="A fresh c_nonce for the proof of possession (single use, five minutes)",
+        status_code=200,
+        **public(errors=[429]),
+    )
+    async def nonce(self, request: Request[Any, Any, Any]) -> Response[NonceResponse]:
+        state = request.app.state
+        await enforce(
+            state.redis, "oid4vci:nonce", _client_ip(request), state.settings.wallet_rate_limit, fail_open=True
+        )
+        value = await nonces.new_nonce(state.db)
+        return Response(NonceResponse(value, NONCE_LIFETIME), headers=NO_STORE)
+
+    @post(
+        "/credential",
+        operation_id="requestCredential",
+        summary="The credential, bound to the wallet's key, in the format asked for (OID4VCI 1.0 §8)",
+        description=(
+            "Needs the access token the offer was redeemed for at `/oauth/token` (pre-authorized code, or "
+            "authorization code with the offer's `issuer_state`) and a `jwt` proof (`typ: openid4vci-proof+jwt`, "
+            "ES256 or EdDSA, `aud` this issuer, the `nonce` from `/oid4vci/nonce`) naming the wallet's key by "
+            "`jwk` or by a did:key / did:jwk `kid`. Errors are OID4VCI's, with RFC 9457 members beside them."
+        ),
+        status_code=200,
+        exception_handlers={Oid4vciError: _on_protocol_error, ValidationException: _on_unreadable},
+        security=[{SECURITY_SCHEME: []}],
+        responses={
+            400: protocol_error_spec(
+                "invalid_credential_request, unknown_credential_configuration, unknown_credential_identifier, "
+                "invalid_proof, invalid_nonce or credential_request_denied"
+            ),
+            401: protocol_error_spec("invalid_token: no access token, or not a live one for an offer"),
+            429: protocol_error_spec("Too many requests; retry after the Retry-After header's seconds"),
+        },
+    )
+    async def credential(
+        self, request: Request[Any, Any, Any], data: JSONBody[CredentialRequestBody]
+    ) -> Response[CredentialResponse]:
+        state = request.app.state
+        try:
+            await enforce(
+                state.redis, "oid4vci:credential", _client_ip(request), state.settings.wallet_rate_limit, fail_open=True
+            )
+        except RateLimited as limited:
+            error = InvalidCredentialRequest(limited.message)
+            response = protocol_error(error, {"Retry-After": str(limited.retry_after)})
+            response.status_code = 429
+            return response  # type: ignore[return-value]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("send the access token from /oauth/token as Authorization: Bearer <token>")
+        try:
+            claims = await state.token_verifier.verify(token.strip())
+        except Unauthenticated as exc:
+            raise InvalidToken(exc.message) from None
+        try:
+            body = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise InvalidCredentialRequest("the credential request is not JSON") from None
+        settings = state.settings
+        issued = await issuance.issue_credential(
+            state.db,
+            claims["jti"],
+            body,
+            issuer=settings.issuer,
+            master_key=settings.master_key,
+            makers=format_makers(settings),
+            actor=_wallet_actor(claims),
+        )
+        return Response(CredentialResponse([CredentialObject(issued.credential)]), headers=NO_STORE)
+
+    @get(LOGO_PATH.removeprefix("/oid4vci"), operation_id="getIssuerLogo", summary="Guildhall's logo", **public())
+    async def logo(self) -> Response[bytes]:
+        return Response(_LOGO, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+    @get(
+        "/offers/{offer_id:uuid}",
+        operation_id="showCredentialOffer",
+        summary="A credential offer as a QR code for a wallet to scan (never the PIN), until it is redeemed",
+        media_type=MediaType.HTML,
+        **public(errors=[404]),
+    )
+    async def offer_page(self, request: Request[Any, Any, Any], offer_id: FromPath[UUID]) -> Response[str]:
+        offer = await offers.shown_offer(request.app.state.db, offer_id, request.app.state.settings.master_key)
+        link = offers.offer_link(offer)
+        html = _OFFER_PAGE.replace("$qr", qr_svg(link)).replace("$link", escape(link))
+        headers = {
+            **NO_STORE,
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer",
+        }
+        return Response(html, media_type=MediaType.HTML, headers=headers)
+
+
+def _wallet_actor(claims: dict[str, Any]) -> Actor:
+    """The wallet, in the audit trail: it is nobody's client; its request id ties the entry to the logs."""
+    return Actor(client_id=None, person_id=None, organisation_id=None, request_id=request_id_var.get())
+
+
+def format_makers(settings: Any) -> dict[str, issuance.FormatMaker]:
+    """How each format other than jwt_vc_json is made, with this server's settings."""
+    return {}
+
+
+_OFFER_DESCRIPTION = (
+    "The answer carries the `openid-credential-offer://` link (also as a QR code on the page it names) and the "
+    "PIN (`txCode`) to give the learner apart from it; both are shown once. The wallet redeems the offer once, "
+    "within `validMinutes`, with the pre-authorized code and the PIN, or through the authorization code grant "
+    "(the learner signs in). Not idempotent: a retried request makes a second offer, and the first expires unused."
+)
+
+
+class CredentialOfferController(Controller):
+    tags = ["OpenID4VCI"]
+
+    @post(
+        "/organisations/{org_id:uuid}/credential-offers",
+        operation_id="createCredentialOffer",
+        summary="Offer a learner's credentials to their wallet (OpenID4VCI)",
+        description=_OFFER_DESCRIPTION + " The organisation must have awarded or assessed every credential.",
+        **secured(
+            "credentials:issue", roles=["admin", "signatory"], member_of_path_org=True, errors=[404, 409, 422, 429]
+        ),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        org_id: FromPath[UUID],
+        data: JSONBody[CredentialOfferCreate],
+    ) -> Response[CredentialOfferCreated]:
+        state = request.app.state
+        await enforce(
+            state.redis, "oid4vci:offer", principal.client_id, state.settings.offer_rate_limit, fail_open=False
+        )
+        organisations = None if principal.is_operator else frozenset({org_id})
+        created = await offers.create_offer(
+            state.db,
+            principal.actor(),
+            data,
+            issuer=state.settings.issuer,
+            master_key=state.settings.master_key,
+            organisations=organisations,
+        )
+        return Response(created, status_code=201, headers=NO_STORE)
+
+    @post(
+        "/me/credential-offers",
+        operation_id="createMyCredentialOffer",
+        summary="Offer your own credentials to your wallet (OpenID4VCI)",
+        description=_OFFER_DESCRIPTION,
+        **for_person("credentials:read", errors=[404, 409, 422, 429]),
+    )
+    async def create_mine(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        data: JSONBody[CredentialOfferCreate],
+    ) -> Response[CredentialOfferCreated]:
+        state = request.app.state
+        person_id = person_of(principal)
+        await enforce(state.redis, "oid4vci:offer", str(person_id), state.settings.offer_rate_limit, fail_open=False)
+        created = await offers.create_offer(
+            state.db,
+            principal.actor(),
+            data,
+            issuer=state.settings.issuer,
+            master_key=state.settings.master_key,
+            person_id=person_id,
+        )
+        return Response(created, status_code=201, headers=NO_STORE)

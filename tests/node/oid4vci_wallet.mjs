@@ -1,0 +1,255 @@
+// An OpenID4VCI 1.0 wallet made of Animo's @openid4vc/openid4vci and @openid4vc/oauth2 (the libraries
+// Credo's wallets use), with keys and signatures from jose: it resolves an offer, reads the issuer's
+// metadata, redeems the offer (pre-authorized code + PIN, or the authorization code grant: it follows the
+// authorization redirect and signs the learner in on the issuer's page with plain HTTP, PKCE S256), gets a
+// nonce, proves possession of its key (ES256 or EdDSA; named by jwk, did:key or did:jwk) and fetches each
+// credential configuration asked for. Then it checks what it got with libraries of its own:
+//   jwt_vc_json: the issuer's did:web resolved by web-did-resolver, the signature and claims by jose.
+// The attacks a wallet-side test needs are made here too (wrong PIN, replayed code, stale nonce, a proof
+// signed by another key than it names, a proof for another audience), recording the issuer's error bodies.
+//
+// stdin:  {"offer", "txCode", "grant": "pre-authorized"|"authorization_code", "login"?: {"clientId",
+//          "redirectUri", "email", "password"}, "wrongTxCode"?, "replay"?: bool,
+//          "requests": [{"configurationId", "keyAlg": "ES256"|"EdDSA", "binding": "jwk"|"did:key"|"did:jwk"}],
+//          "attacks"?: ["stale_nonce", "other_key", "wrong_aud"]}
+// stdout: {"credentialIssuer", "configurations", "token", "wrongTxCode"?, "replay"?, "credentials": [...],
+//          "attacks": {...}}
+import crypto from 'node:crypto';
+import { Openid4vciClient } from '@openid4vc/openid4vci';
+import { clientAuthenticationAnonymous, clientAuthenticationNone } from '@openid4vc/oauth2';
+import { SignJWT, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
+import { Resolver } from 'did-resolver';
+import { getResolver } from 'web-did-resolver';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
+
+const input = JSON.parse(await new Promise(resolve => {
+  let text = '';
+  process.stdin.on('data', chunk => { text += chunk; });
+  process.stdin.on('end', () => resolve(text));
+}));
+
+const failure = error => ({
+  ok: false,
+  message: String(error.message ?? error),
+  errorResponse: error.errorResponse ?? error.response?.credentialErrorResponseResult?.data ?? null,
+  status: error.response?.response?.status ?? error.response?.status ?? null,
+});
+
+// --- keys and DIDs -----------------------------------------------------------------------------------
+
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+function base58btc(bytes) {
+  let number = BigInt('0x' + (Buffer.from(bytes).toString('hex') || '0'));
+  let out = '';
+  while (number > 0n) { out = B58[Number(number % 58n)] + out; number /= 58n; }
+  for (const byte of bytes) { if (byte !== 0) break; out = '1' + out; }
+  return out;
+}
+
+async function newKey(alg, binding) {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { crv: alg === 'EdDSA' ? 'Ed25519' : undefined, extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const publicJwk = alg === 'EdDSA' ? { kty: 'OKP', crv: 'Ed25519', x: jwk.x } : { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y };
+  let did, didUrl;
+  if (binding === 'did:key') {
+    let raw;
+    if (alg === 'EdDSA') {
+      raw = Buffer.concat([Buffer.from([0xed, 0x01]), Buffer.from(jwk.x, 'base64url')]);
+    } else {
+      const y = Buffer.from(jwk.y, 'base64url');
+      raw = Buffer.concat([Buffer.from([0x80, 0x24, (y[y.length - 1] & 1) ? 3 : 2]), Buffer.from(jwk.x, 'base64url')]);
+    }
+    const id = 'z' + base58btc(raw);
+    did = `did:key:${id}`; didUrl = `${did}#${id}`;
+  } else {
+    did = 'did:jwk:' + Buffer.from(JSON.stringify(publicJwk)).toString('base64url');
+    didUrl = `${did}#0`;
+  }
+  const signer = binding === 'jwk' ? { method: 'jwk', alg, publicJwk } : { method: 'did', alg, didUrl };
+  return { alg, binding, publicJwk, privateKey, did, didUrl, signer };
+}
+
+let signingKey = null; // the key signJwt signs with, set before each proof
+const callbacks = {
+  fetch,
+  hash: (data, alg) => new Uint8Array(crypto.createHash(alg.replace('-', '')).update(data).digest()),
+  generateRandom: n => new Uint8Array(crypto.randomBytes(n)),
+  signJwt: async (signer, { header, payload }) => ({
+    jwt: await new SignJWT(payload).setProtectedHeader(header).sign(signingKey.privateKey),
+    signerJwk: signingKey.publicJwk,
+  }),
+  clientAuthentication: input.grant === 'authorization_code'
+    ? clientAuthenticationNone({ clientId: input.login.clientId })
+    : clientAuthenticationAnonymous(),
+};
+const client = new Openid4vciClient({ callbacks });
+
+// --- the issuer's side, read --------------------------------------------------------------------------
+
+const output = { attacks: {}, credentials: [] };
+const credentialOffer = await client.resolveCredentialOffer(input.offer);
+const issuerMetadata = await client.resolveIssuerMetadata(credentialOffer.credential_issuer);
+output.credentialIssuer = issuerMetadata.credentialIssuer.credential_issuer;
+output.configurations = Object.fromEntries(Object.entries(issuerMetadata.credentialIssuer.credential_configurations_supported)
+  .map(([id, c]) => [id, c.format]));
+output.offeredConfigurations = credentialOffer.credential_configuration_ids;
+output.offerGrants = Object.keys(credentialOffer.grants ?? {});
+output.offerCarriesTxCode = JSON.stringify(credentialOffer).includes(input.txCode ?? '\u0000never');
+
+// --- the grant --------------------------------------------------------------------------------------
+
+async function preAuthorizedToken(txCode) {
+  return client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer, issuerMetadata, txCode });
+}
+
+function hiddenFields(html) {
+  const fields = {};
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+    fields[match[1]] = match[2].replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#x27;', "'")
+      .replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  }
+  return fields;
+}
+
+async function authorizationCodeToken() {
+  const { login } = input;
+  const started = await client.initiateAuthorization({
+    clientId: login.clientId, issuerMetadata, credentialOffer, redirectUri: login.redirectUri,
+  });
+  output.authorizationRequestUrl = started.authorizationRequestUrl;
+  const page = await fetch(started.authorizationRequestUrl, { redirect: 'manual' });
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`the authorization page answered ${page.status}: ${html.slice(0, 500)}`);
+  const form = new URLSearchParams({ ...hiddenFields(html), email: login.email, password: login.password, decision: 'allow' });
+  const action = new URL('/oauth/authorize', started.authorizationServer);
+  const decided = await fetch(action, { method: 'POST', body: form, redirect: 'manual' });
+  const location = decided.headers.get('location');
+  if (decided.status !== 302 || !location) throw new Error(`signing in answered ${decided.status}: ${(await decided.text()).slice(0, 500)}`);
+  const code = new URL(location).searchParams.get('code');
+  output.redirectedTo = location.split('?')[0];
+  return client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    issuerMetadata, credentialOffer, authorizationCode: code, pkceCodeVerifier: started.pkce?.codeVerifier,
+    redirectUri: login.redirectUri,
+  });
+}
+
+if (input.wrongTxCode) {
+  try {
+    await preAuthorizedToken(input.wrongTxCode);
+    output.wrongTxCode = { ok: true };
+  } catch (error) {
+    output.wrongTxCode = failure(error);
+  }
+}
+const { accessTokenResponse } = input.grant === 'authorization_code' ? await authorizationCodeToken() : await preAuthorizedToken(input.txCode);
+output.token = { token_type: accessTokenResponse.token_type, authorization_details: accessTokenResponse.authorization_details ?? null,
+  scope: accessTokenResponse.scope ?? null };
+const accessToken = accessTokenResponse.access_token;
+if (input.replay) {
+  try {
+    await (input.grant === 'authorization_code' ? authorizationCodeToken() : preAuthorizedToken(input.txCode));
+    output.replay = { ok: true };
+  } catch (error) {
+    output.replay = failure(error);
+  }
+}
+
+// --- the credentials --------------------------------------------------------------------------------
+
+async function proofFor(key, configurationId, nonce) {
+  signingKey = key;
+  return client.createCredentialRequestJwtProof({ issuerMetadata, credentialConfigurationId: configurationId, signer: key.signer, nonce });
+}
+
+async function fetchCredential(configurationId, proofJwt) {
+  const response = await client.retrieveCredentials({ issuerMetadata, accessToken, credentialConfigurationId: configurationId, proofs: { jwt: [proofJwt] } });
+  return response.credentialResponse.credentials[0].credential;
+}
+
+const resolver = new Resolver(getResolver());
+async function methodJwk(method) {
+  if (method.publicKeyJwk) return method.publicKeyJwk;
+  const library = method.publicKeyMultibase.startsWith('z6Mk') ? Ed25519Multikey : EcdsaMultikey;
+  return library.toJwk({ keyPair: await library.from(method) });
+}
+
+// Whether a DID names this wallet key: the same did:key, or a did:jwk whose JWK is this public key (member
+// order in a did:jwk is the issuer's choice, so the keys are compared, not the strings).
+function namesKey(did, key) {
+  if (typeof did !== 'string') return false;
+  if (did.startsWith('did:jwk:')) {
+    const jwk = JSON.parse(Buffer.from(did.slice(8).split('#')[0], 'base64url').toString());
+    return ['kty', 'crv', 'x', 'y'].every(n => jwk[n] === key.publicJwk[n]);
+  }
+  return did === key.did;
+}
+
+async function verifyJwtVcJson(token, key) {
+  const header = decodeProtectedHeader(token);
+  const { didDocument } = await resolver.resolve(header.kid.split('#')[0]);
+  const method = didDocument.verificationMethod.find(m => m.id === header.kid);
+  const { payload } = await jwtVerify(token, await importJWK(await methodJwk(method), header.alg), { algorithms: [header.alg] });
+  return {
+    ok: true, header, sub: payload.sub, subjectId: payload.credentialSubject?.id, boundToHolder: namesKey(payload.sub, key)
+      && payload.credentialSubject?.id === payload.sub, credentialId: payload.id, credentialStatus: payload.credentialStatus ?? null,
+    achievement: payload.credentialSubject?.achievement?.name ?? null,
+  };
+}
+
+for (const request of input.requests) {
+  const key = await newKey(request.keyAlg, request.binding);
+  const entry = { ...request, holder: { did: key.did, jwk: key.publicJwk } };
+  try {
+    const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+    const { jwt } = await proofFor(key, request.configurationId, nonce);
+    entry.proofHeader = decodeProtectedHeader(jwt);
+    entry.credential = await fetchCredential(request.configurationId, jwt);
+    const format = output.configurations[request.configurationId];
+    entry.format = format;
+    if (format === 'jwt_vc_json') entry.verified = await verifyJwtVcJson(entry.credential, key);
+  } catch (error) {
+    entry.error = failure(error);
+  }
+  output.credentials.push(entry);
+}
+
+// --- attacks ----------------------------------------------------------------------------------------
+
+async function attempt(name, run) {
+  try {
+    await run();
+    output.attacks[name] = { ok: true };
+  } catch (error) {
+    output.attacks[name] = failure(error);
+  }
+}
+
+const target = input.requests[0]?.configurationId;
+for (const name of input.attacks ?? []) {
+  const key = await newKey('ES256', 'jwk');
+  if (name === 'stale_nonce') {
+    await attempt(name, async () => {
+      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+      await fetchCredential(target, (await proofFor(key, target, nonce)).jwt); // uses the nonce up
+      await fetchCredential(target, (await proofFor(key, target, nonce)).jwt);
+    });
+  } else if (name === 'other_key') {
+    await attempt(name, async () => {
+      const other = await newKey('ES256', 'jwk');
+      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+      signingKey = other; // signs with one key, names another in its jwk header
+      const { jwt } = await client.createCredentialRequestJwtProof({ issuerMetadata, credentialConfigurationId: target, signer: key.signer, nonce });
+      await fetchCredential(target, jwt);
+    });
+  } else if (name === 'wrong_aud') {
+    await attempt(name, async () => {
+      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+      const jwt = await new SignJWT({ aud: 'https://issuer.example', nonce, iat: Math.floor(Date.now() / 1000) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: key.publicJwk }).sign(key.privateKey);
+      await fetchCredential(target, jwt);
+    });
+  }
+}
+
+process.stdout.write(JSON.stringify(output));
