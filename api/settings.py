@@ -53,6 +53,9 @@ class Settings:
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
     login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))  # per address and account
     login_address_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 300))  # per address
+    # Learner Credential Wallet exchanges: made per person, and a wallet's messages to them per address.
+    wallet_exchange_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 600))
+    exchange_message_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
     log_level: str = "INFO"
     # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
     metrics_token: str | None = None
