@@ -30,6 +30,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
     from api.controllers.verification import ContextController, CredentialPageController, VerificationController
+    from api.controllers.wallet_exchanges import ExchangeController, MyWalletExchangeController, MyWalletPageController
     from api.controllers.webhooks import WebhookController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
@@ -52,6 +53,9 @@ def route_handlers() -> list[Any]:
         ClaimCodeController,
         LearnerClaimController,
         MeController,
+        MyWalletExchangeController,
+        ExchangeController,
+        MyWalletPageController,
         IssuerKeyController,
         CredentialController,
         OrganisationCredentialController,

@@ -56,6 +56,9 @@ class Settings:
     # OpenID4VCI: offers made per client or person; nonce and credential requests per address.
     offer_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
     wallet_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60))
+    # Learner Credential Wallet exchanges: made per person, and a wallet's messages to them per address.
+    wallet_exchange_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 600))
+    exchange_message_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
     log_level: str = "INFO"
     # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
     metrics_token: str | None = None

@@ -686,6 +686,20 @@ CREATE TABLE public.status_lists (
     CONSTRAINT status_lists_purpose_check CHECK ((purpose = ANY (ARRAY['revocation'::text, 'suspension'::text])))
 );
 
+CREATE TABLE public.vc_api_exchanges (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    credential_id uuid NOT NULL,
+    person_id uuid NOT NULL,
+    challenge text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    holder_did text,
+    CONSTRAINT vc_api_exchanges_check CHECK ((expires_at > created_at)),
+    CONSTRAINT vc_api_exchanges_check1 CHECK (((completed_at IS NULL) = (holder_did IS NULL)))
+);
+
 CREATE TABLE public.webhook_deliveries (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     endpoint_id uuid NOT NULL,
@@ -898,6 +912,9 @@ ALTER TABLE ONLY public.status_lists
 ALTER TABLE ONLY public.status_lists
     ADD CONSTRAINT status_lists_pkey PRIMARY KEY (organisation_id, number, purpose);
 
+ALTER TABLE ONLY public.vc_api_exchanges
+    ADD CONSTRAINT vc_api_exchanges_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_endpoint_id_event_id_key UNIQUE (endpoint_id, event_id);
 
@@ -1006,6 +1023,10 @@ CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree 
 CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
+
+CREATE INDEX vc_api_exchanges_credential_idx ON public.vc_api_exchanges USING btree (credential_id);
+
+CREATE INDEX vc_api_exchanges_person_idx ON public.vc_api_exchanges USING btree (person_id, created_at);
 
 CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
@@ -1233,6 +1254,12 @@ ALTER TABLE ONLY public.signing_keys
 ALTER TABLE ONLY public.status_lists
     ADD CONSTRAINT status_lists_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
 
+ALTER TABLE ONLY public.vc_api_exchanges
+    ADD CONSTRAINT vc_api_exchanges_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.vc_api_exchanges
+    ADD CONSTRAINT vc_api_exchanges_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
 
@@ -1266,3 +1293,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207020000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');

@@ -217,12 +217,12 @@ CHECK_LABELS = {
 STATUS_LABELS = {"passed": "Passed", "failed": "Failed", "warning": "Warning", "not_applicable": "Not applicable"}
 
 
-def _html(page: str, status_code: int = 200) -> Response[str]:
+def html_page(page: str, status_code: int = 200) -> Response[str]:
     return Response(page, status_code=status_code, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
 def not_found_page() -> Response[str]:
-    return _html(_NOT_FOUND.substitute(css=_CSS), status_code=404)
+    return html_page(_NOT_FOUND.substitute(css=_CSS), status_code=404)
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ class _Shown:
         return value[:10] if isinstance(value, str) else "no end date"
 
 
-async def _shown(request: Request[Any, Any, Any], credential_id: str) -> _Shown | None:
+async def shown_credential(request: Request[Any, Any, Any], credential_id: str) -> _Shown | None:
     try:
         identifier = UUID(credential_id)
     except ValueError:
@@ -418,7 +418,9 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def credential_page(shown: _Shown) -> str:
+def credential_page(shown: _Shown, wallet: str = "") -> str:
+    """The page; ``wallet`` is the learner's own "Add to Learner Credential Wallet" block (HTML), on their
+    view only."""
     result = shown.result
     checks = "\n".join(
         f'<li><span class="status status-{c.status}">{STATUS_LABELS[c.status]}</span> '
@@ -446,6 +448,7 @@ def credential_page(shown: _Shown) -> str:
         checked_at=_when(result.checked_at),
         credential_id=escape(str(shown.get("id") or "")),
         print_href=f"/c/{shown.credential_id}/print",
+        wallet=wallet,
     )
 
 
@@ -492,8 +495,8 @@ class CredentialPageController(Controller):
         security=[{}],
     )
     async def page(self, request: Request[Any, Any, Any], credential_id: FromPath[str]) -> Response[str]:
-        shown = await _shown(request, credential_id)
-        return not_found_page() if shown is None else _html(credential_page(shown))
+        shown = await shown_credential(request, credential_id)
+        return not_found_page() if shown is None else html_page(credential_page(shown))
 
     @get(
         "/{credential_id:str}/print",
@@ -503,10 +506,10 @@ class CredentialPageController(Controller):
         security=[{}],
     )
     async def print_view(self, request: Request[Any, Any, Any], credential_id: FromPath[str]) -> Response[str]:
-        shown = await _shown(request, credential_id)
+        shown = await shown_credential(request, credential_id)
         if shown is None:
             return not_found_page()
-        return _html(print_page(shown, request.app.state.settings.issuer))
+        return html_page(print_page(shown, request.app.state.settings.issuer))
 
 
 # --- The JSON-LD context --------------------------------------------------------------------------

@@ -7,5 +7,6 @@
   documents Guildhall writes itself.
 * ``proofs``: making and checking one ``DataIntegrityProof``; a proof set is a list of them, each over the
   same document and verifiable alone.
+* ``holder_binding``: a copy with ``credentialSubject.id`` bound to a holder's DID, every proof re-made.
 * ``pool``: the process pool that makes proofs off the event loop.
 """

@@ -22,6 +22,9 @@ DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 DID_V1 = "https://www.w3.org/ns/did/v1"
 BITSTRING_STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
+# What a Learner Credential Wallet's DIDAuth presentation names (VC 1.1 and its Ed25519Signature2020 suite).
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+ED25519_2020_V1 = "https://w3id.org/security/suites/ed25519-2020/v1"
 
 _VENDORED = Path(__file__).resolve().parent / "vendored"
 _FILES = {
@@ -31,6 +34,8 @@ _FILES = {
     MULTIKEY_V1: "multikey-v1.json",
     DID_V1: "did-v1.json",
     BITSTRING_STATUS_V1: "bitstring-status-list-v1.json",
+    VC_V1: "credentials-v1.json",
+    ED25519_2020_V1: "ed25519-2020-v1.json",
 }
 # The W3C VC 2.0 context maps undefined terms to this vocabulary: a credential of ours never relies on it.
 ISSUER_DEPENDENT = "https://www.w3.org/ns/credentials/issuer-dependent#"

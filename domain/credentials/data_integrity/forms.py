@@ -34,7 +34,7 @@ JWT_PROOF_TYPE = "JwtProof2020"
 _DI_ALGS = frozenset({"Ed25519", "EdDSA", "ES256"})
 
 
-def _created(signature: Mapping[str, Any]) -> str:
+def proof_created(signature: Mapping[str, Any]) -> str:
     moment = datetime.fromisoformat(signature["signedAt"]).astimezone(UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -43,13 +43,13 @@ def _jwt_proof(row: Mapping[str, Any], signature: Mapping[str, Any]) -> Json:
     payload = base64.urlsafe_b64encode(row["payload"]).rstrip(b"=").decode()
     return {
         "type": JWT_PROOF_TYPE,
-        "created": _created(signature),
+        "created": proof_created(signature),
         "proofPurpose": "assertionMethod",
         "jwt": f"{signature['protected']}.{payload}.{signature['signature']}",
     }
 
 
-def _signing_key(key_row: Mapping[str, Any], master_key: bytes) -> proofs.SigningKey | None:
+def signing_key(key_row: Mapping[str, Any], master_key: bytes) -> proofs.SigningKey | None:
     """What a pool process signs with, for a key that has a Data Integrity cryptosuite (not RSA)."""
     key = keys.decrypted_key(key_row, master_key)
     if key.alg not in proofs.CRYPTOSUITES:
@@ -69,7 +69,7 @@ async def json_with_proofs(db: Database, row: Mapping[str, Any], *, master_key: 
     has_suite = {r["kid"] for r in key_rows if r["alg"] in _DI_ALGS}
     to_make = [s for s in missing if s["kid"] in has_suite]
     if to_make:
-        private = {r["kid"]: _signing_key(r, master_key) for r in key_rows}
+        private = {r["kid"]: signing_key(r, master_key) for r in key_rows}
         signers = []
         for signature in to_make:
             key = private[signature["kid"]]
@@ -77,7 +77,7 @@ async def json_with_proofs(db: Database, row: Mapping[str, Any], *, master_key: 
             method = multikey.verification_method_id(
                 did_web(public_url, UUID(signature["organisationId"])), signature["kid"]
             )
-            signers.append(proofs.Signer(key, method, _created(signature)))
+            signers.append(proofs.Signer(key, method, proof_created(signature)))
         made = await pool.create_set(document, signers, public_url)
         async with db.connection() as conn:
             for signature, proof in zip(to_make, made, strict=True):
@@ -112,7 +112,7 @@ async def status_list_with_proof(
     kid = envelopes.signed_kid(header.get("kid"), signer)
     async with db.connection() as conn:
         rows = await conn.fetch(q.signing_keys, [kid]) if kid else []
-    key = _signing_key(rows[0], master_key) if rows and rows[0]["organisation_id"] == organisation_id else None
+    key = signing_key(rows[0], master_key) if rows and rows[0]["organisation_id"] == organisation_id else None
     if key is None:
         return envelopes.with_proof(payload, [signature], [str(document.get("validFrom"))])
     method = multikey.verification_method_id(str(signer), str(kid))

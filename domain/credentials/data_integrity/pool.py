@@ -87,6 +87,16 @@ async def verify_set(document: Json, checks: Sequence[tuple[Json, Json]], public
     return checked
 
 
+async def run_bounded(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a pool process, cut off after VERIFY_SECONDS (``TimeoutError``; the stuck process
+    is replaced): for checks of documents someone else sent (a wallet's presentation)."""
+    try:
+        return await asyncio.wait_for(_run(function, *args), VERIFY_SECONDS)
+    except TimeoutError:
+        _terminate()
+        raise
+
+
 def create_many(
     items: list[tuple[bytes, list[proofs.Signer]]], public_url: str, leave_out: tuple[str, ...] = ()
 ) -> tuple[list[list[Json]], float]:
