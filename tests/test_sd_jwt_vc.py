@@ -13,13 +13,23 @@ reinstatement and INVALID after revocation or a withdrawn co-signature. Forgerie
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from joserfc.jwk import ECKey
+from litestar.testing import AsyncTestClient
 
+from api.app import create_app
+from api.settings import Settings
 from domain.credentials.sd_jwt import type_metadata
+from domain.db import Database
+from tests.conftest import Bootstrap
+from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
-from tests.test_jwt_profile import World, world  # noqa: F401  (the https server fixture)
+from tests.test_jwt_profile import World, make_authority
 from tests.test_wallet import cosign_all, mine, passed_and_claimed
 
 EVIDENCE = [
@@ -30,6 +40,23 @@ BIRTHDATE = "2001-04-12"
 PERSONAL = {"name", "birthdate", "results", "evidence", "assessed_on", "credential_id"}
 ALWAYS = {"achievement", "awarding_body", "cosigner", "awarded_date", "credits_earned", "supervision"}
 JWT_CLAIMS = {"iss", "iat", "nbf", "exp", "vct", "cnf", "status"}
+
+
+@pytest.fixture
+async def world(settings: Settings, db: Database, tmp_path: Path) -> AsyncIterator[World]:
+    """The app served over https on a loopback port (its public URL), and an in-process client of the same."""
+    authority = make_authority(tmp_path)
+    sock = loopback_socket()
+    url = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    public_settings = dataclasses.replace(settings, public_url=url)
+    try:
+        async with (
+            LoopbackServer(create_app(public_settings), sock, certificate=authority.certificate, key=authority.key),
+            AsyncTestClient(app=create_app(public_settings), base_url=url) as client,
+        ):
+            yield World(url, public_settings, client, Bootstrap(db, client), authority, db)
+    finally:
+        sock.close()
 
 
 def p256() -> dict[str, Any]:
