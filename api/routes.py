@@ -28,6 +28,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
+    from api.controllers.sd_jwt_vc import JwtVcIssuerController, MySdJwtVcController, TypeMetadataController
     from api.controllers.status_lists import StatusListController
     from api.controllers.verification import ContextController, CredentialPageController, VerificationController
     from api.controllers.wallet_exchanges import ExchangeController, MyWalletExchangeController, MyWalletPageController
@@ -60,6 +61,9 @@ def route_handlers() -> list[Any]:
         CredentialController,
         OrganisationCredentialController,
         StatusListController,
+        JwtVcIssuerController,
+        TypeMetadataController,
+        MySdJwtVcController,
         VerificationController,
         CredentialPageController,
         ContextController,

@@ -680,10 +680,14 @@ CREATE TABLE public.status_lists (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     signed_jwt text,
     signed_version integer,
+    token_jwt text,
+    token_version integer,
+    token_expires_at timestamp with time zone,
     CONSTRAINT status_lists_bits_check CHECK ((octet_length(bits) = 16384)),
     CONSTRAINT status_lists_check CHECK (((signed_jwt IS NULL) = (signed_version IS NULL))),
     CONSTRAINT status_lists_number_check CHECK ((number >= 0)),
-    CONSTRAINT status_lists_purpose_check CHECK ((purpose = ANY (ARRAY['revocation'::text, 'suspension'::text])))
+    CONSTRAINT status_lists_purpose_check CHECK ((purpose = ANY (ARRAY['revocation'::text, 'suspension'::text]))),
+    CONSTRAINT status_lists_token_check CHECK ((((token_jwt IS NULL) = (token_version IS NULL)) AND ((token_jwt IS NULL) = (token_expires_at IS NULL))))
 );
 
 CREATE TABLE public.vc_api_exchanges (
@@ -1292,5 +1296,6 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207010000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207020000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');

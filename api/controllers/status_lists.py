@@ -16,10 +16,12 @@ from litestar.params import FromPath, HeaderParameter
 from api.auth import public
 from domain.credentials import status_lists
 from domain.credentials.data_integrity import forms
+from domain.credentials.sd_jwt import token_status_list
 
 VC_JWT_MEDIA_TYPE = "application/vc+jwt"
 VC_MEDIA_TYPE = "application/vc"
 JSON_MEDIA_TYPE = "application/json"
+STATUS_LIST_TOKEN_MEDIA_TYPE = token_status_list.MEDIA_TYPE
 
 # Status changes must reach verifiers within minutes; a cached copy lives one minute at most.
 _CACHE_CONTROL = "public, max-age=60"
@@ -57,6 +59,17 @@ _CREDENTIAL_WITH_PROOF = Schema(
 )
 
 
+_STATUS_LIST_TOKEN = Schema(
+    type=OpenAPIType.STRING,
+    description=(
+        "The IETF Status List Token (draft-ietf-oauth-status-list) of a revocation list's slots: a JWT, header "
+        "typ statuslist+jwt, claims iss (the awarding body's SD-JWT VC issuer URL, whose /.well-known/jwt-vc-issuer "
+        "metadata holds the key), sub (this URL), iat, exp, ttl and status_list {bits: 2, lst}; 0 VALID, "
+        "1 INVALID (revoked, or co-signature refused or withdrawn), 2 SUSPENDED"
+    ),
+)
+
+
 @dataclass
 class _StatusListOperation(Operation):
     """Documents the JSON forms beside the VC-JWT: Litestar 2 describes one media type per response."""
@@ -67,6 +80,7 @@ class _StatusListOperation(Operation):
         if content is not None:
             for media_type in (VC_MEDIA_TYPE, JSON_MEDIA_TYPE):
                 content[media_type] = OpenAPIMediaType(schema=_CREDENTIAL_WITH_PROOF)
+            content[STATUS_LIST_TOKEN_MEDIA_TYPE] = OpenAPIMediaType(schema=_STATUS_LIST_TOKEN)
 
 
 def _public_with_not_modified() -> dict[str, Any]:
@@ -88,7 +102,9 @@ class StatusListController(Controller):
             "application/json, the credential JSON with its DataIntegrityProof. Signed by the organisation's "
             "key (see its jwks.json); index 0 is the most significant bit of the first byte. A revocation list, "
             "the one credentials name, has a credential's bit set while it is revoked or suspended (or its "
-            "co-signature was refused or withdrawn); a suspension list has the suspension bits alone."
+            "co-signature was refused or withdrawn); a suspension list has the suspension bits alone. With "
+            "Accept: application/statuslist+jwt, a revocation list's URL serves the IETF Status List Token of the "
+            "same slots (the `status.status_list.uri` of SD-JWT VCs; 404 at a suspension list's URL)."
         ),
         media_type=VC_JWT_MEDIA_TYPE,
         response_description="The signed status list credential",
@@ -108,11 +124,15 @@ class StatusListController(Controller):
         self, request: Request[Any, Any, Any], list_id: FromPath[UUID], if_none_match: IfNoneMatch = None
     ) -> Response[bytes]:
         settings = request.app.state.settings
+        media_type = request.accept.best_match(
+            [VC_JWT_MEDIA_TYPE, VC_MEDIA_TYPE, JSON_MEDIA_TYPE, STATUS_LIST_TOKEN_MEDIA_TYPE], VC_JWT_MEDIA_TYPE
+        )
+        if media_type == STATUS_LIST_TOKEN_MEDIA_TYPE:
+            return await _status_list_token(request, list_id, if_none_match)
         async with request.app.state.db.connection() as conn:
             signed = await status_lists.signed_status_list(
                 conn, list_id, public_url=settings.public_url, master_key=settings.master_key
             )
-        media_type = request.accept.best_match([VC_JWT_MEDIA_TYPE, VC_MEDIA_TYPE, JSON_MEDIA_TYPE], VC_JWT_MEDIA_TYPE)
         tag = f'W/"v{signed.version}"' if media_type == VC_JWT_MEDIA_TYPE else f'W/"v{signed.version}-json"'
         headers = {"ETag": tag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept"}
         if if_none_match is not None and _matches(if_none_match, tag):
@@ -127,6 +147,24 @@ class StatusListController(Controller):
             public_url=settings.issuer,
         )
         return Response(msgspec.json.encode(with_proof), media_type=media_type, headers=headers)
+
+
+async def _status_list_token(
+    request: Request[Any, Any, Any], list_id: UUID, if_none_match: str | None
+) -> Response[bytes]:
+    """The Status List Token; its ETag changes with every new signature (a token re-signed before it
+    expires is a new copy even when the bits are the same)."""
+    settings = request.app.state.settings
+    async with request.app.state.db.connection() as conn:
+        token = await token_status_list.status_list_token(
+            conn, list_id, public_url=settings.issuer, master_key=settings.master_key
+        )
+    signature = token.jwt.rsplit(".", 1)[1]
+    tag = f'W/"v{token.version}-token-{signature[:16]}"'
+    headers = {"ETag": tag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept"}
+    if if_none_match is not None and _matches(if_none_match, tag):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(token.jwt.encode(), media_type=STATUS_LIST_TOKEN_MEDIA_TYPE, headers=headers)
 
 
 def _matches(if_none_match: str, tag: str) -> bool:
