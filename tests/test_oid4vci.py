@@ -23,11 +23,14 @@ from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
+from tests.test_data_integrity import CHECKER, _assert_verified, _served, _standard_contexts
 from tests.test_jwt_profile import World, issue, make_authority
+from tests.test_sd_jwt_vc import p256
+from tests.test_status_independent import bit_set, independent
 
 JWT_VC_JSON = "open_badge_jwt_vc_json"
 LDP_VC = "open_badge_ldp_vc"
-SD_JWT = "achievement_dc_sd_jwt"
+SD_JWT = "unit_dc_sd_jwt"
 
 
 @pytest.fixture
@@ -158,3 +161,86 @@ async def test_proof_errors_carry_the_spec_codes(world: World) -> None:
         "other_key": (400, "invalid_proof"),
         "wrong_aud": (400, "invalid_proof"),
     }, answer["attacks"]
+
+
+async def test_the_festo_ihk_credential_goes_into_the_wallet_as_sd_jwt_vc_and_ldp_vc_and_reads_revoked(
+    world: World,
+) -> None:
+    issued = await issue(world, None)
+    room, [credential] = issued.room, issued.credentials
+    offer = await provider_offer(world, room.provider, [credential["id"]])
+    assert offer["credentialConfigurationIds"] == [JWT_VC_JSON, LDP_VC, SD_JWT]
+    answer = await wallet(
+        world,
+        offer,
+        requests=[
+            {"configurationId": SD_JWT, "keyAlg": "ES256", "binding": "jwk"},
+            {"configurationId": LDP_VC, "keyAlg": "EdDSA", "binding": "did:key"},
+            {"configurationId": LDP_VC, "keyAlg": "ES256", "binding": "did:jwk"},
+        ],
+    )
+    assert set(answer["configurations"].values()) == {"jwt_vc_json", "ldp_vc", "dc+sd-jwt"}
+    sd_jwt, *linked_data = answer["credentials"]
+    for received in answer["credentials"]:
+        assert "error" not in received, received
+
+    # The SD-JWT VC, as an EU wallet checks it: bound to the wallet's key (cnf), the achievement presentable
+    # alone, the Token Status List VALID.
+    checked = await sd_jwt_check(world, sd_jwt)
+    assert checked["issued"]["ok"] is True, checked["issued"]
+    assert checked["issued"]["claims"]["cnf"] == {"jwk": sd_jwt["holder"]["jwk"]}
+    assert checked["issued"]["claims"]["vct"] == f"{world.url}/vct/unit"
+    assert checked["issued"]["claims"]["cosigner"]["name"] == "IHK Region Stuttgart"
+    assert checked["presentation"]["ok"] is True and checked["presentation"]["disclosures"] == 0
+    assert checked["status"]["list"] == 0
+
+    # The credential with both Data Integrity proofs (Festo's, IHK's), made over the copy bound to the wallet's
+    # DID: @digitalbazaar/vc and verifier-core verify them; the status bit is clear.
+    documents = await _served(world.client, world.settings, room, [r["credential"] for r in linked_data])
+    results = await data_integrity_check(documents, linked_data)
+    for received, result in zip(linked_data, results, strict=True):
+        assert received["credential"]["credentialSubject"]["id"] == received["holder"]["did"]
+        _assert_verified(result, 2)
+        assert bit_set(await independent(world.client, received["credential"])) is False
+
+    revoked = await world.client.post(
+        f"/credentials/{credential['id']}/revocation", json={"reason": "Issued in error"}, headers=room.provider.headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    checked = await sd_jwt_check(world, sd_jwt)
+    assert checked["status"]["list"] == 1 and checked["issued"] == {"ok": False, "error": "Status is not valid: 1"}
+    for received in linked_data:
+        assert bit_set(await independent(world.client, received["credential"])) is True
+
+    # A revoked credential is offered no more, and an offer made before gives nothing now.
+    refused = await world.client.post(
+        f"/organisations/{room.provider.org_id}/credential-offers",
+        json={"credentialIds": [credential["id"]]},
+        headers=room.provider.headers,
+    )
+    assert refused.status_code == 409, refused.text
+
+
+async def sd_jwt_check(world: World, received: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = await run_checker(
+        "sd_jwt_vc.mjs",
+        {
+            "sdJwt": received["credential"],
+            "holderJwk": received["holder"]["privateJwk"],
+            "otherJwk": p256(),
+            "nonce": "n-0S6_WzA2Mj",
+            "aud": "https://verifier.example",
+        },
+        env=world.node_env,
+    )
+    return result
+
+
+async def data_integrity_check(documents: dict[str, Any], received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    payload = {
+        "documents": documents,
+        "contexts": _standard_contexts(),
+        "credentials": [{"name": r["holder"]["did"], "credential": r["credential"]} for r in received],
+    }
+    results: list[dict[str, Any]] = (await run_checker(CHECKER, payload))["results"]
+    return results

@@ -205,7 +205,6 @@ class Oid4vciController(Controller):
             body,
             issuer=settings.issuer,
             master_key=settings.master_key,
-            makers=format_makers(settings),
             actor=_wallet_actor(claims),
         )
         return Response(CredentialResponse([CredentialObject(issued.credential)]), headers=NO_STORE)
@@ -236,11 +235,6 @@ class Oid4vciController(Controller):
 def _wallet_actor(claims: dict[str, Any]) -> Actor:
     """The wallet, in the audit trail: it is nobody's client; its request id ties the entry to the logs."""
     return Actor(client_id=None, person_id=None, organisation_id=None, request_id=request_id_var.get())
-
-
-def format_makers(settings: Any) -> dict[str, issuance.FormatMaker]:
-    """How each format other than jwt_vc_json is made, with this server's settings."""
-    return {}
 
 
 _OFFER_DESCRIPTION = (

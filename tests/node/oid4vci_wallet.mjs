@@ -5,6 +5,7 @@
 // nonce, proves possession of its key (ES256 or EdDSA; named by jwk, did:key or did:jwk) and fetches each
 // credential configuration asked for. Then it checks what it got with libraries of its own:
 //   jwt_vc_json: the issuer's did:web resolved by web-did-resolver, the signature and claims by jose.
+// (The SD-JWT VC and the ldp_vc credential are handed to sd_jwt_vc.mjs and check_data_integrity.mjs.)
 // The attacks a wallet-side test needs are made here too (wrong PIN, replayed code, stale nonce, a proof
 // signed by another key than it names, a proof for another audience), recording the issuer's error bodies.
 //
@@ -67,7 +68,7 @@ async function newKey(alg, binding) {
     didUrl = `${did}#0`;
   }
   const signer = binding === 'jwk' ? { method: 'jwk', alg, publicJwk } : { method: 'did', alg, didUrl };
-  return { alg, binding, publicJwk, privateKey, did, didUrl, signer };
+  return { alg, binding, publicJwk, privateKey, privateJwk: await exportJWK(privateKey), did, didUrl, signer };
 }
 
 let signingKey = null; // the key signJwt signs with, set before each proof
@@ -199,7 +200,8 @@ async function verifyJwtVcJson(token, key) {
 
 for (const request of input.requests) {
   const key = await newKey(request.keyAlg, request.binding);
-  const entry = { ...request, holder: { did: key.did, jwk: key.publicJwk } };
+  // The private key too, so that the test can hand the holder's key to a checker that presents (KB-JWT).
+  const entry = { ...request, holder: { did: key.did, jwk: key.publicJwk, privateJwk: key.privateJwk } };
   try {
     const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
     const { jwt } = await proofFor(key, request.configurationId, nonce);

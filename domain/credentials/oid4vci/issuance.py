@@ -9,7 +9,7 @@ credentials, by ``credential_identifier`` instead, ``<configuration>:<credential
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -25,15 +25,12 @@ from domain.credentials.oid4vci.errors import (
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
-from domain.credentials.oid4vci.metadata import CONFIGURATIONS, JWT_VC_JSON
+from domain.credentials.oid4vci.metadata import CONFIGURATIONS
 from domain.credentials.oid4vci.offers import Redemption, offer_for_token, q
-from domain.credentials.oid4vci.proofs import Holder, check_proof
-from domain.db import Connection, Database
+from domain.credentials.oid4vci.proofs import check_proof
+from domain.db import Database
 from domain.errors import DomainError
 from domain.writes import Actor, Write
-
-# How a format other than jwt_vc_json is made: (conn, credential row, holder) -> the credential.
-FormatMaker = Callable[[Connection, Mapping[str, Any], Holder], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,9 @@ def authorization_details(redemption: Redemption) -> list[dict[str, Any]]:
         {
             "type": "openid_credential",
             "credential_configuration_id": configuration_id,
-            "credential_identifiers": [credential_identifier(configuration_id, c) for c in redemption.credential_ids],
+            "credential_identifiers": [
+                credential_identifier(configuration_id, c) for c in redemption.credentials_for(configuration_id)
+            ],
         }
         for configuration_id in redemption.configuration_ids
     ]
@@ -71,18 +70,21 @@ def _target(request: Mapping[str, Any], offer: Redemption) -> tuple[str, UUID]:
             credential_id = UUID(credential)
         except ValueError:
             credential_id = None
-        if configuration_id not in offer.configuration_ids or credential_id not in offer.credential_ids:
+        if configuration_id not in offer.configuration_ids or credential_id not in offer.credentials_for(
+            configuration_id
+        ):
             raise UnknownCredentialIdentifier(f"{identifier!r} is none of this access token's credentials")
         return configuration_id, credential_id
     if not isinstance(configuration_id, str) or configuration_id not in CONFIGURATIONS:
         raise UnknownCredentialConfiguration(f"{configuration_id!r} is not a credential configuration of this issuer")
     if configuration_id not in offer.configuration_ids:
         raise UnknownCredentialConfiguration(f"the offer did not include {configuration_id!r}")
-    if len(offer.credential_ids) != 1:
+    candidates = offer.credentials_for(configuration_id)
+    if len(candidates) != 1:
         raise InvalidCredentialRequest(
             "this offer holds several credentials: name one by credential_identifier (see authorization_details)"
         )
-    return configuration_id, offer.credential_ids[0]
+    return configuration_id, candidates[0]
 
 
 def _proof_jwt(request: Mapping[str, Any]) -> Any:
@@ -106,7 +108,6 @@ async def issue_credential(
     *,
     issuer: str,
     master_key: bytes,
-    makers: Mapping[str, FormatMaker],
     actor: Actor,
 ) -> Issued:
     """The credential a live access token (``jti``) may have, bound to the key of the request's proof."""
@@ -129,12 +130,9 @@ async def issue_credential(
             raise CredentialRequestDenied(
                 f"credential {credential_id} is no longer valid (revoked, suspended or expired)"
             )
-        if configuration_id == JWT_VC_JSON:
-            credential: Any = await formats.jwt_vc_json(conn, row, proof.holder, issuer=issuer, master_key=master_key)
-        elif configuration_id in makers:
-            credential = await makers[configuration_id](conn, row, proof.holder)
-        else:
-            raise UnknownCredentialConfiguration(f"{configuration_id!r} cannot be issued by this server yet")
+        credential = await formats.credential_in(
+            configuration_id, db, conn, row, proof.holder, issuer=issuer, master_key=master_key
+        )
         await conn.execute(q.insert_delivery, offer.offer_id, credential_id, configuration_id, proof.holder.did)
         await Write(conn=conn, actor=actor).audit(
             "credential.delivered_to_wallet",

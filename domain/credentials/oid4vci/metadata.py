@@ -4,7 +4,9 @@ configuration per format a wallet may ask for.
 Every configuration describes the same credential, the learner's Open Badges 3.0 ``AchievementCredential``:
 ``jwt_vc_json`` the VC-JWT signed by the awarding body, ``ldp_vc`` the JSON with its Data Integrity proofs (the
 awarding body's and the co-signing chamber's), ``dc+sd-jwt`` an IETF SD-JWT VC with selectively disclosable
-claims. Its ``scope`` is what a wallet asks for in the authorization code grant.
+claims. An SD-JWT VC's type is its ``vct``, one per achievement type (unit, programme, qualification), so that
+format has one configuration per type, each naming its vct. A configuration's ``scope`` is what a wallet asks
+for in the authorization code grant.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.credentials.document import GUILDHALL_CONTEXT_PATH, OB_CONTEXT, VC_CONTEXT
+from domain.credentials.sd_jwt import type_metadata
+from domain.credentials.sd_jwt.type_metadata import KINDS, Kind
 
 JWT_VC_JSON = "open_badge_jwt_vc_json"
 LDP_VC = "open_badge_ldp_vc"
-SD_JWT = "achievement_dc_sd_jwt"
+# An SD-JWT VC's type is its vct, one per achievement type: one dc+sd-jwt configuration per type.
+SD_JWT_BY_KIND: dict[Kind, str] = {kind: f"{kind}_dc_sd_jwt" for kind in KINDS}
 CREDENTIAL_TYPES = ["VerifiableCredential", "OpenBadgeCredential", "AchievementCredential"]
 PROOF_TYPE = "openid4vci-proof+jwt"
 PROOF_ALGORITHMS = ["ES256", "EdDSA"]
@@ -37,12 +42,19 @@ _FORM_NAMES = {
         "de": "Micro-Credential (Open Badges 3.0, mit der Mitzeichnung der Kammer)",
         "da": "Mikrobevis (Open Badges 3.0, med kammerets medunderskrift)",
     },
-    SD_JWT: {
-        "en": "Micro-credential (SD-JWT VC, disclose only what you choose)",
-        "de": "Micro-Credential (SD-JWT VC, nur das Gewählte offenlegen)",
-        "da": "Mikrobevis (SD-JWT VC, vis kun det du vælger)",
-    },
 }
+_SD_JWT_NAMES = {
+    "unit": {"en": "Unit credential", "de": "Nachweis einer Lerneinheit", "da": "Enhedsbevis"},
+    "programme": {"en": "Programme credential", "de": "Programmzertifikat", "da": "Forløbsbevis"},
+    "qualification": {"en": "Qualification", "de": "Qualifikation", "da": "Kvalifikation"},
+}
+_SD_JWT_SUFFIX = {
+    "en": " (SD-JWT VC, disclose only what you choose)",
+    "de": " (SD-JWT VC, nur das Gewählte offenlegen)",
+    "da": " (SD-JWT VC, vis kun det du vælger)",
+}
+for _kind, _configuration_id in SD_JWT_BY_KIND.items():
+    _FORM_NAMES[_configuration_id] = {lang: name + _SD_JWT_SUFFIX[lang] for lang, name in _SD_JWT_NAMES[_kind].items()}
 _LOGO_ALT = {"en": "Guildhall logo", "de": "Guildhall-Logo", "da": "Guildhalls logo"}
 
 
@@ -50,18 +62,20 @@ _LOGO_ALT = {"en": "Guildhall logo", "de": "Guildhall-Logo", "da": "Guildhalls l
 class Configuration:
     id: str
     format: str
+    kind: Kind | None = None  # the achievement type it is limited to (an SD-JWT VC's vct), if any
 
 
 CONFIGURATIONS = {
     JWT_VC_JSON: Configuration(JWT_VC_JSON, "jwt_vc_json"),
     LDP_VC: Configuration(LDP_VC, "ldp_vc"),
-    SD_JWT: Configuration(SD_JWT, "dc+sd-jwt"),
+    **{c: Configuration(c, "dc+sd-jwt", kind) for kind, c in SD_JWT_BY_KIND.items()},
 }
 
 
-def sd_jwt_vct(issuer: str) -> str:
-    """The ``vct`` of the SD-JWT VC configuration: the type every achievement's own type extends."""
-    return f"{issuer}/vct/achievement"
+def serves(configuration_id: str, kind: str) -> bool:
+    """Whether a credential of this achievement type can be had in this configuration."""
+    configuration = CONFIGURATIONS[configuration_id]
+    return configuration.kind is None or configuration.kind == kind
 
 
 def _display(issuer: str, names: dict[str, str]) -> list[dict[str, Any]]:
@@ -96,12 +110,15 @@ def configurations(issuer: str) -> dict[str, dict[str, Any]]:
             "credential_signing_alg_values_supported": ["eddsa-rdfc-2022", "ecdsa-rdfc-2019"],
             "credential_definition": {"@context": w3c_context, "type": CREDENTIAL_TYPES},
         },
-        SD_JWT: {
-            "format": "dc+sd-jwt",
-            **_common(issuer, SD_JWT),
-            "vct": sd_jwt_vct(issuer),
-            "cryptographic_binding_methods_supported": ["jwk"],
-            "credential_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
+        **{
+            configuration_id: {
+                "format": "dc+sd-jwt",
+                **_common(issuer, configuration_id),
+                "vct": type_metadata.vct(issuer, kind),
+                "cryptographic_binding_methods_supported": ["jwk"],
+                "credential_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
+            }
+            for kind, configuration_id in SD_JWT_BY_KIND.items()
         },
     }
 

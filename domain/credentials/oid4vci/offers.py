@@ -29,7 +29,7 @@ from msgspec import Meta
 
 from domain.credentials import service
 from domain.credentials.oid4vci.errors import InvalidGrant, InvalidRequest
-from domain.credentials.oid4vci.metadata import CONFIGURATIONS, PRE_AUTHORIZED_GRANT
+from domain.credentials.oid4vci.metadata import CONFIGURATIONS, PRE_AUTHORIZED_GRANT, serves
 from domain.db import Connection, Database
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.keys import decrypt, encrypt
@@ -45,7 +45,9 @@ TX_CODE_LENGTH = 6
 MAX_TX_CODE_FAILURES = 5
 
 
-ConfigurationId = Literal["open_badge_jwt_vc_json", "open_badge_ldp_vc", "achievement_dc_sd_jwt"]
+ConfigurationId = Literal[
+    "open_badge_jwt_vc_json", "open_badge_ldp_vc", "unit_dc_sd_jwt", "programme_dc_sd_jwt", "qualification_dc_sd_jwt"
+]
 
 
 class CredentialOfferCreate(Input):
@@ -57,8 +59,11 @@ class CredentialOfferCreate(Input):
             list[ConfigurationId],
             Meta(
                 min_length=1,
-                max_length=3,
-                description="The formats the wallet may fetch them in (default: all three)",
+                max_length=5,
+                description=(
+                    "The formats the wallet may fetch them in (default: every one that fits: the VC-JWT, the JSON "
+                    "with Data Integrity proofs and the SD-JWT VC of each credential's achievement type)"
+                ),
             ),
         ]
         | None
@@ -83,6 +88,21 @@ class Redemption(msgspec.Struct, frozen=True):
     offer_id: UUID
     credential_ids: list[UUID]
     configuration_ids: list[str]
+    credential_kinds: list[str]
+
+    def credentials_for(self, configuration_id: str) -> list[UUID]:
+        """The offer's credentials that can be had in this configuration (an SD-JWT VC's is of one type)."""
+        return [
+            c
+            for c, kind in zip(self.credential_ids, self.credential_kinds, strict=True)
+            if serves(configuration_id, kind)
+        ]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Redemption:
+        return cls(
+            row["id"], list(row["credential_ids"]), list(row["configuration_ids"]), list(row["credential_kinds"])
+        )
 
 
 def _tx_code_hash(key: bytes, offer_id: UUID, tx_code: str) -> str:
@@ -118,22 +138,22 @@ def offer_object(
     }
 
 
-def _configuration_ids(asked: list[ConfigurationId] | None) -> list[str]:
+def _configuration_ids(asked: list[ConfigurationId] | None, kinds: set[str]) -> list[str]:
+    """The asked-for configurations (default: every one some offered credential fits); each must fit one."""
+    fitting = [c for c in CONFIGURATIONS if any(serves(c, kind) for kind in kinds)]
     if asked is None:
-        return list(CONFIGURATIONS)
-    unknown = sorted(set(asked) - set(CONFIGURATIONS))
-    if unknown:
-        raise InvalidInput(
-            f"unknown credential configurations: {', '.join(unknown)}; known: {', '.join(CONFIGURATIONS)}"
-        )
+        return fitting
+    unfit = [c for c in asked if c not in fitting]
+    if unfit:
+        raise InvalidInput(f"no offered credential can be had as {', '.join(unfit)}; these can: {', '.join(fitting)}")
     return list(dict.fromkeys(asked))
 
 
 async def _check_offerable(
     conn: Connection, credential_ids: list[UUID], *, person_id: UUID | None, organisations: frozenset[UUID] | None
-) -> None:
+) -> set[str]:
     """Every credential exists for the caller (the person's own, or one the organisations awarded or assessed),
-    belongs to one learner, and is complete and valid now."""
+    belongs to one learner, and is complete and valid now; their achievement types."""
     rows = {r["id"]: r for r in await conn.fetch(q.credential_owners, credential_ids)}
     for credential_id in credential_ids:
         row = rows.get(credential_id)
@@ -155,6 +175,7 @@ async def _check_offerable(
         await service.require_complete(conn, row)
         if not service.is_valid(row):
             raise Conflict(f"credential {credential_id} is not valid now (revoked, suspended or expired): not offered")
+    return {rows[c]["kind"] for c in credential_ids}
 
 
 async def create_offer(
@@ -170,14 +191,14 @@ async def create_offer(
     """An offer of the learner's credentials, made by the learner (``person_id``) or by an organisation that awarded
     or assessed them (``organisations``; None: the operator)."""
     credential_ids = list(dict.fromkeys(data.credential_ids))
-    configuration_ids = _configuration_ids(data.credential_configuration_ids)
     offer_id = uuid.uuid4()
     pre_authorized_code, issuer_state = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     tx_code = f"{secrets.randbelow(10**TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
-    offer = offer_object(issuer, configuration_ids, pre_authorized_code, issuer_state)
-    sealed = encrypt(master_key, msgspec.json.encode(offer), offer_id.bytes)
     async with write(db, actor) as w:
-        await _check_offerable(w.conn, credential_ids, person_id=person_id, organisations=organisations)
+        kinds = await _check_offerable(w.conn, credential_ids, person_id=person_id, organisations=organisations)
+        configuration_ids = _configuration_ids(data.credential_configuration_ids, kinds)
+        offer = offer_object(issuer, configuration_ids, pre_authorized_code, issuer_state)
+        sealed = encrypt(master_key, msgspec.json.encode(offer), offer_id.bytes)
         expires_at = await w.conn.fetchval(
             q.insert_offer,
             offer_id,
@@ -247,7 +268,7 @@ async def redeem_pre_authorized_code(
                 left = MAX_TX_CODE_FAILURES - failures
                 raise _Refused(InvalidGrant(f"the transaction code is wrong; {left} tries left"))
             await conn.execute(q.redeem, row["id"], jti, expires_at)
-            return Redemption(row["id"], list(row["credential_ids"]), list(row["configuration_ids"]))
+            return Redemption.from_row(row)
     except _Refused as refused:  # the transaction committed what it counted; now the wallet is told
         raise refused.error from None
 
@@ -271,9 +292,7 @@ async def redeem_with_authorization_code(conn: Connection, offer_id: UUID, jti: 
 
 async def offer_for_token(conn: Connection, jti: str) -> Redemption | None:
     row = await conn.fetchrow(q.offer_for_token, jti)
-    if row is None:
-        return None
-    return Redemption(row["id"], list(row["credential_ids"]), list(row["configuration_ids"]))
+    return None if row is None else Redemption.from_row(row)
 
 
 async def credential_owner(conn: Connection, credential_id: UUID) -> UUID | None:

@@ -10,9 +10,11 @@ WHERE id = $1 AND expires_at > now() AND redeemed_at IS NULL AND tx_code_failure
 
 -- name: lock_by_pre_authorized_code
 SELECT id, credential_ids, configuration_ids, tx_code_hash, tx_code_failures, redeemed_at,
-       expires_at <= now() AS expired
-FROM credential_offers WHERE pre_authorized_code_hash = $1
-FOR UPDATE;
+       expires_at <= now() AS expired,
+       (SELECT array_agg(c.kind ORDER BY array_position(o.credential_ids, c.id))
+        FROM credentials c WHERE c.id = ANY(o.credential_ids)) AS credential_kinds
+FROM credential_offers o WHERE pre_authorized_code_hash = $1
+FOR UPDATE OF o;
 
 -- name: lock_by_issuer_state
 SELECT id, credential_ids, configuration_ids, redeemed_at, expires_at <= now() AS expired
@@ -38,14 +40,16 @@ SET redeemed_at = now(), access_token_jti = $2, access_token_expires_at = to_tim
 WHERE id = $1 AND redeemed_at IS NULL;
 
 -- name: offer_for_token
-SELECT id, credential_ids, configuration_ids
-FROM credential_offers
+SELECT id, credential_ids, configuration_ids,
+       (SELECT array_agg(c.kind ORDER BY array_position(o.credential_ids, c.id))
+        FROM credentials c WHERE c.id = ANY(o.credential_ids)) AS credential_kinds
+FROM credential_offers o
 WHERE access_token_jti = $1 AND access_token_revoked_at IS NULL AND access_token_expires_at > now();
 
 -- name: credential_owners
 -- Each credential with the person who claimed its learner record (NULL if unclaimed), the learner and the
 -- organisations that may offer it.
-SELECT c.id, c.learner_id, l.person_id, c.awarding_body_id, c.provider_id, c.payload IS NOT NULL AS signed
+SELECT c.id, c.kind, c.learner_id, l.person_id, c.awarding_body_id, c.provider_id, c.payload IS NOT NULL AS signed
 FROM credentials c JOIN learners l ON l.id = c.learner_id
 WHERE c.id = ANY($1::uuid[]);
 
