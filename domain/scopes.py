@@ -38,9 +38,22 @@ OB_SCOPES: dict[str, str] = {
     OB_PROFILE_UPDATE: "Permission to update the profile for the authenticated entity",
 }
 SCOPES.update(OB_SCOPES)
-# What an organisation's admins may give their own clients: the Open Badges scopes are for self-registered
-# wallets acting for a person, never for an organisation's client.
-API_GRANTABLE_SCOPES = frozenset(SCOPES) - {"admin"} - frozenset(OB_SCOPES)
+# OpenID4VCI: a wallet asks for one scope per credential configuration it wants (the `scope` of each in the
+# credential issuer's metadata), in the authorization code grant, for the person who signs in; the token is good
+# at the credential endpoint only, for the credentials of the offer the authorization named (issuer_state).
+OID4VCI_SCOPES: dict[str, str] = {
+    "open_badge_jwt_vc_json": "Put your credentials into your wallet as Open Badges 3.0 VC-JWTs",
+    "open_badge_ldp_vc": "Put your credentials into your wallet with their Data Integrity proofs",
+    "unit_dc_sd_jwt": "Put your unit credentials into your wallet as SD-JWT VCs",
+    "programme_dc_sd_jwt": "Put your programme credentials into your wallet as SD-JWT VCs",
+    "qualification_dc_sd_jwt": "Put your qualifications into your wallet as SD-JWT VCs",
+}
+SCOPES.update(OID4VCI_SCOPES)
+# What a self-registered client (RFC 7591) may hold: a wallet's scopes, for a person.
+SELF_REGISTERED_SCOPES: dict[str, str] = {**OB_SCOPES, **OID4VCI_SCOPES}
+# What an organisation's admins may give their own clients: the Open Badges and wallet scopes are for
+# self-registered wallets acting for a person, never for an organisation's client.
+API_GRANTABLE_SCOPES = frozenset(SCOPES) - {"admin"} - frozenset(SELF_REGISTERED_SCOPES)
 
 
 def satisfies(granted: frozenset[str], required: str) -> bool:

@@ -25,8 +25,10 @@ from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
 from tests.test_data_integrity import CHECKER, _assert_verified, _served, _standard_contexts
 from tests.test_jwt_profile import World, issue, make_authority
+from tests.test_learner_claims import EMAIL, PASSWORD
 from tests.test_sd_jwt_vc import p256
 from tests.test_status_independent import bit_set, independent
+from tests.test_wallet import cosign_all, mine, passed_and_claimed
 
 JWT_VC_JSON = "open_badge_jwt_vc_json"
 LDP_VC = "open_badge_ldp_vc"
@@ -104,6 +106,7 @@ async def test_a_wallet_redeems_the_pre_authorized_code_and_gets_the_vc_jwt_boun
         offer,
         wrongTxCode=wrong_pin(offer["txCode"]),
         replay=True,
+        replayLast=True,
         requests=[
             {"configurationId": JWT_VC_JSON, "keyAlg": "ES256", "binding": "jwk"},
             {"configurationId": JWT_VC_JSON, "keyAlg": "EdDSA", "binding": "did:key"},
@@ -134,33 +137,15 @@ async def test_a_wallet_redeems_the_pre_authorized_code_and_gets_the_vc_jwt_boun
         assert verified["credentialStatus"] == document["credentialStatus"]
         assert verified["header"]["kid"].startswith(world.did(room.provider.org_id))
         assert received["proofHeader"]["typ"] == "openid4vci-proof+jwt"
-    # The replay revoked the token the first redemption got: nothing more can be fetched with it, so the
-    # attacks that followed were refused for that reason or for their own.
-    attacks = answer["attacks"]
-    assert {name: a["ok"] for name, a in attacks.items()} == {
-        "stale_nonce": False,
-        "other_key": False,
-        "wrong_aud": False,
-    }
-
-
-async def test_proof_errors_carry_the_spec_codes(world: World) -> None:
-    issued = await issue(world, None)
-    room, [credential] = issued.room, issued.credentials
-    offer = await provider_offer(world, room.provider, [credential["id"]])
-    answer = await wallet(
-        world,
-        offer,
-        requests=[{"configurationId": JWT_VC_JSON, "keyAlg": "ES256", "binding": "jwk"}],
-        attacks=["stale_nonce", "other_key", "wrong_aud"],
-    )
-    assert "error" not in answer["credentials"][0], answer["credentials"][0]
     errors = {name: (a["status"], (a["errorResponse"] or {}).get("error")) for name, a in answer["attacks"].items()}
     assert errors == {
         "stale_nonce": (400, "invalid_nonce"),
         "other_key": (400, "invalid_proof"),
         "wrong_aud": (400, "invalid_proof"),
     }, answer["attacks"]
+    # The replay revoked the token the first redemption got.
+    assert answer["afterReplay"]["status"] == 401, answer["afterReplay"]
+    assert answer["afterReplay"]["errorResponse"]["error"] == "invalid_token", answer["afterReplay"]
 
 
 async def test_the_festo_ihk_credential_goes_into_the_wallet_as_sd_jwt_vc_and_ldp_vc_and_reads_revoked(
@@ -244,3 +229,115 @@ async def data_integrity_check(documents: dict[str, Any], received: list[dict[st
     }
     results: list[dict[str, Any]] = (await run_checker(CHECKER, payload))["results"]
     return results
+
+
+async def test_the_learner_offers_their_own_credential_and_the_wallet_uses_the_authorization_code_grant(
+    world: World,
+) -> None:
+    """The learner (a claimed record, a login) makes the offer at /me; the wallet registers itself (RFC 7591),
+    sends the learner to our authorization page with the offer's issuer_state and PKCE S256, signs them in with
+    plain HTTP, and exchanges the code."""
+    room, me = await passed_and_claimed(world.client, world.bootstrap, world.db, world.settings)
+    await cosign_all(world.client, room)
+    [listed] = await mine(world.client, me)
+    made = await world.client.post("/me/credential-offers", json={"credentialIds": [listed["id"]]}, headers=me)
+    assert made.status_code == 201, made.text
+    offer = made.json()
+    answer = await wallet(
+        world,
+        offer,
+        grant="authorization_code",
+        login={"redirectUri": "https://wallet.example/callback", "email": EMAIL, "password": PASSWORD},
+        replay=True,
+        replayLast=True,
+        requests=[
+            {"configurationId": JWT_VC_JSON, "keyAlg": "EdDSA", "binding": "did:key"},
+            {"configurationId": SD_JWT, "keyAlg": "ES256", "binding": "jwk"},
+            {"configurationId": LDP_VC, "keyAlg": "EdDSA", "binding": "did:jwk"},
+        ],
+    )
+    request = answer["authorizationRequest"]
+    assert request["code_challenge_method"] == "S256" and request["issuer_state"]
+    # The library asks for no scope (it names the issuer as resource): the client's registered scopes are granted,
+    # those of the offered configurations.
+    assert answer["registeredScopes"] == answer["token"]["scope"] == f"{JWT_VC_JSON} {LDP_VC} {SD_JWT}"
+    assert answer["redirectedTo"] == "https://wallet.example/callback"
+    assert [d["credential_configuration_id"] for d in answer["token"]["authorization_details"]] == [
+        JWT_VC_JSON,
+        LDP_VC,
+        SD_JWT,
+    ]
+    jwt_vc, sd_jwt, ldp_vc = answer["credentials"]
+    for received in answer["credentials"]:
+        assert "error" not in received, received
+    assert jwt_vc["verified"]["boundToHolder"] is True and jwt_vc["verified"]["sub"] == jwt_vc["holder"]["did"]
+    assert ldp_vc["credential"]["credentialSubject"]["id"] == ldp_vc["holder"]["did"]
+    assert (await sd_jwt_check(world, sd_jwt))["issued"]["ok"] is True
+    # The offer once more: a new authorization naming the used issuer_state is refused at the authorization
+    # endpoint (RFC 6749 §4.1.2.1 has no invalid_grant); the same code again is invalid_grant at the token endpoint.
+    assert answer["replay"]["errorResponse"]["error"] == "invalid_request", answer["replay"]
+    assert answer["replayCode"]["errorResponse"]["error"] == "invalid_grant", answer["replayCode"]
+
+
+async def test_an_offer_is_only_for_the_credentials_owner_and_offers_are_checked(world: World) -> None:
+    room, me = await passed_and_claimed(world.client, world.bootstrap, world.db, world.settings)
+    [listed] = await mine(world.client, me)
+    # Awaiting the chamber's co-signature: not complete, so not offered.
+    early = await world.client.post("/me/credential-offers", json={"credentialIds": [listed["id"]]}, headers=me)
+    assert early.status_code == 409, early.text
+    await cosign_all(world.client, room)
+    unknown = await world.client.post(
+        "/me/credential-offers", json={"credentialIds": ["6b0e8a52-0000-4000-8000-000000000000"]}, headers=me
+    )
+    assert unknown.status_code == 404, unknown.text
+    # Another organisation's client cannot offer it.
+    stranger = await world.bootstrap.integrator(["credentials:issue"], name="Elsewhere", kind="vet_provider")
+    foreign = await world.client.post(
+        f"/organisations/{stranger.org_id}/credential-offers",
+        json={"credentialIds": [listed["id"]]},
+        headers=stranger.headers,
+    )
+    assert foreign.status_code == 404, foreign.text
+    # A programme's SD-JWT configuration does not fit a unit credential.
+    unfit = await world.client.post(
+        "/me/credential-offers",
+        json={"credentialIds": [listed["id"]], "credentialConfigurationIds": ["programme_dc_sd_jwt"]},
+        headers=me,
+    )
+    assert unfit.status_code == 422, unfit.text
+
+    # Five wrong PINs void the offer; the right one comes too late.
+    offer = (
+        await world.client.post("/me/credential-offers", json={"credentialIds": [listed["id"]]}, headers=me)
+    ).json()
+    token_form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+        "pre-authorized_code": offer["credentialOffer"]["grants"][
+            "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+        ]["pre-authorized_code"],
+    }
+    missing = await world.client.post("/oauth/token", data=token_form)
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request", missing.text
+    for _ in range(5):
+        wrong = await world.client.post("/oauth/token", data={**token_form, "tx_code": wrong_pin(offer["txCode"])})
+        assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", wrong.text
+    late = await world.client.post("/oauth/token", data={**token_form, "tx_code": offer["txCode"]})
+    assert late.status_code == 400 and "too many" in late.json()["error_description"], late.text
+    gone = await world.client.get(offer["page"].removeprefix(world.url))
+    assert gone.status_code == 404
+
+    # The credential endpoint without a token, and with a token of another kind.
+    nonce = await world.client.post("/oid4vci/nonce")
+    assert nonce.status_code == 200 and nonce.headers["cache-control"] == "no-store", nonce.text
+    assert nonce.json()["c_nonce_expires_in"] == 300
+    anonymous = await world.client.post("/oid4vci/credential", json={"credential_configuration_id": JWT_VC_JSON})
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "invalid_token", anonymous.text
+    assert anonymous.json()["status"] == 401 and anonymous.json()["type"].startswith("urn:guildhall:problem:")
+    learner_token = await world.client.post(
+        "/oid4vci/credential", json={"credential_configuration_id": JWT_VC_JSON}, headers=me
+    )
+    assert learner_token.status_code == 401 and learner_token.json()["error"] == "invalid_token", learner_token.text
+    garbage = await world.client.post(
+        "/oid4vci/credential", content=b"{not json", headers={**me, "Content-Type": "application/json"}
+    )
+    assert garbage.status_code in (400, 401), garbage.text

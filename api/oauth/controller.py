@@ -82,6 +82,7 @@ class AuthorizeForm(msgspec.Struct):
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    issuer_state: str | None = None
     expires: str | None = None
     signature: str | None = None
     email: str = ""

@@ -19,6 +19,8 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
 
+from domain.credentials.oid4vci import offers
+from domain.credentials.oid4vci.errors import Oid4vciError
 from domain.errors import Unauthenticated
 from domain.oauth import clients, tokens
 from domain.oauth.tokens import StoredToken
@@ -161,6 +163,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     server: GuildhallAuthorizationServer
 
     def save_authorization_code(self, code: str, request: Any) -> None:
+        issuer_state = request.payload.data.get("issuer_state")
+        offer_id = None
+        if issuer_state:  # OpenID4VCI: the offer must be live and of the credentials of the person signing in
+            try:
+                offer_id = self.server.run(offers.bind_offer_to_person, self.server.conn, issuer_state, request.user.id)
+            except Oid4vciError as refused:  # back to the wallet, as any error once the redirect URI is verified
+                raise InvalidRequestError(
+                    refused.description, state=request.payload.state, redirect_uri=request.payload.redirect_uri
+                ) from None
         self.server.run(
             tokens.store_authorization_code,
             self.server.conn,
@@ -172,6 +183,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             code_challenge=request.payload.data["code_challenge"],
             code_challenge_method=request.payload.data["code_challenge_method"],
             ttl=self.server.settings.authorization_code_ttl,
+            credential_offer_id=offer_id,
         )
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> tokens.AuthorizationCode | None:

@@ -32,6 +32,7 @@ AUTHORIZATION_PARAMETERS = (
     "state",
     "code_challenge",
     "code_challenge_method",
+    "issuer_state",  # OpenID4VCI: the credential offer this authorization redeems
 )
 FORM_LIFETIME = 600  # seconds to read the page and type a password
 _HERE = Path(__file__).parent

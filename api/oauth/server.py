@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import msgspec
 from authlib.oauth2 import AuthorizationServer, JsonRequest, OAuth2Request
-from authlib.oauth2.rfc6749 import JsonPayload, OAuth2Payload
+from authlib.oauth2.rfc6749 import InvalidGrantError, JsonPayload, OAuth2Payload
 from joserfc.jws import extract_compact
 from litestar import Request, Response
 
@@ -29,6 +29,8 @@ from api.oauth import grants
 from api.observability import request_id_var
 from api.settings import Settings
 from domain import keys
+from domain.credentials.oid4vci import issuance, offers
+from domain.credentials.oid4vci.errors import Oid4vciError
 from domain.db import Connection
 from domain.oauth import clients, tokens
 from domain.scopes import SCOPES
@@ -161,6 +163,20 @@ class GuildhallAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             refresh_ttl=self.settings.refresh_token_ttl,
         )
         self.run(tokens.store_token, self.conn, new_token)
+        code = request.authorization_code
+        if code is not None and code.credential_offer_id is not None:
+            # OpenID4VCI: this token redeems the offer; the answer lists the credentials it buys.
+            try:
+                redemption = self.run(
+                    offers.redeem_with_authorization_code,
+                    self.conn,
+                    code.credential_offer_id,
+                    claims["jti"],
+                    claims["exp"],
+                )
+            except Oid4vciError as refused:
+                raise InvalidGrantError(refused.description) from None
+            token["authorization_details"] = issuance.authorization_details(redemption)
 
     def create_oauth2_request(self, request: HttpRequest | OAuth2Request) -> OAuth2Request:
         return request if isinstance(request, OAuth2Request) else LitestarOAuth2Request(request)

@@ -5,7 +5,8 @@ authorization page: it says who it is (name, homepage, logo, terms, privacy poli
 version), where it may be redirected and which Open Badges scopes it wants, and gets a client id (and a
 secret, stored only as a hash, as for every client). Nobody vouches for such a client, so it may only:
 
-* hold Open Badges scopes (``domain.scopes.OB_SCOPES``) — never one of the platform's own;
+* hold Open Badges scopes and the OpenID4VCI credential configuration scopes
+  (``domain.scopes.SELF_REGISTERED_SCOPES``) — never one of the platform's own;
 * act for a person who signs in and consents (authorization code with PKCE S256, and refresh tokens),
   never for itself (no ``client_credentials``);
 * be redirected to an ``https`` address, or to ``http`` on a loopback address (a wallet on the person's
@@ -38,7 +39,7 @@ from msgspec import UNSET, Meta, UnsetType
 from domain.db import Database
 from domain.errors import InvalidInput
 from domain.oauth import clients
-from domain.scopes import OB_SCOPES
+from domain.scopes import SELF_REGISTERED_SCOPES
 from domain.sql import load_queries
 from domain.writes import Actor, write
 
@@ -54,9 +55,9 @@ Text = Annotated[str, Meta(min_length=1, max_length=200)]
 Uri = Annotated[str, Meta(min_length=1, max_length=2000, pattern=r"^https?://[^\s#]+$")]
 SCOPE_PATTERN = (
     r"^ *("
-    + "|".join(re.escape(s) for s in OB_SCOPES)
+    + "|".join(re.escape(s) for s in SELF_REGISTERED_SCOPES)
     + r")( +("
-    + "|".join(re.escape(s) for s in OB_SCOPES)
+    + "|".join(re.escape(s) for s in SELF_REGISTERED_SCOPES)
     + r"))* *$"
 )
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
@@ -86,7 +87,7 @@ class ClientRegistration(msgspec.Struct, kw_only=True):
             min_length=1,
             max_length=2000,
             pattern=SCOPE_PATTERN,
-            description="Space-separated Open Badges 3.0 scopes, and only those",
+            description="Space-separated Open Badges 3.0 and OpenID4VCI scopes, and only those",
         ),
     ]
     token_endpoint_auth_method: AuthMethod = "client_secret_basic"
@@ -191,10 +192,10 @@ def check(data: ClientRegistration) -> list[str]:
     scopes = list(dict.fromkeys(data.scope.split()))
     if not scopes:
         raise InvalidClientMetadata("scope names no scope")
-    if foreign := [s for s in scopes if s not in OB_SCOPES]:
+    if foreign := [s for s in scopes if s not in SELF_REGISTERED_SCOPES]:
         raise InvalidClientMetadata(
             f"scope: {' '.join(foreign)} cannot be registered here; a self-registered client may hold only "
-            f"the Open Badges 3.0 scopes: {' '.join(OB_SCOPES)}"
+            f"the Open Badges 3.0 and OpenID4VCI scopes: {' '.join(SELF_REGISTERED_SCOPES)}"
         )
     return scopes
 

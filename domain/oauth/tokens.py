@@ -38,6 +38,7 @@ class AuthorizationCode:
     scope: str
     code_challenge: str
     code_challenge_method: str
+    credential_offer_id: UUID | None = None  # OpenID4VCI: the offer the authorization named (issuer_state)
 
     @property
     def family_id(self) -> UUID:
@@ -108,6 +109,7 @@ async def store_authorization_code(
     code_challenge: str,
     code_challenge_method: str,
     ttl: int,
+    credential_offer_id: UUID | None = None,
 ) -> None:
     await conn.execute(
         q.insert_authorization_code,
@@ -119,6 +121,7 @@ async def store_authorization_code(
         code_challenge,
         code_challenge_method,
         ttl,
+        credential_offer_id,
     )
 
 

@@ -1,12 +1,12 @@
 -- name: insert_authorization_code
 INSERT INTO oauth_authorization_codes (code_hash, client_id, person_id, redirect_uri, scope, code_challenge,
-                                       code_challenge_method, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8));
+                                       code_challenge_method, expires_at, credential_offer_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9);
 
 -- name: lock_authorization_code
 -- FOR UPDATE: two exchanges of one code are serialised, so the second sees it used.
 SELECT code_hash, client_id, person_id, redirect_uri, scope, code_challenge, code_challenge_method,
-       expires_at <= now() AS expired, used_at IS NOT NULL AS used
+       credential_offer_id, expires_at <= now() AS expired, used_at IS NOT NULL AS used
 FROM oauth_authorization_codes
 WHERE code_hash = $1 AND client_id = $2
 FOR UPDATE;

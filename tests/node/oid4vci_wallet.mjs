@@ -9,8 +9,8 @@
 // The attacks a wallet-side test needs are made here too (wrong PIN, replayed code, stale nonce, a proof
 // signed by another key than it names, a proof for another audience), recording the issuer's error bodies.
 //
-// stdin:  {"offer", "txCode", "grant": "pre-authorized"|"authorization_code", "login"?: {"clientId",
-//          "redirectUri", "email", "password"}, "wrongTxCode"?, "replay"?: bool,
+// stdin:  {"offer", "txCode", "grant": "pre-authorized"|"authorization_code", "login"?: {"redirectUri",
+//          "email", "password"} (the wallet registers itself, RFC 7591), "wrongTxCode"?, "replay"?: bool, "replayLast"?: bool (after the credentials),
 //          "requests": [{"configurationId", "keyAlg": "ES256"|"EdDSA", "binding": "jwk"|"did:key"|"did:jwk"}],
 //          "attacks"?: ["stale_nonce", "other_key", "wrong_aud"]}
 // stdout: {"credentialIssuer", "configurations", "token", "wrongTxCode"?, "replay"?, "credentials": [...],
@@ -72,6 +72,7 @@ async function newKey(alg, binding) {
 }
 
 let signingKey = null; // the key signJwt signs with, set before each proof
+let walletClientId = null; // set by dynamic client registration (RFC 7591) for the authorization code grant
 const callbacks = {
   fetch,
   hash: (data, alg) => new Uint8Array(crypto.createHash(alg.replace('-', '')).update(data).digest()),
@@ -80,9 +81,10 @@ const callbacks = {
     jwt: await new SignJWT(payload).setProtectedHeader(header).sign(signingKey.privateKey),
     signerJwk: signingKey.publicJwk,
   }),
-  clientAuthentication: input.grant === 'authorization_code'
-    ? clientAuthenticationNone({ clientId: input.login.clientId })
-    : clientAuthenticationAnonymous(),
+  // A public client once registered (authorization code grant), anonymous otherwise (pre-authorized code).
+  clientAuthentication: options => (walletClientId
+    ? clientAuthenticationNone({ clientId: walletClientId })
+    : clientAuthenticationAnonymous())(options),
 };
 const client = new Openid4vciClient({ callbacks });
 
@@ -113,10 +115,40 @@ function hiddenFields(html) {
   return fields;
 }
 
-async function authorizationCodeToken() {
+// The wallet registers itself as a public client (RFC 7591) at the authorization server's registration endpoint,
+// for the scopes of the configurations it was offered.
+async function register() {
+  const server = credentialOffer.grants.authorization_code.authorization_server ?? output.credentialIssuer;
+  const metadata = await (await fetch(new URL('/.well-known/oauth-authorization-server', server))).json();
+  const scopes = credentialOffer.credential_configuration_ids
+    .map(id => issuerMetadata.credentialIssuer.credential_configurations_supported[id].scope);
+  const response = await fetch(metadata.registration_endpoint, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Test wallet', client_uri: 'https://wallet.example', logo_uri: 'https://wallet.example/logo.png',
+      tos_uri: 'https://wallet.example/tos', policy_uri: 'https://wallet.example/privacy',
+      software_id: 'guildhall-test-wallet', software_version: '1', redirect_uris: [input.login.redirectUri],
+      scope: scopes.join(' '), token_endpoint_auth_method: 'none', grant_types: ['authorization_code'],
+    }),
+  });
+  const registered = await response.json();
+  if (response.status !== 201) throw new Error(`registration answered ${response.status}: ${JSON.stringify(registered)}`);
+  walletClientId = registered.client_id;
+  output.registeredScopes = registered.scope;
+}
+
+let lastAuthorization = null; // {code, verifier}: to replay the code
+async function authorizationCodeToken(reuse = null) {
   const { login } = input;
+  if (reuse) {
+    return client.retrieveAuthorizationCodeAccessTokenFromOffer({
+      issuerMetadata, credentialOffer, authorizationCode: reuse.code, pkceCodeVerifier: reuse.verifier,
+      redirectUri: login.redirectUri,
+    });
+  }
+  if (!walletClientId) await register();
   const started = await client.initiateAuthorization({
-    clientId: login.clientId, issuerMetadata, credentialOffer, redirectUri: login.redirectUri,
+    clientId: walletClientId, issuerMetadata, credentialOffer, redirectUri: login.redirectUri,
   });
   output.authorizationRequestUrl = started.authorizationRequestUrl;
   const page = await fetch(started.authorizationRequestUrl, { redirect: 'manual' });
@@ -127,8 +159,16 @@ async function authorizationCodeToken() {
   const decided = await fetch(action, { method: 'POST', body: form, redirect: 'manual' });
   const location = decided.headers.get('location');
   if (decided.status !== 302 || !location) throw new Error(`signing in answered ${decided.status}: ${(await decided.text()).slice(0, 500)}`);
-  const code = new URL(location).searchParams.get('code');
+  const redirect = new URL(location);
   output.redirectedTo = location.split('?')[0];
+  if (redirect.searchParams.get('error')) {
+    throw Object.assign(new Error(`the authorization was refused: ${redirect.searchParams.get('error')}`), {
+      errorResponse: Object.fromEntries(redirect.searchParams), response: { status: decided.status },
+    });
+  }
+  const code = redirect.searchParams.get('code');
+  lastAuthorization = { code, verifier: started.pkce?.codeVerifier };
+  output.authorizationRequest = Object.fromEntries(new URL(started.authorizationRequestUrl).searchParams);
   return client.retrieveAuthorizationCodeAccessTokenFromOffer({
     issuerMetadata, credentialOffer, authorizationCode: code, pkceCodeVerifier: started.pkce?.codeVerifier,
     redirectUri: login.redirectUri,
@@ -147,14 +187,38 @@ const { accessTokenResponse } = input.grant === 'authorization_code' ? await aut
 output.token = { token_type: accessTokenResponse.token_type, authorization_details: accessTokenResponse.authorization_details ?? null,
   scope: accessTokenResponse.scope ?? null };
 const accessToken = accessTokenResponse.access_token;
-if (input.replay) {
+async function replay() {
+  // The offer again: the same pre-authorized code, or (authorization code grant) a new authorization naming the
+  // same issuer_state; and for that grant, the same authorization code again.
   try {
     await (input.grant === 'authorization_code' ? authorizationCodeToken() : preAuthorizedToken(input.txCode));
     output.replay = { ok: true };
   } catch (error) {
     output.replay = failure(error);
   }
+  // The token the first redemption got is revoked by the replay: a credential request with it fails.
+  const target = input.requests[0]?.configurationId;
+  if (target) {
+    try {
+      const key = await newKey('ES256', 'jwk');
+      const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+      await fetchCredential(target, (await proofFor(key, target, nonce)).jwt);
+      output.afterReplay = { ok: true };
+    } catch (error) {
+      output.afterReplay = failure(error);
+    }
+  }
+  if (input.grant === 'authorization_code') {
+    try {
+      await authorizationCodeToken(lastAuthorization);
+      output.replayCode = { ok: true };
+    } catch (error) {
+      output.replayCode = failure(error);
+    }
+  }
 }
+
+if (input.replay && !input.replayLast) await replay();
 
 // --- the credentials --------------------------------------------------------------------------------
 
@@ -253,5 +317,7 @@ for (const name of input.attacks ?? []) {
     });
   }
 }
+
+if (input.replay && input.replayLast) await replay();
 
 process.stdout.write(JSON.stringify(output));

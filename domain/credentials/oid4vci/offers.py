@@ -236,58 +236,63 @@ async def shown_offer(db: Database, offer_id: UUID, master_key: bytes) -> dict[s
     return offer
 
 
-class _Refused(Exception):
-    """What to tell the wallet once the transaction that counted the attempt has committed."""
-
-    def __init__(self, error: InvalidGrant | InvalidRequest) -> None:
-        self.error = error
-
-
 async def redeem_pre_authorized_code(
     db: Database, code: str, tx_code: str | None, *, master_key: bytes, jti: str, expires_at: int
 ) -> Redemption:
     """Redeems the offer for the access token ``jti`` (valid until ``expires_at``); ``InvalidGrant`` for an
-    unknown, expired or used code and a wrong PIN (each wrong PIN is counted, and kept though refused)."""
-    try:
-        async with db.transaction() as conn:
-            row = await conn.fetchrow(q.lock_by_pre_authorized_code, hash_secret(code))
-            if row is None:
-                raise _Refused(InvalidGrant("the pre-authorized code is not known"))
-            if row["redeemed_at"] is not None:
-                await conn.execute(q.revoke_offer_token, row["id"])
-                raise _Refused(InvalidGrant("the pre-authorized code was already used; its access token is revoked"))
-            if row["expired"]:
-                raise _Refused(InvalidGrant("the credential offer has expired; ask for a new one"))
-            if row["tx_code_failures"] >= MAX_TX_CODE_FAILURES:
-                raise _Refused(InvalidGrant("too many wrong transaction codes: this offer is void; ask for a new one"))
-            if not tx_code:
-                raise _Refused(InvalidRequest("this offer needs its transaction code (tx_code), the learner's PIN"))
-            expected = _tx_code_hash(tx_code_key(master_key), row["id"], tx_code)
-            if not hmac.compare_digest(expected, row["tx_code_hash"]):
-                failures = await conn.fetchval(q.count_tx_code_failure, row["id"])
-                left = MAX_TX_CODE_FAILURES - failures
-                raise _Refused(InvalidGrant(f"the transaction code is wrong; {left} tries left"))
-            await conn.execute(q.redeem, row["id"], jti, expires_at)
-            return Redemption.from_row(row)
-    except _Refused as refused:  # the transaction committed what it counted; now the wallet is told
-        raise refused.error from None
+    unknown, expired or used code and a wrong PIN. What a refusal counts (a wrong PIN, the revocation a replay
+    causes) is committed before the wallet is told."""
+    async with db.transaction() as conn:
+        refusal, redemption = await _redeem(conn, code, tx_code, master_key, jti, expires_at)
+    if refusal is not None:
+        raise refusal
+    assert redemption is not None
+    return redemption
 
 
-async def bind_offer_to_code(conn: Connection, issuer_state: str) -> UUID:
-    """The live, unredeemed offer an authorization request names by ``issuer_state``; ``InvalidRequest`` else."""
+async def _redeem(
+    conn: Connection, code: str, tx_code: str | None, master_key: bytes, jti: str, expires_at: int
+) -> tuple[InvalidGrant | InvalidRequest | None, Redemption | None]:
+    row = await conn.fetchrow(q.lock_by_pre_authorized_code, hash_secret(code))
+    if row is None:
+        return InvalidGrant("the pre-authorized code is not known"), None
+    if row["redeemed_at"] is not None:
+        await conn.execute(q.revoke_offer_token, row["id"])
+        return InvalidGrant("the pre-authorized code was already used; its access token is revoked"), None
+    if row["expired"]:
+        return InvalidGrant("the credential offer has expired; ask for a new one"), None
+    if row["tx_code_failures"] >= MAX_TX_CODE_FAILURES:
+        return InvalidGrant("too many wrong transaction codes: this offer is void; ask for a new one"), None
+    if not tx_code:
+        return InvalidRequest("this offer needs its transaction code (tx_code), the learner's PIN"), None
+    expected = _tx_code_hash(tx_code_key(master_key), row["id"], tx_code)
+    if not hmac.compare_digest(expected, row["tx_code_hash"]):
+        failures = await conn.fetchval(q.count_tx_code_failure, row["id"])
+        return InvalidGrant(f"the transaction code is wrong; {MAX_TX_CODE_FAILURES - failures} tries left"), None
+    await conn.execute(q.redeem, row["id"], jti, expires_at)
+    return None, Redemption.from_row(row)
+
+
+async def bind_offer_to_person(conn: Connection, issuer_state: str, person_id: UUID) -> UUID:
+    """The live, unredeemed offer an authorization request names by ``issuer_state``, if every credential in it is
+    of the person who signed in; ``InvalidRequest`` otherwise (an offer is no one else's to redeem)."""
     row = await conn.fetchrow(q.lock_by_issuer_state, hash_secret(issuer_state))
     if row is None or row["expired"] or row["redeemed_at"] is not None:
         raise InvalidRequest("issuer_state names no live credential offer: it expired or was used")
+    owners = await conn.fetch(q.credential_owners, row["credential_ids"])
+    if not owners or any(o["person_id"] != person_id for o in owners):
+        raise InvalidRequest("this credential offer is not for the person who signed in")
     offer_id: UUID = row["id"]
     return offer_id
 
 
-async def redeem_with_authorization_code(conn: Connection, offer_id: UUID, jti: str, expires_at: int) -> None:
+async def redeem_with_authorization_code(conn: Connection, offer_id: UUID, jti: str, expires_at: int) -> Redemption:
     """Marks the offer redeemed by the access token an authorization code bound to it was exchanged for."""
     row = await conn.fetchrow(q.lock_offer, offer_id)
-    if row is None or row["redeemed_at"] is not None:
-        raise InvalidGrant("the credential offer of this authorization code was already redeemed")
+    if row is None or row["redeemed_at"] is not None or row["expired"]:
+        raise InvalidGrant("the credential offer of this authorization code was already redeemed, or has expired")
     await conn.execute(q.redeem, offer_id, jti, expires_at)
+    return Redemption.from_row(row)
 
 
 async def offer_for_token(conn: Connection, jti: str) -> Redemption | None:

@@ -22,9 +22,11 @@ FROM credential_offers WHERE issuer_state_hash = $1
 FOR UPDATE;
 
 -- name: lock_offer
-SELECT id, credential_ids, configuration_ids, redeemed_at, expires_at <= now() AS expired
-FROM credential_offers WHERE id = $1
-FOR UPDATE;
+SELECT id, credential_ids, configuration_ids, redeemed_at, expires_at <= now() AS expired,
+       (SELECT array_agg(c.kind ORDER BY array_position(o.credential_ids, c.id))
+        FROM credentials c WHERE c.id = ANY(o.credential_ids)) AS credential_kinds
+FROM credential_offers o WHERE id = $1
+FOR UPDATE OF o;
 
 -- name: count_tx_code_failure
 UPDATE credential_offers SET tx_code_failures = tx_code_failures + 1 WHERE id = $1
@@ -44,7 +46,10 @@ SELECT id, credential_ids, configuration_ids,
        (SELECT array_agg(c.kind ORDER BY array_position(o.credential_ids, c.id))
         FROM credentials c WHERE c.id = ANY(o.credential_ids)) AS credential_kinds
 FROM credential_offers o
-WHERE access_token_jti = $1 AND access_token_revoked_at IS NULL AND access_token_expires_at > now();
+WHERE access_token_jti = $1 AND access_token_revoked_at IS NULL AND access_token_expires_at > now()
+  -- a token of the authorization code grant is also an OAuth token: revoked there (RFC 7009, a replayed code),
+  -- it is revoked here
+  AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.jti = $1 AND t.revoked_at IS NOT NULL);
 
 -- name: credential_owners
 -- Each credential with the person who claimed its learner record (NULL if unclaimed), the learner and the
