@@ -22,6 +22,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.oid4vci import (
         CredentialIssuerMetadataController,
         CredentialOfferController,
+        MyOfferPageController,
         Oid4vciController,
     )
     from api.controllers.organisations import OrganisationController
@@ -76,4 +77,5 @@ def route_handlers() -> list[Any]:
         CredentialIssuerMetadataController,
         Oid4vciController,
         CredentialOfferController,
+        MyOfferPageController,
     ]

@@ -1,5 +1,6 @@
-"""OpenID4VCI 1.0 over HTTP: the credential issuer's metadata, the nonce and credential endpoints, the page that
-shows an offer as a QR code, and the making of offers (by an organisation, or by the learner under ``/me``).
+"""OpenID4VCI 1.0 over HTTP: the credential issuer's metadata, the nonce and credential endpoints, the making of
+offers (by an organisation, or by the learner under ``/me``) and the learner's credential page that shows one as a
+QR code.
 
 The protocol endpoints answer errors as wallets expect them, ``{"error": ..., "error_description": ...}`` with
 the spec's codes (OID4VCI 1.0 §8.3.1.2), as ``application/json``; the RFC 9457 members (``type``, ``title``,
@@ -24,7 +25,7 @@ from msgspec import Meta
 
 from api.auth import SECURITY_SCHEME, public, secured
 from api.controllers.me import for_person, person_of
-from api.controllers.verification import qr_svg
+from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
 from api.observability import request_id_var
 from api.ratelimit import enforce
 from domain.credentials.oid4vci import issuance, metadata, nonces, offers
@@ -35,9 +36,7 @@ from domain.errors import RateLimited, Unauthenticated
 from domain.oauth.principals import Principal
 from domain.writes import Actor
 
-_HERE = Path(__file__).resolve().parent.parent / "pages"
-_LOGO = (_HERE / "guildhall-logo.svg").read_bytes()
-_OFFER_PAGE = (_HERE / "credential_offer.html").read_text(encoding="utf-8")
+_LOGO = (Path(__file__).resolve().parent.parent / "pages" / "guildhall-logo.svg").read_bytes()
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -213,23 +212,44 @@ class Oid4vciController(Controller):
     async def logo(self) -> Response[bytes]:
         return Response(_LOGO, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
-    @get(
-        "/offers/{offer_id:uuid}",
-        operation_id="showCredentialOffer",
-        summary="A credential offer as a QR code for a wallet to scan (never the PIN), until it is redeemed",
-        media_type=MediaType.HTML,
-        **public(errors=[404]),
+
+def offer_block(offer: dict[str, Any], credentials: int) -> str:
+    """The learner's "Add to your wallet" block: the offer link as a button, its QR code, never the PIN."""
+    link = escape(offers.offer_link(offer))
+    several = f" It holds {credentials} credentials." if credentials > 1 else ""
+    return (
+        '<section class="wallet">\n<h2>Add to your wallet (OpenID4VCI)</h2>\n'
+        f'<p><a class="button" href="{link}">Open in your wallet</a></p>\n'
+        '<p class="small">Scan this code with an EU Digital Identity Wallet or another OpenID4VCI wallet. It '
+        "will ask for the PIN you were shown when the offer was made (it is not on this page). The offer works "
+        f"once, for a short while.{several}</p>\n"
+        f'<div class="qr">{qr_svg(offers.offer_link(offer))}</div>\n</section>'
     )
-    async def offer_page(self, request: Request[Any, Any, Any], offer_id: FromPath[UUID]) -> Response[str]:
-        offer = await offers.shown_offer(request.app.state.db, offer_id, request.app.state.settings.master_key)
-        link = offers.offer_link(offer)
-        html = _OFFER_PAGE.replace("$qr", qr_svg(link)).replace("$link", escape(link))
-        headers = {
-            **NO_STORE,
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-        }
-        return Response(html, media_type=MediaType.HTML, headers=headers)
+
+
+class MyOfferPageController(Controller):
+    path = "/c/{credential_id:uuid}/openid4vci"
+    include_in_schema = False
+
+    @get(
+        "/{offer_id:uuid}",
+        operation_id="showCredentialPageWithOffer",
+        summary="The learner's own page of their credential, with the OpenID4VCI offer as a QR code (no PIN)",
+        media_type=MediaType.HTML,
+        security=[{}],
+    )
+    async def page(
+        self, request: Request[Any, Any, Any], credential_id: FromPath[UUID], offer_id: FromPath[UUID]
+    ) -> Response[str]:
+        state = request.app.state
+        shown_offer = await offers.shown_offer(state.db, offer_id, credential_id, state.settings.master_key)
+        shown = await shown_credential(request, str(credential_id)) if shown_offer is not None else None
+        if shown is None or shown_offer is None:
+            return not_found_page()
+        offer, credentials = shown_offer
+        response = html_page(credential_page(shown, offer_block(offer, credentials)))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 def _wallet_actor(claims: dict[str, Any]) -> Actor:

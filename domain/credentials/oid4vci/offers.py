@@ -79,7 +79,10 @@ class CredentialOfferCreated(Model):
     offer_uri: Annotated[str, Meta(description="openid-credential-offer://?credential_offer=… for the wallet")]
     credential_offer: Annotated[dict[str, Any], Meta(description="The offer object the link carries (OID4VCI §4.1.1)")]
     tx_code: Annotated[str, Meta(description="The PIN the wallet will ask for: shown to the learner only, once")]
-    page: Annotated[str, Meta(description="A page with the offer as a QR code (never the PIN) until it is redeemed")]
+    page: Annotated[
+        str,
+        Meta(description="The learner's page of the (first) credential with the offer as a QR code (never the PIN)"),
+    ]
     credential_configuration_ids: list[str]
     expires_at: datetime
 
@@ -220,20 +223,23 @@ async def create_offer(
         offer_uri=offer_link(offer),
         credential_offer=offer,
         tx_code=tx_code,
-        page=f"{issuer}/oid4vci/offers/{offer_id}",
+        page=f"{issuer}/c/{credential_ids[0]}/openid4vci/{offer_id}",
         credential_configuration_ids=configuration_ids,
         expires_at=expires_at,
     )
 
 
-async def shown_offer(db: Database, offer_id: UUID, master_key: bytes) -> dict[str, Any]:
-    """The offer as handed out, while it can still be redeemed (for its page); NotFound otherwise."""
+async def shown_offer(
+    db: Database, offer_id: UUID, credential_id: UUID, master_key: bytes
+) -> tuple[dict[str, Any], int] | None:
+    """The offer as handed out and how many credentials it holds, while it can still be redeemed, for the page of
+    one of its credentials; None otherwise."""
     async with db.connection() as conn:
         row = await conn.fetchrow(q.sealed_offer, offer_id, MAX_TX_CODE_FAILURES)
-    if row is None:
-        raise NotFound("this offer has expired or was used; ask for a new one")
+    if row is None or credential_id not in row["credential_ids"]:
+        return None
     offer: dict[str, Any] = msgspec.json.decode(decrypt(master_key, row["offer_sealed"], offer_id.bytes))
-    return offer
+    return offer, len(row["credential_ids"])
 
 
 async def redeem_pre_authorized_code(

@@ -5,7 +5,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(mins => $10))
 RETURNING expires_at;
 
 -- name: sealed_offer
-SELECT offer_sealed, expires_at FROM credential_offers
+SELECT offer_sealed, credential_ids, expires_at FROM credential_offers
 WHERE id = $1 AND expires_at > now() AND redeemed_at IS NULL AND tx_code_failures < $2;
 
 -- name: lock_by_pre_authorized_code
