@@ -4,6 +4,7 @@ exchange URL is the capability, single use and short-lived)."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -136,7 +137,7 @@ def wallet_block(exchange: WalletExchange) -> str:
     """The learner's "Add to Learner Credential Wallet": the deep link as a button, the QR code to scan."""
     return (
         '<section class="wallet">\n<h2>Add to Learner Credential Wallet</h2>\n'
-        f'<p><a class="button" href="{exchange.deep_link}">Add to Learner Credential Wallet</a></p>\n'
+        f'<p><a class="button" href="{escape(exchange.deep_link)}">Add to Learner Credential Wallet</a></p>\n'
         '<p class="small">On another device, scan this code with the Learner Credential Wallet '
         "(Add credential, Scan QR code). It works once, until "
         f"{exchange.expires_at.strftime('%H:%M')} UTC.</p>\n"

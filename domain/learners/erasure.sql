@@ -125,3 +125,7 @@ DELETE FROM person_profiles WHERE person_id = $1;
 
 -- name: delete_hosted_copies
 DELETE FROM ob_hosted_credentials WHERE person_id = $1;
+
+-- name: delete_wallet_exchanges
+-- Learner Credential Wallet exchanges hold the wallet's DID a credential was delivered to.
+DELETE FROM vc_api_exchanges WHERE person_id = $1;
