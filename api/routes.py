@@ -21,7 +21,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.ob_api import ClientRegistrationController, ObApiController
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
-    from api.controllers.register import RegisterController
+    from api.controllers.register import EuropassController, RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
     from api.controllers.verification import ContextController, CredentialPageController, VerificationController
@@ -38,6 +38,7 @@ def route_handlers() -> list[Any]:
         ProgrammeController,
         QualificationController,
         RegisterController,
+        EuropassController,
         ProfileController,
         OAuthController,
         MetadataController,

@@ -314,7 +314,10 @@ CREATE TABLE public.designs (
     lead_organisation_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     coauthors_version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text])))
+    withdrawn_at timestamp with time zone,
+    withdrawal_reason text,
+    CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text]))),
+    CONSTRAINT designs_withdrawal_check CHECK (((withdrawn_at IS NULL) = (withdrawal_reason IS NULL)))
 );
 
 CREATE TABLE public.endorsements (
@@ -1212,3 +1215,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207030100');
