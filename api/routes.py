@@ -25,7 +25,12 @@ def route_handlers() -> list[Any]:
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
     from api.controllers.verification import ContextController, CredentialPageController, VerificationController
-    from api.controllers.wallet_exchanges import ExchangeController, MyWalletExchangeController, MyWalletPageController
+    from api.controllers.wallet_exchanges import (
+        CredentialWalletExchangeController,
+        ExchangeController,
+        MyWalletExchangeController,
+        MyWalletPageController,
+    )
     from api.controllers.webhooks import WebhookController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
@@ -50,6 +55,7 @@ def route_handlers() -> list[Any]:
         LearnerClaimController,
         MeController,
         MyWalletExchangeController,
+        CredentialWalletExchangeController,
         ExchangeController,
         MyWalletPageController,
         IssuerKeyController,

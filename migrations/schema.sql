@@ -646,7 +646,8 @@ CREATE TABLE public.status_lists (
 CREATE TABLE public.vc_api_exchanges (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     credential_id uuid NOT NULL,
-    person_id uuid NOT NULL,
+    person_id uuid,
+    client_id text,
     challenge text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
@@ -654,7 +655,8 @@ CREATE TABLE public.vc_api_exchanges (
     completed_at timestamp with time zone,
     holder_did text,
     CONSTRAINT vc_api_exchanges_check CHECK ((expires_at > created_at)),
-    CONSTRAINT vc_api_exchanges_check1 CHECK (((completed_at IS NULL) = (holder_did IS NULL)))
+    CONSTRAINT vc_api_exchanges_check1 CHECK (((completed_at IS NULL) = (holder_did IS NULL))),
+    CONSTRAINT vc_api_exchanges_check2 CHECK (((person_id IS NULL) <> (client_id IS NULL)))
 );
 
 CREATE TABLE public.webhook_deliveries (

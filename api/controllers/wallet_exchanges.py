@@ -14,7 +14,7 @@ from litestar.enums import MediaType
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
-from api.auth import public
+from api.auth import public, secured
 from api.controllers.credentials import public_url
 from api.controllers.me import NO_STORE, for_person, person_of
 from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
@@ -85,6 +85,40 @@ class MyWalletExchangeController(Controller):
         key = await idempotency_key(request, principal, idempotency_key_header)
         made = await exchanges.create(
             state.db, actor(principal), person, credential_id, public_url(request), idempotency=key
+        )
+        return Response(made, status_code=201, headers=NO_STORE)
+
+
+class CredentialWalletExchangeController(Controller):
+    path = "/credentials/{credential_id:uuid}/wallet-exchanges"
+    tags = ["Wallets"]
+
+    @post(
+        "/",
+        operation_id="createCredentialWalletExchange",
+        summary="Make a Learner Credential Wallet exchange for a learner's credential (its provider or awarding body)",
+        description=(
+            "The same exchange as the learner's own (`POST /me/credentials/{id}/wallet-exchanges`), made by a "
+            "client of the credential's provider or awarding body, to show the learner (in its learning "
+            "platform, say): `walletRequestUrl` as a QR code, `deepLink` on the phone, `pageUrl` the credential's "
+            "page with both. Single use, 15 minutes; at most 20 per client in 10 minutes."
+        ),
+        status_code=201,
+        **secured("credentials:issue", errors=[404, 409, 422, 429]),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        credential_id: FromPath[UUID],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[WalletExchange]:
+        state = request.app.state
+        limit = state.settings.wallet_exchange_rate_limit
+        await enforce(state.redis, "wallet-exchange:client", principal.client_id, limit, fail_open=False)
+        key = await idempotency_key(request, principal, idempotency_key_header)
+        made = await exchanges.create_for_learner(
+            state.db, principal, credential_id, public_url(request), idempotency=key
         )
         return Response(made, status_code=201, headers=NO_STORE)
 
