@@ -310,6 +310,7 @@ def welding_content(welder: Any, s: Story) -> dict[str, Any]:
         "awardingBodyId": s["amu"].organisation_id,
         "providerIds": [s["amu"].organisation_id],
         "eqfLevel": 3,
+        "iscedFCode": "0715",  # mechanics and metal trades
         "typeOfAssessment": {
             "en": "Practical welding test against a performance standard",
             "da": "Praktisk svejseprøve",
@@ -355,6 +356,7 @@ def automation_content(automation: Any, s: Story) -> dict[str, Any]:
         "awardingBodyId": s["festo"].organisation_id,
         "providerIds": [s["festo"].organisation_id],
         "eqfLevel": 4,
+        "iscedFCode": "0714",  # electronics and automation
         "typeOfAssessment": {"en": "Simulation: fault finding on a virtual automation line (xAPI)"},
         "formOfParticipation": "blended",
         "qualityAssurance": {"type": "chamber_approval", "bodyId": s["ihk"].organisation_id},

@@ -27,12 +27,17 @@ def route_handlers() -> list[Any]:
     )
     from api.controllers.organisations import OrganisationController
     from api.controllers.profiles import ProfileController
-    from api.controllers.register import RegisterController
+    from api.controllers.register import EuropassController, RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.sd_jwt_vc import JwtVcIssuerController, MySdJwtVcController, TypeMetadataController
     from api.controllers.status_lists import StatusListController
     from api.controllers.verification import ContextController, CredentialPageController, VerificationController
-    from api.controllers.wallet_exchanges import ExchangeController, MyWalletExchangeController, MyWalletPageController
+    from api.controllers.wallet_exchanges import (
+        CredentialWalletExchangeController,
+        ExchangeController,
+        MyWalletExchangeController,
+        MyWalletPageController,
+    )
     from api.controllers.webhooks import WebhookController
     from api.controllers.xapi import XapiController
     from api.oauth.controller import MetadataController, OAuthController
@@ -45,6 +50,7 @@ def route_handlers() -> list[Any]:
         ProgrammeController,
         QualificationController,
         RegisterController,
+        EuropassController,
         ProfileController,
         OAuthController,
         MetadataController,
@@ -56,6 +62,7 @@ def route_handlers() -> list[Any]:
         LearnerClaimController,
         MeController,
         MyWalletExchangeController,
+        CredentialWalletExchangeController,
         ExchangeController,
         MyWalletPageController,
         IssuerKeyController,

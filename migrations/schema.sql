@@ -359,7 +359,10 @@ CREATE TABLE public.designs (
     lead_organisation_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     coauthors_version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text])))
+    withdrawn_at timestamp with time zone,
+    withdrawal_reason text,
+    CONSTRAINT designs_kind_check CHECK ((kind = ANY (ARRAY['programme'::text, 'qualification'::text]))),
+    CONSTRAINT designs_withdrawal_check CHECK (((withdrawn_at IS NULL) = (withdrawal_reason IS NULL)))
 );
 
 CREATE TABLE public.endorsements (
@@ -693,7 +696,8 @@ CREATE TABLE public.status_lists (
 CREATE TABLE public.vc_api_exchanges (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     credential_id uuid NOT NULL,
-    person_id uuid NOT NULL,
+    person_id uuid,
+    client_id text,
     challenge text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     expires_at timestamp with time zone NOT NULL,
@@ -701,7 +705,8 @@ CREATE TABLE public.vc_api_exchanges (
     completed_at timestamp with time zone,
     holder_did text,
     CONSTRAINT vc_api_exchanges_check CHECK ((expires_at > created_at)),
-    CONSTRAINT vc_api_exchanges_check1 CHECK (((completed_at IS NULL) = (holder_did IS NULL)))
+    CONSTRAINT vc_api_exchanges_check1 CHECK (((completed_at IS NULL) = (holder_did IS NULL))),
+    CONSTRAINT vc_api_exchanges_check2 CHECK (((person_id IS NULL) <> (client_id IS NULL)))
 );
 
 CREATE TABLE public.webhook_deliveries (
@@ -1299,3 +1304,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207010000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207020000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207030100');

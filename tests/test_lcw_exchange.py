@@ -33,8 +33,9 @@ from tests.scenarios import Classroom, classroom
 from tests.test_credential_schema import cosign_everything
 from tests.test_credentials_festo import simulator_pass
 from tests.test_data_integrity import CHECKER, _assert_verified, _served, _standard_contexts
+from tests.test_erasure import ERASING_SCOPES
 from tests.test_learner_claims import claim, issue, learner_token
-from tests.test_wallet import WALLET_SCOPES, mine
+from tests.test_wallet import mine
 
 WALLET = "lcw_exchange.mjs"
 
@@ -70,7 +71,7 @@ async def _cosigned_and_claimed(world: Served, db: Database) -> tuple[Classroom,
     await drain(db, world.settings)
     await cosign_everything(client, room)
     assert (await claim(client, await issue(client, room.provider, room.learner_id))).status_code == 200
-    me = await learner_token(client, world.bootstrap, scopes=WALLET_SCOPES)
+    me = await learner_token(client, world.bootstrap, scopes=ERASING_SCOPES)
     [credential] = await mine(client, me)
     return room, me, credential
 
@@ -155,7 +156,15 @@ async def test_wrong_challenge_replay_foreign_key_and_expiry_are_refused_with_re
     served: Served, db: Database
 ) -> None:
     world, client = served, served.client
-    _, me, credential = await _cosigned_and_claimed(world, db)
+    room, me, credential = await _cosigned_and_claimed(world, db)
+
+    # The provider may make the exchange too (to show in its learning platform); the chamber may not.
+    by_provider = await client.post(f"/credentials/{credential['id']}/wallet-exchanges", headers=room.provider.headers)
+    assert by_provider.status_code == 201, by_provider.text
+    ran = await _wallet(by_provider.json()["walletRequestUrl"])
+    assert ran["status"] == 200, ran["response"]
+    chamber = await client.post(f"/credentials/{credential['id']}/wallet-exchanges", headers=room.chamber.headers)
+    assert chamber.status_code in (403, 404), chamber.text
 
     wrong = await _wallet((await _exchange(world, me, credential["id"]))["walletRequestUrl"], "wrong-challenge")
     assert wrong["status"] == 400 and "challenge" in wrong["response"]["detail"], wrong["response"]
@@ -202,3 +211,9 @@ async def test_wrong_challenge_replay_foreign_key_and_expiry_are_refused_with_re
         answer = await client.post(path, json=body)
         assert answer.status_code == 400, answer.text
     assert (await client.post(path, json={"other": 1})).status_code == 400
+    # Erasure deletes the exchanges (they hold the wallets' DIDs), the provider's included.
+    erased = await client.post("/me/erasure", json={}, headers=me)
+    assert erased.status_code == 200, erased.text
+    async with db.connection() as conn:
+        left = await conn.fetchval("SELECT count(*) FROM vc_api_exchanges WHERE credential_id = $1", credential["id"])
+    assert left == 0

@@ -46,6 +46,7 @@ from domain.designs.models import (
     ProgrammeCreate,
     QualificationCreate,
     VersionDecision,
+    Withdrawal,
 )
 from domain.oauth.principals import Principal
 from domain.structs import MAX_VERSION
@@ -134,6 +135,31 @@ class DesignController(Controller):
         organisation_id: FromPath[UUID],
     ) -> Design:
         return await service.remove_coauthor(request.app.state.db, principal, self.kind, design_id, organisation_id)
+
+    @post(
+        "/{design_id:uuid}/withdrawal",
+        operation_id=op("withdraw{Kind}"),
+        summary="Withdraw from the public register and the Europass dataset (the lead organisation)",
+        description=(
+            "The design leaves the register's search and the Europass LOQ dataset at once; its published versions "
+            "stay readable (credentials name them) and credentials already issued are untouched. Publishing a new "
+            "version lists it again. 409 when it has no published version or is already withdrawn."
+        ),
+        status_code=200,
+        **secured("programmes:write", errors=[404, 409, 422]),
+    )
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        design_id: FromPath[UUID],
+        data: JSONBody[Withdrawal],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Design:
+        key = await idempotency_key(request, principal, idempotency_key_header)
+        return await service.withdraw(
+            request.app.state.db, principal, self.kind, design_id, data.reason, idempotency=key
+        )
 
     @post(
         "/{design_id:uuid}/versions",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import ResponseHeader
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from api.auth import public
+from api.controllers.status_lists import IfNoneMatch, matches_etag, public_with_not_modified
 from api.http import Cursor, Limit, VersionNumber
-from domain.designs import register, service
+from domain.designs import europass, loq, register, service
 from domain.designs.content import QualityAssuranceType
 from domain.designs.models import DesignKind, ProgrammeRegisterView, QualificationRegisterView
 
@@ -153,3 +157,75 @@ class RegisterController(Controller):
         view = await service.published_view(request.app.state.db, "qualification", design_id)
         assert isinstance(view, QualificationRegisterView)
         return view
+
+
+IfModifiedSince = Annotated[
+    str | None,
+    HeaderParameter(name="If-Modified-Since", description="304 when the register has not changed since then"),
+]
+_DATASET_CACHE_CONTROL = "public, max-age=300"
+
+
+def _not_modified(if_none_match: str | None, if_modified_since: str | None, tag: str, changed: datetime | None) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when sent; else If-Modified-Since (a date that cannot be read is
+    ignored)."""
+    if if_none_match is not None:
+        return matches_etag(if_none_match, tag)
+    if if_modified_since is None or changed is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        return False
+    return changed.replace(microsecond=0) <= since
+
+
+class EuropassController(Controller):
+    path = "/register/europass"
+    tags = ["Public register"]
+
+    @get(
+        "/loq",
+        operation_id="getEuropassLoqDataset",
+        summary="The public register as a Europass dataset (European Learning Model, LOQ profile), for harvesting",
+        description=(
+            "Every programme in the public register (its latest published version; withdrawn ones leave) as an "
+            "ELM `LearningOpportunity` with its `LearningAchievementSpecification` (units, learning outcomes with "
+            "ESCO skills, EQF, ISCED-F, ECTS and hours, languages, mode, providers, awarding body, quality "
+            "assurance), and every published qualification as a `Qualification`: JSON-LD in the Commission's "
+            "edc-ap context, valid against its LOQ SHACL shapes. Identifiers are the programme's or "
+            "qualification's own (`{register}/programmes/{id}`), the same from one version to the next. "
+            "Conditional GETs: send back the ETag in If-None-Match (or the Last-Modified date in "
+            "If-Modified-Since) and get 304 while nothing changed."
+        ),
+        media_type=loq.LOQ_MEDIA_TYPE,
+        response_description="The LOQ dataset (JSON-LD)",
+        response_headers=[
+            ResponseHeader(
+                name="ETag", value='"…"', description="Strong; changes with the dataset.", documentation_only=True
+            ),
+            ResponseHeader(
+                name="Last-Modified",
+                value="Mon, 07 Dec 2026 10:00:00 GMT",
+                description="When the register last changed",
+                documentation_only=True,
+            ),
+            ResponseHeader(name="Cache-Control", value=_DATASET_CACHE_CONTROL, documentation_only=True),
+        ],
+        **public_with_not_modified(),
+    )
+    async def loq_dataset(
+        self,
+        request: Request[Any, Any, Any],
+        if_none_match: IfNoneMatch = None,
+        if_modified_since: IfModifiedSince = None,
+    ) -> Response[bytes]:
+        dataset = await europass.loq_dataset(request.app.state.db, request.app.state.settings.issuer)
+        headers = {"ETag": dataset.etag, "Cache-Control": _DATASET_CACHE_CONTROL}
+        if dataset.last_modified is not None:
+            headers["Last-Modified"] = format_datetime(dataset.last_modified.astimezone(UTC), usegmt=True)
+        if _not_modified(if_none_match, if_modified_since, dataset.etag, dataset.last_modified):
+            return Response(b"", status_code=304, headers=headers)
+        return Response(dataset.body, media_type=loq.LOQ_MEDIA_TYPE, headers=headers)

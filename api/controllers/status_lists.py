@@ -83,7 +83,7 @@ class _StatusListOperation(Operation):
             content[STATUS_LIST_TOKEN_MEDIA_TYPE] = OpenAPIMediaType(schema=_STATUS_LIST_TOKEN)
 
 
-def _public_with_not_modified() -> dict[str, Any]:
+def public_with_not_modified() -> dict[str, Any]:
     spec = public(errors=[400, 404])
     not_modified = ResponseSpec(data_container=None, description="The copy named by If-None-Match is current")
     return {**spec, "responses": {**spec["responses"], 304: not_modified}}
@@ -118,7 +118,7 @@ class StatusListController(Controller):
             ResponseHeader(name="Cache-Control", value=_CACHE_CONTROL, documentation_only=True),
         ],
         operation_class=_StatusListOperation,
-        **_public_with_not_modified(),
+        **public_with_not_modified(),
     )
     async def read(
         self, request: Request[Any, Any, Any], list_id: FromPath[UUID], if_none_match: IfNoneMatch = None
@@ -135,7 +135,7 @@ class StatusListController(Controller):
             )
         tag = f'W/"v{signed.version}"' if media_type == VC_JWT_MEDIA_TYPE else f'W/"v{signed.version}-json"'
         headers = {"ETag": tag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept"}
-        if if_none_match is not None and _matches(if_none_match, tag):
+        if if_none_match is not None and matches_etag(if_none_match, tag):
             return Response(b"", status_code=304, headers=headers)
         if media_type == VC_JWT_MEDIA_TYPE:
             return Response(signed.jwt.encode(), media_type=media_type, headers=headers)
@@ -162,12 +162,12 @@ async def _status_list_token(
     signature = token.jwt.rsplit(".", 1)[1]
     tag = f'W/"v{token.version}-token-{signature[:16]}"'
     headers = {"ETag": tag, "Cache-Control": _CACHE_CONTROL, "Vary": "Accept"}
-    if if_none_match is not None and _matches(if_none_match, tag):
+    if if_none_match is not None and matches_etag(if_none_match, tag):
         return Response(b"", status_code=304, headers=headers)
     return Response(token.jwt.encode(), media_type=STATUS_LIST_TOKEN_MEDIA_TYPE, headers=headers)
 
 
-def _matches(if_none_match: str, tag: str) -> bool:
+def matches_etag(if_none_match: str, tag: str) -> bool:
     """RFC 9110 weak comparison of ``If-None-Match`` (a list of tags, or ``*``) with the current tag."""
     opaque = tag.removeprefix("W/")
     candidates = [t.strip() for t in if_none_match.split(",")]

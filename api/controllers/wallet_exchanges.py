@@ -4,6 +4,7 @@ exchange URL is the capability, single use and short-lived)."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from litestar.enums import MediaType
 from litestar.openapi.spec import Example
 from litestar.params import Body, FromPath
 
-from api.auth import public
+from api.auth import public, secured
 from api.controllers.credentials import public_url
 from api.controllers.me import NO_STORE, for_person, person_of
 from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
@@ -88,6 +89,40 @@ class MyWalletExchangeController(Controller):
         return Response(made, status_code=201, headers=NO_STORE)
 
 
+class CredentialWalletExchangeController(Controller):
+    path = "/credentials/{credential_id:uuid}/wallet-exchanges"
+    tags = ["Wallets"]
+
+    @post(
+        "/",
+        operation_id="createCredentialWalletExchange",
+        summary="Make a Learner Credential Wallet exchange for a learner's credential (its provider or awarding body)",
+        description=(
+            "The same exchange as the learner's own (`POST /me/credentials/{id}/wallet-exchanges`), made by a "
+            "client of the credential's provider or awarding body, to show the learner (in its learning "
+            "platform, say): `walletRequestUrl` as a QR code, `deepLink` on the phone, `pageUrl` the credential's "
+            "page with both. Single use, 15 minutes; at most 20 per client in 10 minutes."
+        ),
+        status_code=201,
+        **secured("credentials:issue", errors=[404, 409, 422, 429]),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        credential_id: FromPath[UUID],
+        idempotency_key_header: IdempotencyKeyHeader = None,
+    ) -> Response[WalletExchange]:
+        state = request.app.state
+        limit = state.settings.wallet_exchange_rate_limit
+        await enforce(state.redis, "wallet-exchange:client", principal.client_id, limit, fail_open=False)
+        key = await idempotency_key(request, principal, idempotency_key_header)
+        made = await exchanges.create_for_learner(
+            state.db, principal, credential_id, public_url(request), idempotency=key
+        )
+        return Response(made, status_code=201, headers=NO_STORE)
+
+
 class ExchangeController(Controller):
     path = exchanges.WORKFLOW_PATH
     tags = ["Wallets"]
@@ -136,7 +171,7 @@ def wallet_block(exchange: WalletExchange) -> str:
     """The learner's "Add to Learner Credential Wallet": the deep link as a button, the QR code to scan."""
     return (
         '<section class="wallet">\n<h2>Add to Learner Credential Wallet</h2>\n'
-        f'<p><a class="button" href="{exchange.deep_link}">Add to Learner Credential Wallet</a></p>\n'
+        f'<p><a class="button" href="{escape(exchange.deep_link)}">Add to Learner Credential Wallet</a></p>\n'
         '<p class="small">On another device, scan this code with the Learner Credential Wallet '
         "(Add credential, Scan QR code). It works once, until "
         f"{exchange.expires_at.strftime('%H:%M')} UTC.</p>\n"

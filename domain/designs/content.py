@@ -22,6 +22,12 @@ EqfLevel = Annotated[int, Meta(ge=1, le=8)]
 Hours = Annotated[float, Meta(gt=0, le=10_000)]
 Credits = Annotated[float, Meta(ge=0, le=500)]
 
+# ISCED-F 2013 field of education: broad (2 digits), narrow (3) or detailed (4), e.g. "0715" mechanics and metal
+# trades; Europass's LOQ profile requires one for every programme and qualification it lists.
+IscedFCode = Annotated[
+    str, Meta(pattern=r"^[0-9]{2,4}(?!\n)$", description="ISCED-F 2013 field of education, e.g. '0715'")
+]
+
 FormOfParticipation = Literal["online", "onsite", "blended"]
 QualityAssuranceType = Literal[
     "internal_review",
@@ -73,6 +79,7 @@ class ProgrammeContent(Input):
     awarding_body_id: UUID | None = None
     provider_ids: list[UUID] = msgspec.field(default_factory=list)
     eqf_level: EqfLevel | None = None
+    isced_f_code: IscedFCode | None = None
     type_of_assessment: LocalisedText | None = None
     form_of_participation: FormOfParticipation | None = None
     quality_assurance: QualityAssurance | None = None
@@ -113,6 +120,7 @@ class QualificationContent(Input):
     default_language: LanguageCode = "en"
     awarding_body_id: UUID | None = None
     eqf_level: EqfLevel | None = None
+    isced_f_code: IscedFCode | None = None
     quality_assurance: QualityAssurance | None = None
     validity_months: Annotated[int, Meta(ge=1, le=600)] | None = None
     cosigner_id: UUID | None = None

@@ -53,6 +53,15 @@ class Design(Model):
     coauthors: list[Coauthor]
     versions: list[VersionSummary]
     created_at: datetime
+    # Withdrawn from the public register (and the Europass dataset) by the lead, until a new version is published.
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
+
+
+class Withdrawal(Input):
+    """Why the programme (or qualification) leaves the public register."""
+
+    reason: Annotated[str, Meta(min_length=1, max_length=1000)]
 
 
 class DesignPage(Page):

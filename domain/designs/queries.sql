@@ -5,7 +5,7 @@ INSERT INTO designs (kind, lead_organisation_id) VALUES ($1, $2) RETURNING id;
 SELECT id, kind, lead_organisation_id FROM designs WHERE id = $1 AND kind = $2 FOR UPDATE;
 
 -- name: select_design
-SELECT id, kind, lead_organisation_id, created_at FROM designs WHERE id = $1 AND kind = $2;
+SELECT id, kind, lead_organisation_id, created_at, withdrawn_at, withdrawal_reason FROM designs WHERE id = $1 AND kind = $2;
 
 -- name: upsert_coauthor
 INSERT INTO design_coauthors (design_id, organisation_id, roles) VALUES ($1, $2, $3)
@@ -106,3 +106,10 @@ LIMIT $5;
 
 -- name: organisations_exist
 SELECT id, kind FROM organisations WHERE id = ANY($1::uuid[]);
+
+-- name: withdraw_design
+UPDATE designs SET withdrawn_at = now(), withdrawal_reason = $2 WHERE id = $1 AND withdrawn_at IS NULL
+RETURNING withdrawn_at;
+
+-- name: unwithdraw_design
+UPDATE designs SET withdrawn_at = NULL, withdrawal_reason = NULL WHERE id = $1;

@@ -109,6 +109,11 @@ async def publish(
     )
 
 
+async def withdraw(conn: Connection, design_id: UUID) -> None:
+    """The design leaves the register's search (a new published version lists it again)."""
+    await conn.execute(q.retire_entries, design_id)
+
+
 async def search(
     conn: Connection,
     kind: DesignKind,

@@ -162,6 +162,8 @@ async def _design(conn: Connection, principal: Principal, kind: DesignKind, desi
         coauthors=coauthors,
         versions=summaries,
         created_at=row["created_at"],
+        withdrawn_at=row["withdrawn_at"],
+        withdrawal_reason=row["withdrawal_reason"],
     )
 
 
@@ -340,6 +342,32 @@ async def remove_coauthor(
     return await get_design(db, principal, kind, design_id)
 
 
+async def withdraw(
+    db: Database,
+    principal: Principal,
+    kind: DesignKind,
+    design_id: UUID,
+    reason: str,
+    *,
+    idempotency: IdempotencyKey | None = None,
+) -> Design:
+    """Takes a published design out of the public register and the Europass dataset (the lead organisation);
+    issued credentials stay as they are, and publishing a new version lists it again."""
+    async with write(db, principal.actor(), idempotency=idempotency) as w:
+        if w.replayed is None:
+            row = await _design_row(w.conn, kind, design_id, lock=True)
+            coauthors = await _coauthors(w.conn, design_id)
+            _require_lead(principal, row, coauthors, kind)
+            if not await register.published_numbers(w.conn, kind, design_id):
+                raise Conflict(f"{kind} {design_id} has no published version: there is nothing to withdraw")
+            if await w.conn.fetchval(q.withdraw_design, design_id, reason) is None:
+                raise Conflict(f"{kind} {design_id} is already withdrawn")
+            await register.withdraw(w.conn, design_id)
+            await w.audit(f"{kind}.withdrawn", kind, design_id, row["lead_organisation_id"], {"reason": reason})
+            await w.remember({"id": str(design_id)})
+    return await get_design(db, principal, kind, design_id)
+
+
 def _require_lead(principal: Principal, row: Any, coauthors: list[Coauthor], kind: DesignKind) -> None:
     lead = row["lead_organisation_id"]
     if not access.can_see_drafts(principal, coauthors):
@@ -502,6 +530,7 @@ async def decide(
             if not remaining:
                 await w.conn.execute(q.set_published, version.id)
                 await register.publish(w.conn, kind, design_id, number, version.id, version.content)
+                await w.conn.execute(q.unwithdraw_design, design_id)  # a new version lists it again
                 await w.audit(f"{kind}.published", kind, design_id, version.lead_organisation_id, {"version": number})
                 await w.emit(
                     f"{kind}.published",

@@ -125,3 +125,10 @@ DELETE FROM person_profiles WHERE person_id = $1;
 
 -- name: delete_hosted_copies
 DELETE FROM ob_hosted_credentials WHERE person_id = $1;
+
+-- name: delete_wallet_exchanges
+-- Learner Credential Wallet exchanges hold the wallet's DID a credential was delivered to: the person's own, and
+-- those a provider made for the credentials of their learner records.
+DELETE FROM vc_api_exchanges e
+WHERE e.person_id = $1
+   OR e.credential_id IN (SELECT c.id FROM credentials c WHERE c.learner_id = ANY($2::uuid[]));

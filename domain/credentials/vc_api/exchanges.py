@@ -26,6 +26,7 @@ from domain.credentials.vc_api import didauth, invitations
 from domain.credentials.vc_api.models import WalletExchange
 from domain.db import Database
 from domain.errors import Conflict, DomainError, NotFound
+from domain.oauth.principals import Principal
 from domain.sql import load_queries
 from domain.writes import Actor, IdempotencyKey, write
 
@@ -81,13 +82,39 @@ async def create(
     """A new exchange for one of the person's complete, unrevoked credentials (NotFound for anyone else's;
     ``CredentialIncomplete`` while it lacks a signature)."""
     row = await wallet.signed_row(db, person_id, credential_id)
+    return await _create(db, actor, row, public_url, person_id=person_id, idempotency=idempotency)
+
+
+async def create_for_learner(
+    db: Database, principal: Principal, credential_id: UUID, public_url: str, *, idempotency: IdempotencyKey | None
+) -> WalletExchange:
+    """A new exchange made by the credential's provider or awarding body (to show the learner, say in its
+    learning platform); the same rules as the learner's own."""
+    row = await service.signed_forms(db, principal, credential_id)  # NotFound for outsiders, then 409 if incomplete
+    parties = {row["awarding_body_id"], row["provider_id"]}
+    if not parties & set(principal.organisations()) and not principal.is_operator:
+        raise NotFound(f"there is no credential {credential_id} that your organisation issued or provided")
+    return await _create(db, principal.actor(), row, public_url, client_id=principal.client_id, idempotency=idempotency)
+
+
+async def _create(
+    db: Database,
+    actor: Actor,
+    row: Mapping[str, Any],
+    public_url: str,
+    *,
+    person_id: UUID | None = None,
+    client_id: str | None = None,
+    idempotency: IdempotencyKey | None,
+) -> WalletExchange:
+    credential_id = row["id"]
     if row["state"] == "revoked":
         raise Conflict(f"credential {credential_id} is revoked: there is nothing to add to a wallet")
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
             return w.replay(WalletExchange)
         created = await w.conn.fetchrow(
-            q.create_exchange, credential_id, person_id, secrets.token_urlsafe(32), EXCHANGE_SECONDS
+            q.create_exchange, credential_id, person_id, client_id, secrets.token_urlsafe(32), EXCHANGE_SECONDS
         )
         await w.audit("credential.wallet_exchange_created", "credential", credential_id, None)
         result = to_wallet_exchange(public_url, created)
@@ -154,7 +181,7 @@ async def complete(db: Database, exchange_id: UUID, presentation: Json, *, maste
         )
     except holder_binding.HolderBindingUnavailable as exc:
         raise Conflict(str(exc)) from None
-    async with write(db, Actor(person_id=row["person_id"])) as w:
+    async with write(db, Actor(person_id=row["person_id"], client_id=row["client_id"])) as w:
         if await w.conn.fetchval(q.complete_exchange, exchange_id, holder) is None:
             raise ExchangeClosed("this exchange was already used or has expired")
         await w.audit("credential.wallet_exchange_completed", "credential", row["credential_id"], None)

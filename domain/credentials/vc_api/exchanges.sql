@@ -1,11 +1,11 @@
 -- name: create_exchange
-INSERT INTO vc_api_exchanges (credential_id, person_id, challenge, expires_at)
-VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+INSERT INTO vc_api_exchanges (credential_id, person_id, client_id, challenge, expires_at)
+VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
 RETURNING id, credential_id, expires_at;
 
 -- name: open_exchange
 -- An exchange the wallet may still use: not completed, not expired.
-SELECT id, credential_id, person_id, challenge, expires_at, started_at, completed_at, expires_at <= now() AS expired
+SELECT id, credential_id, person_id, client_id, challenge, expires_at, started_at, completed_at, expires_at <= now() AS expired
 FROM vc_api_exchanges
 WHERE id = $1;
 
