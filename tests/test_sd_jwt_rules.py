@@ -197,6 +197,8 @@ def test_a_credential_is_bound_to_an_ed25519_or_ec_public_key_only() -> None:
         {**point, "y": point["x"]},  # not a point of the curve
         {**point, "x": 5},
         {"kty": "EC", "crv": "P-256"},
+        {"kty": ["EC"], "crv": {"P-256": 1}},  # not even strings
+        {**point, "crv": ["P-256"]},
         "a string",
     ]
     for jwk in refused:

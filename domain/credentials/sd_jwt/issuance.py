@@ -52,7 +52,7 @@ def holder_public_jwk(jwk: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(jwk, Mapping):
         raise InvalidInput("the holder key is not a JWK (a JSON object)")
     kty = jwk.get("kty")
-    if kty not in _PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in _PUBLIC_MEMBERS:
         raise InvalidInput("the holder key must be an EC (P-256, P-384, P-521) or OKP (Ed25519) JWK")
     if "d" in jwk:
         raise InvalidInput("the holder key is a private key: send only its public part")
