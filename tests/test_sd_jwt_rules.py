@@ -212,3 +212,16 @@ def test_the_issuer_metadata_url_puts_the_well_known_segment_between_host_and_pa
     assert issuer == f"https://guildhall.example/organisations/{organisation}"
     well_known = f"https://guildhall.example/.well-known/jwt-vc-issuer/organisations/{organisation}"
     assert issuer_metadata.metadata_url(issuer) == well_known
+
+
+def test_the_openid4vci_configuration_agrees_with_the_type_metadata() -> None:
+    for kind in type_metadata.KINDS:
+        configuration = type_metadata.credential_configuration("https://guildhall.example", kind)
+        document = type_metadata.document("https://guildhall.example", kind)
+        assert configuration["format"] == "dc+sd-jwt" and configuration["vct"] == document["vct"]
+        assert configuration["cryptographic_binding_methods_supported"] == ["jwk"]
+        metadata = configuration["credential_metadata"]
+        assert [c["path"] for c in metadata["claims"]] == [c["path"] for c in document["claims"]]
+        assert [(d["locale"], d["name"]) for d in metadata["display"]] == [
+            (d["locale"], d["name"]) for d in document["display"]
+        ]
