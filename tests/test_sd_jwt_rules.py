@@ -69,6 +69,14 @@ def test_the_claims_an_sd_jwt_vc_never_hides_cannot_be_made_disclosable(name: st
         disclosures.issue({name: Disclosable("x")})
 
 
+def test_decoys_pad_the_hidden_claims_to_a_fixed_count_and_reveal_nothing() -> None:
+    payload, made = disclosures.issue({"name": Disclosable("Anna")}, min_digests=6)
+    assert len(payload["_sd"]) == 6 and payload["_sd"] == sorted(payload["_sd"])
+    assert disclosures.digest(made[0]) in payload["_sd"] and len(made) == 1
+    assert disclosures.reveal(payload, made) == {"name": "Anna"}
+    assert disclosures.issue({"a": Disclosable(1), "b": Disclosable(2)}, min_digests=1)[0]["_sd"].__len__() == 2
+
+
 def test_salts_are_128_random_bits_so_two_copies_share_no_digest() -> None:
     first, second = disclosures.random_salt(), disclosures.random_salt()
     assert first != second and len(disclosures.b64url(b"\0" * 16)) == len(first) == 22

@@ -260,6 +260,7 @@ async def test_what_the_openid4vci_endpoint_calls_and_what_the_learner_is_refuse
         options={"require": ["iss", "iat", "nbf", "exp", "vct", "cnf", "status"]},
     )
     assert payload["cnf"] == {"jwk": public(holder)} and payload["_sd_alg"] == "sha-256"
+    assert len(payload["_sd"]) == 6  # name, results, assessed_on, credential_id, and two decoys
     shown = disclosures.reveal(payload, made)
     assert shown["name"] == "Jonas Weber" and "birthdate" not in shown
     assert payload["status"]["status_list"]["uri"] == listed_status_uri(
