@@ -78,6 +78,7 @@ TAGS = {
     "Credentials": "Signed micro-credentials: issuing, co-signing, revoking, suspending and renewing.",
     "Credential status": "Bitstring status lists that say whether a credential is revoked or suspended.",
     "Wallets": "Delivering a credential into a learner's wallet: the Learner Credential Wallet's VC-API exchange.",
+    "SD-JWT VC": "The SD-JWT VC form (EU Digital Identity Wallets): issuer metadata with its keys, and type metadata.",
     "Verification": "Verifying a credential in any form Guildhall issues, with every check behind the verdict.",
     "Endorsements": "Endorsements of programmes and organisations, signed as credentials.",
     "Issuer keys": "The keys an organisation signs credentials with, and their rotation.",

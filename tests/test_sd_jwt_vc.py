@@ -17,14 +17,18 @@ import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
+import jwt
 import pytest
 from joserfc.jwk import ECKey
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from domain.credentials.sd_jwt import type_metadata
+from domain.credentials.sd_jwt import disclosures, type_metadata
+from domain.credentials.sd_jwt.issuance import issue_sd_jwt_vc
 from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.live_server import LoopbackServer, loopback_socket
@@ -214,3 +218,57 @@ async def test_a_withdrawn_cosignature_reads_invalid_in_the_wallet(world: World)
     )
     assert again.status_code == 409
     assert again.json()["type"] == "urn:guildhall:problem:credential-incomplete"
+
+
+async def test_what_the_openid4vci_endpoint_calls_and_what_the_learner_is_refused(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    room, me = await passed_and_claimed(client, bootstrap, db, settings)
+    [listed] = await mine(client, me)
+    holder = p256()
+    url = f"/me/credentials/{listed['id']}/sd-jwt-vc"
+    awaiting = await client.post(url, json={"holderJwk": public(holder)}, headers=me)
+    assert awaiting.status_code == 409, awaiting.text
+    assert awaiting.json()["type"] == "urn:guildhall:problem:credential-incomplete"
+    await cosign_all(client, room)
+    assert (await client.post(url, json={"holderJwk": holder}, headers=me)).status_code == 422  # a private key
+    assert (await client.post(url, json={"holderJwk": {"kty": "RSA"}}, headers=me)).status_code == 422
+    assert (await client.post(url, json={"jwk": public(holder)}, headers=me)).status_code == 400
+    assert (await client.post(url, json={"holderJwk": public(holder)})).status_code == 401
+    elsewhere = f"/me/credentials/{uuid4()}/sd-jwt-vc"
+    assert (await client.post(elsewhere, json={"holderJwk": public(holder)}, headers=me)).status_code == 404
+    provider = await client.post(url, json={"holderJwk": public(holder)}, headers=room.provider.headers)
+    assert provider.status_code == 403  # a client's own token has no learner
+
+    # The function itself, as the OpenID4VCI credential endpoint calls it once the wallet proved its key.
+    async with db.connection() as conn:
+        issued = await issue_sd_jwt_vc(
+            conn, UUID(listed["id"]), public(holder), public_url=settings.issuer, master_key=settings.master_key
+        )
+    token, *made, tail = issued.split("~")
+    # name, results and its five results, assessed_on, credential_id: no date of birth recorded, no evidence
+    assert tail == "" and len(made) == 1 + 1 + 5 + 1 + 1
+    header = jwt.get_unverified_header(token)
+    assert header["typ"] == "dc+sd-jwt"
+    metadata = (await client.get(f"/.well-known/jwt-vc-issuer/organisations/{room.provider.org_id}")).json()
+    [key] = [k for k in metadata["jwks"]["keys"] if k["kid"] == header["kid"]]
+    payload = jwt.decode(
+        token,
+        jwt.PyJWK({n: v for n, v in key.items() if n != "status"}, algorithm=header["alg"]).key,
+        algorithms=[header["alg"]],
+        issuer=metadata["issuer"],
+        options={"require": ["iss", "iat", "nbf", "exp", "vct", "cnf", "status"]},
+    )
+    assert payload["cnf"] == {"jwk": public(holder)} and payload["_sd_alg"] == "sha-256"
+    assert len(payload["_sd"]) == 6  # name, results, assessed_on, credential_id, and two decoys
+    shown = disclosures.reveal(payload, made)
+    assert shown["name"] == "Jonas Weber" and "birthdate" not in shown
+    assert payload["status"]["status_list"]["uri"] == listed_status_uri(
+        await client.get(f"/credentials/{listed['id']}", headers=room.provider.headers)
+    )
+
+
+def listed_status_uri(record: Any) -> str:
+    """The Token Status List of a credential is at the URL of the W3C revocation list it names, at its index."""
+    status: dict[str, str] = record.json()["credential"]["credentialStatus"]
+    return status["statusListCredential"]

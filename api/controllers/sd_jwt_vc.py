@@ -34,7 +34,7 @@ class JwtVcIssuerController(Controller):
             "No token needed. An SD-JWT VC's `iss` is `{API}/organisations/{id}`; its metadata is here, with the "
             "awarding body's JWKS inline (retired keys too); the JWT's `kid` names one of these keys."
         ),
-        **public(errors=[404]),
+        **public(errors=[400, 404]),
     )
     async def metadata(self, request: Request[Any, Any, Any], org_id: FromPath[UUID]) -> Response[JwtVcIssuerMetadata]:
         async with request.app.state.db.connection() as conn:
@@ -54,7 +54,7 @@ class TypeMetadataController(Controller):
             "No token needed. The `vct` of Guildhall's SD-JWT VCs is this URL; the document names the type per "
             "language and says of each claim whether it is selectively disclosable (`sd`)."
         ),
-        **public(errors=[404]),
+        **public(errors=[400, 404]),
     )
     async def type_metadata(self, request: Request[Any, Any, Any], kind: FromPath[str]) -> Response[dict[str, Any]]:
         if kind not in type_metadata.KINDS:
@@ -75,13 +75,14 @@ class MySdJwtVcController(Controller):
             "Returns the compact SD-JWT (`typ: dc+sd-jwt`, disclosures separated by `~`, trailing `~`) with "
             "`cnf.jwk` = `holderJwk` (an Ed25519 or EC public JWK). Your name, date of birth, results, evidence "
             "and the credential's id are selectively disclosable; the achievement and the awarding body are "
-            "always shown. New salts each time. 409 for a credential that is incomplete (type "
+            "always shown. New salts each time. 422 for a key that is private or of another type; 409 for a "
+            "credential that is incomplete (type "
             "urn:guildhall:problem:credential-incomplete, with `missing`), revoked, suspended or expired. Wallets "
             "speaking OpenID4VCI get the same through the credential endpoint."
         ),
         status_code=200,
         media_type=SD_JWT_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404, 409]),
+        **for_person("credentials:read", errors=[404, 409, 422]),
     )
     async def issue(
         self,

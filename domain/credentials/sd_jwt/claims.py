@@ -24,8 +24,9 @@ Selectively disclosable, each its own disclosure:
 * ``credential_id`` (``urn:uuid:…``): it names the W3C credential, whose public page shows the learner's
   name, so it is the holder's to reveal.
 
-The set of disclosable claims is the same for every credential of a type, except that a learner with no
-recorded date of birth, or an achievement with no evidence, has one digest fewer.
+A credential without some of these (no recorded date of birth, no evidence, a programme credential with no
+results of its own) lacks their digests; decoys make up the number (``issuance``), so the count of hidden
+claims says nothing about which are missing.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ building inner objects first: a disclosable claim whose value has disclosable pa
 those parts' digests until it is disclosed itself.
 
 Salts are 128 random bits (the specification's recommendation); ``_sd`` arrays are sorted, so the order
-of the digests says nothing about the order of the claims. No decoy digests: the disclosable claims of a
-Guildhall credential are the same set for every learner, so their number reveals nothing.
+of the digests says nothing about the order of the claims. Decoy digests (RFC 9901 §4.2.5) pad the top
+level to a fixed count (``issue``'s ``min_digests``), so that how many claims are hidden does not say
+which a credential has (a learner with no recorded date of birth, an achievement with no evidence).
 """
 
 from __future__ import annotations
@@ -95,10 +96,21 @@ class Builder:
         return value
 
 
-def issue(claims: Mapping[str, Any], salt: Salt = random_salt) -> tuple[dict[str, Any], list[str]]:
-    """The JWT's claims (with ``_sd_alg``) and the disclosures, in the order they were made."""
+def decoy() -> str:
+    """A digest no disclosure has: of 128 random bits (RFC 9901 §4.2.5)."""
+    return b64url(hashlib.sha256(secrets.token_bytes(16)).digest())
+
+
+def issue(
+    claims: Mapping[str, Any], salt: Salt = random_salt, *, min_digests: int = 0
+) -> tuple[dict[str, Any], list[str]]:
+    """The JWT's claims (with ``_sd_alg``) and the disclosures, in the order they were made; the top-level
+    ``_sd`` padded with decoys to ``min_digests`` digests."""
     builder = Builder(salt)
     payload: dict[str, Any] = builder.build(claims)
+    hidden: list[str] = payload.get(SD_KEY, [])
+    if len(hidden) < min_digests:
+        payload[SD_KEY] = sorted([*hidden, *(decoy() for _ in range(min_digests - len(hidden)))])
     payload["_sd_alg"] = SD_ALG
     return payload, builder.disclosures
 

@@ -1,9 +1,9 @@
 """``issue_sd_jwt_vc``: a complete Guildhall credential as an SD-JWT VC bound to the holder's key.
 
-What the OpenID4VCI credential endpoint calls once it has checked the wallet's proof of possession (and
-the learner's page could call for a wallet key it was given). The result is the compact SD-JWT: the
-issuer-signed JWT (``typ: dc+sd-jwt``), then every disclosure, each followed by ``~`` (no key binding JWT:
-the holder adds one when presenting).
+What the OpenID4VCI credential endpoint calls once it has checked the wallet's proof of possession, and
+``POST /me/credentials/{id}/sd-jwt-vc`` for a key the signed-in learner names (``issue_to_person``). The
+result is the compact SD-JWT: the issuer-signed JWT (``typ: dc+sd-jwt``), then every disclosure, each
+followed by ``~`` (no key binding JWT: the holder adds one when presenting).
 
 * ``iss`` the awarding body's https issuer URL (keys: ``issuer_metadata``), ``kid`` its current key's
   thumbprint; ``iat`` now, ``nbf`` the credential's ``validFrom``, ``exp`` its ``validUntil`` (none if it
@@ -12,7 +12,8 @@ the holder adds one when presenting).
 * Only a complete credential (every signature, the chamber's included: ``service.require_complete``, a 409
   naming what is missing) that is valid now — not revoked, suspended or expired, and whose learner was not
   erased — is issued; anything else is a ``Conflict``. The status list takes over from there.
-* Each call makes new salts, so two copies for two wallets share no digest.
+* Each call makes new salts, so two copies for two wallets share no digest; the top-level ``_sd`` always
+  holds as many digests as there are disclosable claims (decoys fill in for absent ones).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def holder_public_jwk(jwk: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(jwk, Mapping):
         raise InvalidInput("the holder key is not a JWK (a JSON object)")
     kty = jwk.get("kty")
-    if kty not in _PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in _PUBLIC_MEMBERS:
         raise InvalidInput("the holder key must be an EC (P-256, P-384, P-521) or OKP (Ed25519) JWK")
     if "d" in jwk:
         raise InvalidInput("the holder key is a private key: send only its public part")
@@ -143,7 +144,10 @@ async def issue_sd_jwt_vc(
         birthdate=extra["date_of_birth"],
         cosigner=await _cosigner(conn, public_url, row["cosigner_id"]),
     )
-    payload, made = disclosures.issue({**{k: v for k, v in jwt_claims.items() if v is not None}, **body})
+    payload, made = disclosures.issue(
+        {**{k: v for k, v in jwt_claims.items() if v is not None}, **body},
+        min_digests=len(claims.SELECTIVELY_DISCLOSABLE),
+    )
     header = {"typ": SD_JWT_VC_TYPE, "kid": key.kid}
     token = await keys.sign_compact(key, msgspec.json.encode(payload), header)
     return disclosures.compact(token, made)

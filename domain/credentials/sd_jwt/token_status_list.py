@@ -85,12 +85,13 @@ def statuses(revocation: bytes, suspension: bytes) -> bytes:
     return bytes(out)
 
 
-def status_at(status_bytes: bytes, index: int) -> Status:
-    """The status of ``index`` in a 2-bit status array (the specification's order)."""
+def status_at(status_bytes: bytes, index: int) -> int:
+    """The status of ``index`` in a 2-bit status array (the specification's order): a ``Status``, or 0x03
+    (application-specific: Guildhall never sets it)."""
     if not 0 <= index < len(status_bytes) * ENTRIES_PER_BYTE:
         raise InvalidInput(f"status index {index} is outside the list")
     shift = BITS * (index % ENTRIES_PER_BYTE)
-    return Status(status_bytes[index // ENTRIES_PER_BYTE] >> shift & 0b11)
+    return status_bytes[index // ENTRIES_PER_BYTE] >> shift & 0b11
 
 
 def encode_lst(status_bytes: bytes) -> str:

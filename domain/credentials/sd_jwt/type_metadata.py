@@ -90,3 +90,37 @@ def document(public_url: str, kind: Kind) -> dict[str, Any]:
             for path, sd, labels in _CLAIMS
         ],
     }
+
+
+# The JWS algorithms Guildhall's issuer keys sign with (``keys.JwsAlgorithm``), as OpenID4VCI names them.
+SIGNING_ALGORITHMS = ["EdDSA", "Ed25519", "ES256", "RS256"]
+
+
+def credential_configuration(public_url: str, kind: Kind) -> dict[str, Any]:
+    """The format's part of an OpenID4VCI 1.0 ``credential_configurations_supported`` entry for ``kind``
+    (the credential endpoint adds ``scope`` and ``proof_types_supported``): ``format``, ``vct``, holder
+    binding by JWK, the signing algorithms, and ``credential_metadata`` with the type's display and its
+    claims' labels, from the type metadata."""
+    type_display = _TYPE_DISPLAY[kind]
+    return {
+        "format": "dc+sd-jwt",
+        "vct": vct(public_url, kind),
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": SIGNING_ALGORITHMS,
+        "credential_metadata": {
+            "display": [
+                {
+                    "name": name,
+                    "locale": language,
+                    "description": description,
+                    "background_color": "#1f3a5f",
+                    "text_color": "#ffffff",
+                }
+                for language, (name, description) in type_display.items()
+            ],
+            "claims": [
+                {"path": path, "display": [{"name": label, "locale": language} for language, label in labels.items()]}
+                for path, _, labels in _CLAIMS
+            ],
+        },
+    }
