@@ -33,6 +33,8 @@ SECURITY_SCHEME = "oauth2"
 # OAuth clients authenticate themselves at the token, introspection and revocation endpoints (RFC 6749 §2.3.1):
 # HTTP Basic with the client id and secret, or the two as form fields (client_secret_post).
 CLIENT_AUTH_SCHEME = "clientSecretBasic"
+# OpenID4VCI's credential endpoint takes the access token an offer was redeemed for, and no other (no scopes).
+CREDENTIAL_ACCESS_TOKEN_SCHEME = "credentialAccessToken"
 
 
 class TokenVerifier:

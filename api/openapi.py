@@ -13,7 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, License, OAuthFlow, OAuthFlows, SecurityScheme, Tag
 from litestar.routes import HTTPRoute
 
-from api.auth import CLIENT_AUTH_SCHEME, SECURITY_SCHEME
+from api.auth import CLIENT_AUTH_SCHEME, CREDENTIAL_ACCESS_TOKEN_SCHEME, SECURITY_SCHEME
 from api.schema_viewer import SwaggerViewer, schema_router
 from api.settings import Settings
 from domain.scopes import SCOPES
@@ -55,6 +55,15 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
                         "(client_secret_post)"
                     ),
                 ),
+                CREDENTIAL_ACCESS_TOKEN_SCHEME: SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description=(
+                        "OpenID4VCI: the access token a wallet got for a credential offer at /oauth/token "
+                        "(pre-authorized code, or authorization code with the offer's issuer_state)"
+                    ),
+                ),
             }
         ),
         tags=[Tag(name=name, description=description) for name, description in TAGS.items()],
@@ -79,6 +88,7 @@ TAGS = {
     "Credential status": "Bitstring status lists that say whether a credential is revoked or suspended.",
     "Wallets": "Delivering a credential into a learner's wallet: the Learner Credential Wallet's VC-API exchange.",
     "SD-JWT VC": "The SD-JWT VC form (EU Digital Identity Wallets): issuer metadata with its keys, and type metadata.",
+    "OpenID4VCI": "OpenID for Verifiable Credential Issuance 1.0: issuer metadata, offers, nonces and credentials.",
     "Verification": "Verifying a credential in any form Guildhall issues, with every check behind the verdict.",
     "Endorsements": "Endorsements of programmes and organisations, signed as credentials.",
     "Issuer keys": "The keys an organisation signs credentials with, and their rotation.",

@@ -51,7 +51,12 @@ async def test_metadata_describes_the_server(client: AsyncTestClient[Litestar]) 
         assert metadata[name] == BASE_URL + path
     assert metadata["response_types_supported"] == ["code"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
-    assert set(metadata["grant_types_supported"]) == {"authorization_code", "client_credentials", "refresh_token"}
+    assert set(metadata["grant_types_supported"]) == {
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",  # OpenID4VCI, for wallets
+    }
     assert set(metadata["scopes_supported"]) == set(SCOPES)
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",

@@ -23,16 +23,17 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
-from api.auth import SECURITY_SCHEME, public, secured
+from api.auth import CREDENTIAL_ACCESS_TOKEN_SCHEME, public, secured
 from api.controllers.me import for_person, person_of
 from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
+from api.errors import problems
 from api.observability import request_id_var
 from api.ratelimit import enforce
 from domain.credentials.oid4vci import issuance, metadata, nonces, offers
 from domain.credentials.oid4vci.errors import InvalidCredentialRequest, InvalidToken, Oid4vciError
 from domain.credentials.oid4vci.metadata import LOGO_PATH, NONCE_LIFETIME
 from domain.credentials.oid4vci.offers import CredentialOfferCreate, CredentialOfferCreated
-from domain.errors import RateLimited, Unauthenticated
+from domain.errors import Unauthenticated
 from domain.oauth.principals import Principal
 from domain.writes import Actor
 
@@ -163,29 +164,22 @@ class Oid4vciController(Controller):
         ),
         status_code=200,
         exception_handlers={Oid4vciError: _on_protocol_error, ValidationException: _on_unreadable},
-        security=[{SECURITY_SCHEME: []}],
+        security=[{CREDENTIAL_ACCESS_TOKEN_SCHEME: []}],
         responses={
             400: protocol_error_spec(
                 "invalid_credential_request, unknown_credential_configuration, unknown_credential_identifier, "
                 "invalid_proof, invalid_nonce or credential_request_denied"
             ),
             401: protocol_error_spec("invalid_token: no access token, or not a live one for an offer"),
-            429: protocol_error_spec("Too many requests; retry after the Retry-After header's seconds"),
+            **problems(429),
         },
     )
     async def credential(
         self, request: Request[Any, Any, Any], data: JSONBody[CredentialRequestBody]
     ) -> Response[CredentialResponse]:
         state = request.app.state
-        try:
-            await enforce(
-                state.redis, "oid4vci:credential", _client_ip(request), state.settings.wallet_rate_limit, fail_open=True
-            )
-        except RateLimited as limited:
-            error = InvalidCredentialRequest(limited.message)
-            response = protocol_error(error, {"Retry-After": str(limited.retry_after)})
-            response.status_code = 429
-            return response  # type: ignore[return-value]
+        address = _client_ip(request)
+        await enforce(state.redis, "oid4vci:credential", address, state.settings.wallet_rate_limit, fail_open=True)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("send the access token from /oauth/token as Authorization: Bearer <token>")

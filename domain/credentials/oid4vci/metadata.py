@@ -43,18 +43,6 @@ _FORM_NAMES = {
         "da": "Mikrobevis (Open Badges 3.0, med kammerets medunderskrift)",
     },
 }
-_SD_JWT_NAMES = {
-    "unit": {"en": "Unit credential", "de": "Nachweis einer Lerneinheit", "da": "Enhedsbevis"},
-    "programme": {"en": "Programme credential", "de": "Programmzertifikat", "da": "Forløbsbevis"},
-    "qualification": {"en": "Qualification", "de": "Qualifikation", "da": "Kvalifikation"},
-}
-_SD_JWT_SUFFIX = {
-    "en": " (SD-JWT VC, disclose only what you choose)",
-    "de": " (SD-JWT VC, nur das Gewählte offenlegen)",
-    "da": " (SD-JWT VC, vis kun det du vælger)",
-}
-for _kind, _configuration_id in SD_JWT_BY_KIND.items():
-    _FORM_NAMES[_configuration_id] = {lang: name + _SD_JWT_SUFFIX[lang] for lang, name in _SD_JWT_NAMES[_kind].items()}
 _LOGO_ALT = {"en": "Guildhall logo", "de": "Guildhall-Logo", "da": "Guildhalls logo"}
 
 
@@ -86,11 +74,26 @@ def _display(issuer: str, names: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _common(issuer: str, configuration_id: str) -> dict[str, Any]:
-    return {
+    common: dict[str, Any] = {
         "scope": configuration_id,
         "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": PROOF_ALGORITHMS}},
-        "credential_metadata": {"display": _display(issuer, _FORM_NAMES[configuration_id])},
     }
+    if configuration_id in _FORM_NAMES:
+        common["credential_metadata"] = {"display": _display(issuer, _FORM_NAMES[configuration_id])}
+    return common
+
+
+def _sd_jwt(issuer: str, kind: Kind, configuration_id: str) -> dict[str, Any]:
+    """The SD-JWT VC's own part (vct, display and claim labels from its type metadata), with our scope, proof
+    types and logo."""
+    configuration = type_metadata.credential_configuration(issuer, kind)
+    metadata = configuration["credential_metadata"]
+    display = [
+        {**entry, "logo": {"uri": issuer + LOGO_PATH, "alt_text": _LOGO_ALT.get(entry["locale"], "Guildhall")}}
+        for entry in metadata["display"]
+    ]
+    common = _common(issuer, configuration_id)
+    return {**configuration, **common, "credential_metadata": {**metadata, "display": display}}
 
 
 def configurations(issuer: str) -> dict[str, dict[str, Any]]:
@@ -111,13 +114,7 @@ def configurations(issuer: str) -> dict[str, dict[str, Any]]:
             "credential_definition": {"@context": w3c_context, "type": CREDENTIAL_TYPES},
         },
         **{
-            configuration_id: {
-                "format": "dc+sd-jwt",
-                **_common(issuer, configuration_id),
-                "vct": type_metadata.vct(issuer, kind),
-                "cryptographic_binding_methods_supported": ["jwk"],
-                "credential_signing_alg_values_supported": ["EdDSA", "Ed25519", "ES256", "RS256"],
-            }
+            configuration_id: _sd_jwt(issuer, kind, configuration_id)
             for kind, configuration_id in SD_JWT_BY_KIND.items()
         },
     }
