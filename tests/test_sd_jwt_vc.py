@@ -72,9 +72,12 @@ def public(jwk: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y")}
 
 
-async def issued_to_wallet(world: World) -> tuple[Any, dict[str, str], dict[str, Any], dict[str, Any], str]:
+async def issued_to_wallet(
+    world: World, rotate_to: dict[str, str] | None = None
+) -> tuple[Any, dict[str, str], dict[str, Any], dict[str, Any], str]:
     """The Festo/IHK classroom: a learner with a recorded date of birth passed unit u1 with evidence, the chamber
-    co-signed, the learner claimed their record and took the credential into a wallet whose key is ``holder``."""
+    co-signed, the learner claimed their record and took the credential into a wallet whose key is ``holder``
+    (signed by Festo's key of ``rotate_to`` when given: its keys rotated before the wallet asked)."""
     client = world.client
     room, me = await passed_and_claimed(client, world.bootstrap, world.db, world.settings, evidence=EVIDENCE)
     url = f"/organisations/{room.provider.org_id}/learners/{room.learner_id}"
@@ -84,6 +87,13 @@ async def issued_to_wallet(world: World) -> tuple[Any, dict[str, str], dict[str,
     )
     assert changed.status_code == 200, changed.text
     await cosign_all(client, room)
+    if rotate_to is not None:
+        rotated = await client.post(
+            f"/organisations/{room.provider.org_id}/signing-keys/rotation",
+            json=rotate_to,
+            headers=room.provider.headers,
+        )
+        assert rotated.status_code in (200, 201), rotated.text
     [listed] = await mine(client, me)
     record = await client.get(f"/credentials/{listed['id']}", headers=room.provider.headers)
     credential: dict[str, Any] = record.json()
@@ -200,6 +210,25 @@ async def test_an_eu_wallet_verifies_presents_only_the_achievement_and_reads_eve
     assert revoked.status_code == 200, revoked.text
     checked = await wallet_check(world, sd_jwt, holder)
     assert checked["status"]["list"] == 1 and checked["issued"] == {"ok": False, "error": "Status is not valid: 1"}
+
+
+@pytest.mark.parametrize(
+    ("options", "alg"),
+    [({"alg": "Ed25519", "headerAlg": "Ed25519"}, "Ed25519"), ({"alg": "ES256"}, "ES256"), ({"alg": "RS256"}, "RS256")],
+)
+async def test_every_issuer_key_algorithm_verifies_in_the_wallet(
+    world: World, options: dict[str, str], alg: str
+) -> None:
+    room, _, _, holder, sd_jwt = await issued_to_wallet(world, rotate_to=options)
+    checked = await wallet_check(world, sd_jwt, holder)
+    assert checked["issued"]["ok"] is True, checked["issued"]
+    assert checked["issued"]["header"]["alg"] == alg
+    assert checked["status"]["list"] == 0 and checked["status"]["tokenSignature"] is True
+    assert checked["presentation"]["ok"] is True, checked["presentation"]
+    assert "accepted" not in checked["negative"].values(), checked["negative"]
+    # The metadata lists the retired key too: what it signed before the rotation still verifies.
+    metadata = (await world.client.get(f"/.well-known/jwt-vc-issuer/organisations/{room.provider.org_id}")).json()
+    assert sorted(k["status"] for k in metadata["jwks"]["keys"]) == ["current", "retired"]
 
 
 async def test_a_withdrawn_cosignature_reads_invalid_in_the_wallet(world: World) -> None:

@@ -176,7 +176,10 @@ try {
 }
 // Someone else signs a look-alike with their own key (of the issuer key's type) under the issuer's kid.
 const issuerHeader = b64json(h);
-const { privateKey: otherKey } = await jose.generateKeyPair(issuerHeader.alg, { crv: 'Ed25519', extractable: true });
+const { privateKey: otherKey } = await jose.generateKeyPair(
+  issuerHeader.alg,
+  issuerHeader.alg === 'EdDSA' ? { crv: 'Ed25519' } : {},
+);
 const forgedIssuer = await new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
   .setProtectedHeader(issuerHeader)
   .sign(otherKey);
