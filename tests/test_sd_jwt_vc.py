@@ -34,6 +34,7 @@ from tests.conftest import Bootstrap
 from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
 from tests.test_jwt_profile import World, make_authority
+from tests.test_jwt_profile import issue as issue_every_kind
 from tests.test_wallet import cosign_all, mine, passed_and_claimed
 
 EVIDENCE = [
@@ -301,3 +302,25 @@ def listed_status_uri(record: Any) -> str:
     """The Token Status List of a credential is at the URL of the W3C revocation list it names, at its index."""
     status: dict[str, str] = record.json()["credential"]["credentialStatus"]
     return status["statusListCredential"]
+
+
+async def test_every_achievement_type_has_its_vct_and_type_metadata(world: World) -> None:
+    issued = await issue_every_kind(world, None, every_kind=True)
+    holder = p256()
+    for credential in issued.credentials:
+        async with world.db.connection() as conn:
+            sd_jwt = await issue_sd_jwt_vc(
+                conn,
+                UUID(credential["id"]),
+                public(holder),
+                public_url=world.settings.issuer,
+                master_key=world.settings.master_key,
+            )
+        checked = await wallet_check(world, sd_jwt, holder)
+        assert checked["issued"]["ok"] is True, (credential["kind"], checked["issued"])
+        vct = type_metadata.vct(world.url, credential["kind"])
+        assert checked["issued"]["vct"] == checked["issued"]["typeMetadata"]["vct"] == vct
+        assert checked["presentation"]["ok"] is True and not PERSONAL & set(checked["presentation"]["claims"])
+        if credential["kind"] != "unit":  # what it stands on is its evidence, disclosed only by choice
+            assert checked["issued"]["claims"]["evidence"] == credential["credential"]["evidence"]
+            assert "results" not in checked["issued"]["claims"]
