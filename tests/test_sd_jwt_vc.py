@@ -170,6 +170,12 @@ async def test_an_eu_wallet_verifies_presents_only_the_achievement_and_reads_eve
     assert not PERSONAL & set(presented["claims"])
     assert presented["kbHeader"]["typ"] == "kb+jwt" and presented["kbPayload"]["nonce"] == "n-0S6_WzA2Mj"
 
+    # One disclosing the name and the first result: exactly those, nothing else of the person.
+    partial = checked["partialPresentation"]
+    assert partial["ok"] is True and partial["disclosures"] == 3, partial  # name, results, results[0]
+    assert set(partial["claims"]) == JWT_CLAIMS | ALWAYS | {"name", "results"}
+    assert partial["claims"]["name"] == "Jonas Weber" and partial["claims"]["results"] == claims["results"][:1]
+
     # Forgeries: each refused by the library, none accepted.
     negative = checked["negative"]
     assert set(negative) == {

@@ -13,6 +13,7 @@
 //    validator, or null}
 //  - "presentation": {ok, error?, claims, disclosures: the number sent, kbHeader, kbPayload} for a
 //    presentation with a KB-JWT signed by the holder key that discloses nothing selectively disclosable
+//  - "partialPresentation": the same for one disclosing the name and the first result only
 //  - "negative": {<case>: "accepted" or the error message} for forged and tampered inputs
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { digest, generateSalt, ES256 } from '@sd-jwt/crypto-nodejs';
@@ -145,6 +146,16 @@ try {
   };
 } catch (e) {
   out.presentation = { ok: false, error: errorOf(e) };
+}
+
+// 3b. A presentation disclosing the name and the first result only.
+try {
+  const partial = await holder.present(sdJwt, { name: true, results: { 0: true } }, { kb });
+  const verifierSide = wallet(holderJwk, { value: null });
+  await verifierSide.verify(partial, { keyBindingNonce: nonce });
+  out.partialPresentation = { ok: true, claims: await verifierSide.getClaims(partial), disclosures: partial.split('~').length - 2 };
+} catch (e) {
+  out.partialPresentation = { ok: false, error: errorOf(e) };
 }
 
 // 4. Forgeries and tampering, each on its own.
