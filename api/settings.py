@@ -58,7 +58,8 @@ class Settings:
     wallet_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60))
     # Learner Credential Wallet exchanges: made per person, and a wallet's messages to them per address.
     wallet_exchange_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(20, 600))
-    exchange_message_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 60))
+    # A class behind one NAT adds its credentials at once: two messages per learner, 60 learners a minute.
+    exchange_message_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(120, 60))
     log_level: str = "INFO"
     # The bearer token a Prometheus scraper sends for /metrics in production (there, no token: no metrics).
     metrics_token: str | None = None

@@ -83,8 +83,11 @@ async def _exchange(world: Served, me: dict[str, str], credential_id: str) -> di
     return body
 
 
-async def _wallet(link: str, mode: str = "normal", version: float = 1.0) -> dict[str, Any]:
-    result: dict[str, Any] = await run_checker(WALLET, {"deepLink": link, "mode": mode, "version": version})
+async def _wallet(
+    link: str, mode: str = "normal", version: float = 1.0, suite: str = "Ed25519Signature2020"
+) -> dict[str, Any]:
+    payload = {"deepLink": link, "mode": mode, "version": version, "suite": suite}
+    result: dict[str, Any] = await run_checker(WALLET, payload)
     return result
 
 
@@ -186,6 +189,14 @@ async def test_wrong_challenge_replay_foreign_key_and_expiry_are_refused_with_re
     # A VC 2.0 presentation (the context newer wallets use) is as good as LCW's VC 1.1 one.
     v2 = await _wallet((await _exchange(world, me, credential["id"]))["walletRequestUrl"], version=2.0)
     assert v2["status"] == 200, v2["response"]
+    # A DataIntegrityProof with eddsa-rdfc-2022 by the same did:key is accepted; tampered, it is not.
+    link = (await _exchange(world, me, credential["id"]))["walletRequestUrl"]
+    eddsa = await _wallet(link, version=2.0, suite="eddsa-rdfc-2022")
+    assert eddsa["presentation"]["proof"]["cryptosuite"] == "eddsa-rdfc-2022", eddsa["presentation"]
+    assert eddsa["status"] == 200, eddsa["response"]
+    link = (await _exchange(world, me, credential["id"]))["walletRequestUrl"]
+    forged = await _wallet(link, "tampered", version=2.0, suite="eddsa-rdfc-2022")
+    assert forged["status"] == 400 and "eddsa-rdfc-2022 signature does not verify" in forged["response"]["detail"]
 
     late = await _exchange(world, me, credential["id"])
     async with db.connection() as conn:

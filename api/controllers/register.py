@@ -221,11 +221,11 @@ class EuropassController(Controller):
         request: Request[Any, Any, Any],
         if_none_match: IfNoneMatch = None,
         if_modified_since: IfModifiedSince = None,
-    ) -> Response[bytes]:
+    ) -> Response[dict[str, Any]]:
         dataset = await europass.loq_dataset(request.app.state.db, request.app.state.settings.issuer)
         headers = {"ETag": dataset.etag, "Cache-Control": _DATASET_CACHE_CONTROL}
         if dataset.last_modified is not None:
             headers["Last-Modified"] = format_datetime(dataset.last_modified.astimezone(UTC), usegmt=True)
         if _not_modified(if_none_match, if_modified_since, dataset.etag, dataset.last_modified):
-            return Response(b"", status_code=304, headers=headers)
-        return Response(dataset.body, media_type=loq.LOQ_MEDIA_TYPE, headers=headers)
+            return Response(None, status_code=304, headers=headers)  # type: ignore[arg-type]  # no body for a 304
+        return Response(dataset.document, media_type=loq.LOQ_MEDIA_TYPE, headers=headers)

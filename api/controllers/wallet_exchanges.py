@@ -139,7 +139,8 @@ class ExchangeController(Controller):
             '`{"verifiablePresentation": {"verifiableCredential": [credential]}}`: the credential with '
             "`credentialSubject.id` = the holder's DID and every Data Integrity proof (the awarding body's and a "
             "co-signing chamber's) made over it. 400 when the presentation proves nothing (the reason named), "
-            "404 for an unknown exchange, 409 once it was used or expired, 429 beyond 30 messages a minute."
+            "404 for an unknown exchange, 409 once it was used or expired, 429 beyond 120 messages a minute "
+            "from one address."
         ),
         status_code=200,
         **public(errors=[400, 404, 409, 429]),

@@ -24,9 +24,9 @@ REGISTER_PATH = "/register"
 
 @dataclass(frozen=True)
 class Dataset:
-    """The dataset's bytes, their strong ETag and when the register last changed (for Last-Modified)."""
+    """The dataset, its strong ETag (of its JSON) and when the register last changed (for Last-Modified)."""
 
-    body: bytes
+    document: dict[str, Any]
     etag: str
     last_modified: datetime | None
 
@@ -126,7 +126,7 @@ async def loq_dataset(db: Database, public_url: str) -> Dataset:
     moments = (
         [r["published_at"] for r in rows] + [r["updated_at"] for r in party_rows] + ([withdrawn] if withdrawn else [])
     )
-    return Dataset(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', max(moments) if moments else None)
+    return Dataset(document, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', max(moments) if moments else None)
 
 
 async def _referenced_programmes(conn: Connection, named: list[tuple[UUID, Unit]]) -> list[ProgrammeContent]:

@@ -6,7 +6,8 @@
 // same URL. The wallet's own libraries are @digitalcredentials forks of these Digital Bazaar packages.
 //
 // stdin: {"deepLink": "https://lcw.app/request?request=...", "mode": "normal" | "wrong-challenge" |
-//         "replay" | "foreign-key" | "forged-key" | "tampered", "version": 1 | 2}
+//         "replay" | "foreign-key" | "forged-key" | "tampered", "version": 1 | 2,
+//         "suite": "Ed25519Signature2020" (LCW's, the default) | "eddsa-rdfc-2022"}
 //   mode wrong-challenge signs another challenge; foreign-key signs with (and names) another DID's key;
 //   forged-key signs with another key but names the holder's; tampered changes the presentation after
 //   signing; replay runs the exchange and then sends the same presentation again.
@@ -18,6 +19,10 @@ import {driver} from '@digitalbazaar/did-method-key';
 import {Ed25519VerificationKey2020} from '@digitalbazaar/ed25519-verification-key-2020';
 import {Ed25519Signature2020, suiteContext} from '@digitalbazaar/ed25519-signature-2020';
 import * as credentialsContext from '@digitalbazaar/credentials-context';
+import * as dataIntegrityContext from '@digitalbazaar/data-integrity-context';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 const mode = input.mode || 'normal';
@@ -30,6 +35,7 @@ const exchangeUrl = invitation.protocols.vcapi;
 const contexts = new Map();
 for(const [url, doc] of credentialsContext.contexts) contexts.set(url, doc);
 contexts.set(suiteContext.CONTEXT_URL, suiteContext.CONTEXT);
+for(const [url, doc] of dataIntegrityContext.contexts) contexts.set(url, doc);
 const didKeyDriver = driver();
 didKeyDriver.use({multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519VerificationKey2020.from});
 
@@ -74,8 +80,16 @@ if(mode === 'foreign-key' || mode === 'forged-key') {
 }
 const presentation = vc.createPresentation({holder: holder.did, version: input.version || 1.0});
 const challenge = mode === 'wrong-challenge' ? 'not-the-challenge' : vpr.challenge;
+let suite = new Ed25519Signature2020({key: signingKey});
+if(input.suite === 'eddsa-rdfc-2022') {  // the same key as a Multikey, a DataIntegrityProof
+  const multikey = await Ed25519Multikey.from({
+    id: signingKey.id, controller: signingKey.controller, type: 'Multikey',
+    publicKeyMultibase: signingKey.publicKeyMultibase, secretKeyMultibase: signingKey.privateKeyMultibase
+  });
+  suite = new DataIntegrityProof({signer: multikey.signer(), cryptosuite: eddsaRdfc2022});
+}
 const verifiablePresentation = await vc.signPresentation({
-  presentation, suite: new Ed25519Signature2020({key: signingKey}), challenge, domain: vpr.domain, documentLoader
+  presentation, suite, challenge, domain: vpr.domain, documentLoader
 });
 if(mode === 'tampered') verifiablePresentation.id = 'urn:uuid:6a8f3ad4-6d35-4b8e-9d1c-6f0c2b3f1a77';
 const answered = await post({verifiablePresentation});
