@@ -34,6 +34,7 @@ from tests.conftest import Bootstrap
 from tests.live_server import LoopbackServer, loopback_socket
 from tests.node_checkers import run_checker
 from tests.test_jwt_profile import World, make_authority
+from tests.test_jwt_profile import issue as issue_every_kind
 from tests.test_wallet import cosign_all, mine, passed_and_claimed
 
 EVIDENCE = [
@@ -72,9 +73,12 @@ def public(jwk: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y")}
 
 
-async def issued_to_wallet(world: World) -> tuple[Any, dict[str, str], dict[str, Any], dict[str, Any], str]:
+async def issued_to_wallet(
+    world: World, rotate_to: dict[str, str] | None = None
+) -> tuple[Any, dict[str, str], dict[str, Any], dict[str, Any], str]:
     """The Festo/IHK classroom: a learner with a recorded date of birth passed unit u1 with evidence, the chamber
-    co-signed, the learner claimed their record and took the credential into a wallet whose key is ``holder``."""
+    co-signed, the learner claimed their record and took the credential into a wallet whose key is ``holder``
+    (signed by Festo's key of ``rotate_to`` when given: its keys rotated before the wallet asked)."""
     client = world.client
     room, me = await passed_and_claimed(client, world.bootstrap, world.db, world.settings, evidence=EVIDENCE)
     url = f"/organisations/{room.provider.org_id}/learners/{room.learner_id}"
@@ -84,6 +88,13 @@ async def issued_to_wallet(world: World) -> tuple[Any, dict[str, str], dict[str,
     )
     assert changed.status_code == 200, changed.text
     await cosign_all(client, room)
+    if rotate_to is not None:
+        rotated = await client.post(
+            f"/organisations/{room.provider.org_id}/signing-keys/rotation",
+            json=rotate_to,
+            headers=room.provider.headers,
+        )
+        assert rotated.status_code in (200, 201), rotated.text
     [listed] = await mine(client, me)
     record = await client.get(f"/credentials/{listed['id']}", headers=room.provider.headers)
     credential: dict[str, Any] = record.json()
@@ -159,6 +170,12 @@ async def test_an_eu_wallet_verifies_presents_only_the_achievement_and_reads_eve
     assert not PERSONAL & set(presented["claims"])
     assert presented["kbHeader"]["typ"] == "kb+jwt" and presented["kbPayload"]["nonce"] == "n-0S6_WzA2Mj"
 
+    # One disclosing the name and the first result: exactly those, nothing else of the person.
+    partial = checked["partialPresentation"]
+    assert partial["ok"] is True and partial["disclosures"] == 3, partial  # name, results, results[0]
+    assert set(partial["claims"]) == JWT_CLAIMS | ALWAYS | {"name", "results"}
+    assert partial["claims"]["name"] == "Jonas Weber" and partial["claims"]["results"] == claims["results"][:1]
+
     # Forgeries: each refused by the library, none accepted.
     negative = checked["negative"]
     assert set(negative) == {
@@ -200,6 +217,25 @@ async def test_an_eu_wallet_verifies_presents_only_the_achievement_and_reads_eve
     assert revoked.status_code == 200, revoked.text
     checked = await wallet_check(world, sd_jwt, holder)
     assert checked["status"]["list"] == 1 and checked["issued"] == {"ok": False, "error": "Status is not valid: 1"}
+
+
+@pytest.mark.parametrize(
+    ("options", "alg"),
+    [({"alg": "Ed25519", "headerAlg": "Ed25519"}, "Ed25519"), ({"alg": "ES256"}, "ES256"), ({"alg": "RS256"}, "RS256")],
+)
+async def test_every_issuer_key_algorithm_verifies_in_the_wallet(
+    world: World, options: dict[str, str], alg: str
+) -> None:
+    room, _, _, holder, sd_jwt = await issued_to_wallet(world, rotate_to=options)
+    checked = await wallet_check(world, sd_jwt, holder)
+    assert checked["issued"]["ok"] is True, checked["issued"]
+    assert checked["issued"]["header"]["alg"] == alg
+    assert checked["status"]["list"] == 0 and checked["status"]["tokenSignature"] is True
+    assert checked["presentation"]["ok"] is True, checked["presentation"]
+    assert "accepted" not in checked["negative"].values(), checked["negative"]
+    # The metadata lists the retired key too: what it signed before the rotation still verifies.
+    metadata = (await world.client.get(f"/.well-known/jwt-vc-issuer/organisations/{room.provider.org_id}")).json()
+    assert sorted(k["status"] for k in metadata["jwks"]["keys"]) == ["current", "retired"]
 
 
 async def test_a_withdrawn_cosignature_reads_invalid_in_the_wallet(world: World) -> None:
@@ -272,3 +308,25 @@ def listed_status_uri(record: Any) -> str:
     """The Token Status List of a credential is at the URL of the W3C revocation list it names, at its index."""
     status: dict[str, str] = record.json()["credential"]["credentialStatus"]
     return status["statusListCredential"]
+
+
+async def test_every_achievement_type_has_its_vct_and_type_metadata(world: World) -> None:
+    issued = await issue_every_kind(world, None, every_kind=True)
+    holder = p256()
+    for credential in issued.credentials:
+        async with world.db.connection() as conn:
+            sd_jwt = await issue_sd_jwt_vc(
+                conn,
+                UUID(credential["id"]),
+                public(holder),
+                public_url=world.settings.issuer,
+                master_key=world.settings.master_key,
+            )
+        checked = await wallet_check(world, sd_jwt, holder)
+        assert checked["issued"]["ok"] is True, (credential["kind"], checked["issued"])
+        vct = type_metadata.vct(world.url, credential["kind"])
+        assert checked["issued"]["vct"] == checked["issued"]["typeMetadata"]["vct"] == vct
+        assert checked["presentation"]["ok"] is True and not PERSONAL & set(checked["presentation"]["claims"])
+        if credential["kind"] != "unit":  # what it stands on is its evidence, disclosed only by choice
+            assert checked["issued"]["claims"]["evidence"] == credential["credential"]["evidence"]
+            assert "results" not in checked["issued"]["claims"]

@@ -13,6 +13,7 @@
 //    validator, or null}
 //  - "presentation": {ok, error?, claims, disclosures: the number sent, kbHeader, kbPayload} for a
 //    presentation with a KB-JWT signed by the holder key that discloses nothing selectively disclosable
+//  - "partialPresentation": the same for one disclosing the name and the first result only
 //  - "negative": {<case>: "accepted" or the error message} for forged and tampered inputs
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { digest, generateSalt, ES256 } from '@sd-jwt/crypto-nodejs';
@@ -147,6 +148,16 @@ try {
   out.presentation = { ok: false, error: errorOf(e) };
 }
 
+// 3b. A presentation disclosing the name and the first result only.
+try {
+  const partial = await holder.present(sdJwt, { name: true, results: { 0: true } }, { kb });
+  const verifierSide = wallet(holderJwk, { value: null });
+  await verifierSide.verify(partial, { keyBindingNonce: nonce });
+  out.partialPresentation = { ok: true, claims: await verifierSide.getClaims(partial), disclosures: partial.split('~').length - 2 };
+} catch (e) {
+  out.partialPresentation = { ok: false, error: errorOf(e) };
+}
+
 // 4. Forgeries and tampering, each on its own.
 async function attempt(name, encoded, options) {
   try {
@@ -176,7 +187,10 @@ try {
 }
 // Someone else signs a look-alike with their own key (of the issuer key's type) under the issuer's kid.
 const issuerHeader = b64json(h);
-const { privateKey: otherKey } = await jose.generateKeyPair(issuerHeader.alg, { crv: 'Ed25519', extractable: true });
+const { privateKey: otherKey } = await jose.generateKeyPair(
+  issuerHeader.alg,
+  issuerHeader.alg === 'EdDSA' ? { crv: 'Ed25519' } : {},
+);
 const forgedIssuer = await new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
   .setProtectedHeader(issuerHeader)
   .sign(otherKey);

@@ -154,7 +154,7 @@ async def status_list_token(conn: Connection, list_id: UUID, *, public_url: str,
     claims = token_claims(
         issuer=issuer_metadata.issuer_url(public_url, organisation_id),
         uri=status_lists.status_list_url(public_url, list_id),
-        status_bytes=statuses(row["bits"], row["suspension_bits"]),
+        status_bytes=statuses(row["bits"], row["suspension_bits"] or bytes(len(row["bits"]))),
         issued_at=issued_at,
     )
     jwt = await keys.sign_compact(key, msgspec.json.encode(claims), {"typ": TOKEN_TYPE, "kid": key.kid})
