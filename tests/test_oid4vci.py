@@ -341,5 +341,7 @@ async def test_an_offer_is_only_for_the_credentials_owner_and_offers_are_checked
         "/oid4vci/credential", content=b"{not json", headers={**me, "Content-Type": "application/json"}
     )
     assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_credential_request", garbage.text
+    empty = await world.client.post("/oid4vci/credential")
+    assert empty.status_code == 400 and empty.json()["error"] == "invalid_credential_request", empty.text
     nul = await world.client.post("/oid4vci/credential", content=b"\x00", headers={"Content-Type": "application/json"})
     assert nul.status_code == 400 and nul.json()["error"] == "invalid_credential_request", nul.text

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -167,7 +167,11 @@ class Oid4vciController(Controller):
             "`jwk` or by a did:key / did:jwk `kid`. Errors are OID4VCI's, with RFC 9457 members beside them."
         ),
         status_code=200,
-        exception_handlers={Oid4vciError: _on_protocol_error, ClientException: _on_unreadable},
+        exception_handlers={
+            Oid4vciError: _on_protocol_error,
+            ClientException: _on_unreadable,
+            ValidationException: _on_unreadable,
+        },
         security=[{CREDENTIAL_ACCESS_TOKEN_SCHEME: []}],
         responses={
             400: protocol_error_spec(
