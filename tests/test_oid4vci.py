@@ -340,4 +340,29 @@ async def test_an_offer_is_only_for_the_credentials_owner_and_offers_are_checked
     garbage = await world.client.post(
         "/oid4vci/credential", content=b"{not json", headers={**me, "Content-Type": "application/json"}
     )
-    assert garbage.status_code in (400, 401), garbage.text
+    assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_credential_request", garbage.text
+    empty = await world.client.post("/oid4vci/credential")
+    assert empty.status_code == 400 and empty.json()["error"] == "invalid_credential_request", empty.text
+    nul = await world.client.post("/oid4vci/credential", content=b"\x00", headers={"Content-Type": "application/json"})
+    assert nul.status_code == 400 and nul.json()["error"] == "invalid_credential_request", nul.text
+
+
+async def test_erasure_deletes_the_learners_offers_and_what_they_delivered(world: World) -> None:
+    scopes = "credentials:read assessments:read credentials:revoke"
+    room, me = await passed_and_claimed(world.client, world.bootstrap, world.db, world.settings, scopes=scopes)
+    await cosign_all(world.client, room)
+    [listed] = await mine(world.client, me)
+    offer = (
+        await world.client.post("/me/credential-offers", json={"credentialIds": [listed["id"]]}, headers=me)
+    ).json()
+    answer = await wallet(
+        world, offer, requests=[{"configurationId": JWT_VC_JSON, "keyAlg": "ES256", "binding": "jwk"}]
+    )
+    assert "error" not in answer["credentials"][0], answer["credentials"][0]
+    async with world.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM credential_offer_deliveries") == 1
+    erased = await world.client.post("/me/erasure", json={"reason": "leaving"}, headers=me)
+    assert erased.status_code == 200, erased.text
+    async with world.db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM credential_offers") == 0
+        assert await conn.fetchval("SELECT count(*) FROM credential_offer_deliveries") == 0

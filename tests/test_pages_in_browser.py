@@ -143,12 +143,16 @@ async def test_credential_pages_and_the_consent_page_fit_a_desktop_and_a_phone(
 ) -> None:
     room, credential = await bilingual_cosigned(client, bootstrap, db, settings)
     consent = await consent_query(bootstrap)
+    exchange = await client.post(f"/credentials/{credential['id']}/wallet-exchanges", headers=room.provider.headers)
+    assert exchange.status_code == 201, exchange.text
+    learners_page = exchange.json()["pageUrl"].removeprefix(settings.issuer)
     async with LoopbackServer(create_app(settings)) as server:
         origin = server.url
         page, printed = f"{server.url}/c/{credential['id']}", f"{server.url}/c/{credential['id']}/print"
         valid = await browse(
             *at_both_widths("valid page", page),
             *at_both_widths("valid print view", printed),
+            *at_both_widths("learner's page", f"{server.url}{learners_page}"),
             *at_both_widths("consent page", f"{server.url}/oauth/authorize?{consent}"),
         )
         revoked = await client.post(
@@ -169,6 +173,8 @@ async def test_credential_pages_and_the_consent_page_fit_a_desktop_and_a_phone(
         assert "This credential was revoked by Festo Didactic on" in shown[name], name
         assert "Festo Didactic SE" not in shown[name], name
     assert OB_CREDENTIAL_UPSERT in shown["consent page at 375"]
+    assert "Add to Learner Credential Wallet" in shown["learner's page at 375"]
+    assert "Add to Learner Credential Wallet" not in shown["valid page at 375"]
 
 
 async def consent_query(bootstrap: Bootstrap) -> str:

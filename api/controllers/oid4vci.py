@@ -18,7 +18,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.exceptions import ValidationException
+from litestar.exceptions import ClientException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -26,7 +26,7 @@ from msgspec import Meta
 from api.auth import CREDENTIAL_ACCESS_TOKEN_SCHEME, public, secured
 from api.controllers.me import for_person, person_of
 from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
-from api.errors import problems
+from api.errors import handle_http_exception, problems
 from api.observability import request_id_var
 from api.ratelimit import enforce
 from domain.credentials.oid4vci import issuance, metadata, nonces, offers
@@ -86,7 +86,11 @@ def _on_protocol_error(_: Request[Any, Any, Any], exc: Oid4vciError) -> Response
     return protocol_error(exc)
 
 
-def _on_unreadable(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ProtocolError]:
+def _on_unreadable(_: Request[Any, Any, Any], exc: ClientException) -> Response[Any]:
+    """A body that is not the JSON of a credential request is the wallet's ``invalid_credential_request``;
+    other client errors (415: not sent as JSON) stay problem documents."""
+    if exc.status_code != 400:
+        return handle_http_exception(_, exc)
     return protocol_error(InvalidCredentialRequest(f"the credential request cannot be read: {exc.detail}"))
 
 
@@ -163,7 +167,11 @@ class Oid4vciController(Controller):
             "`jwk` or by a did:key / did:jwk `kid`. Errors are OID4VCI's, with RFC 9457 members beside them."
         ),
         status_code=200,
-        exception_handlers={Oid4vciError: _on_protocol_error, ValidationException: _on_unreadable},
+        exception_handlers={
+            Oid4vciError: _on_protocol_error,
+            ClientException: _on_unreadable,
+            ValidationException: _on_unreadable,
+        },
         security=[{CREDENTIAL_ACCESS_TOKEN_SCHEME: []}],
         responses={
             400: protocol_error_spec(
@@ -202,7 +210,13 @@ class Oid4vciController(Controller):
         )
         return Response(CredentialResponse([CredentialObject(issued.credential)]), headers=NO_STORE)
 
-    @get(LOGO_PATH.removeprefix("/oid4vci"), operation_id="getIssuerLogo", summary="Guildhall's logo", **public())
+    @get(
+        LOGO_PATH.removeprefix("/oid4vci"),
+        operation_id="getIssuerLogo",
+        summary="Guildhall's logo, as the issuer metadata's display names it",
+        media_type="image/svg+xml",
+        **public(),
+    )
     async def logo(self) -> Response[bytes]:
         return Response(_LOGO, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 

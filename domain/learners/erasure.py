@@ -303,6 +303,7 @@ async def erase(
         await conn.execute(q.delete_profile, person_id)
         await conn.execute(q.delete_hosted_copies, person_id)
         await conn.execute(q.delete_wallet_exchanges, person_id, [r["id"] for r in learners])
+        await conn.execute(q.delete_credential_offers, [r["id"] for r in learners])
         erased_at = await conn.fetchval(q.close_login, person_id)
         await w.audit(
             "person.erased",

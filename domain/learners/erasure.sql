@@ -126,6 +126,12 @@ DELETE FROM person_profiles WHERE person_id = $1;
 -- name: delete_hosted_copies
 DELETE FROM ob_hosted_credentials WHERE person_id = $1;
 
+-- name: delete_credential_offers
+-- OpenID4VCI offers of the credentials of the person's learner records, with what they delivered (the wallets'
+-- DIDs): whoever made them.
+DELETE FROM credential_offers o
+WHERE EXISTS (SELECT 1 FROM credentials c WHERE c.id = ANY(o.credential_ids) AND c.learner_id = ANY($1::uuid[]));
+
 -- name: delete_wallet_exchanges
 -- Learner Credential Wallet exchanges hold the wallet's DID a credential was delivered to: the person's own, and
 -- those a provider made for the credentials of their learner records.

@@ -139,6 +139,6 @@ async def issue_credential(
             "credential",
             credential_id,
             row["provider_id"],
-            {"offerId": str(offer.offer_id), "configuration": configuration_id, "holder": proof.holder.did},
+            {"offerId": str(offer.offer_id), "configuration": configuration_id},
         )
     return Issued(credential, credential_id, configuration_id)

@@ -94,7 +94,8 @@ async def create_for_learner(
     parties = {row["awarding_body_id"], row["provider_id"]}
     if not parties & set(principal.organisations()) and not principal.is_operator:
         raise NotFound(f"there is no credential {credential_id} that your organisation issued or provided")
-    return await _create(db, principal.actor(), row, public_url, client_id=principal.client_id, idempotency=idempotency)
+    actor = principal.actor()
+    return await _create(db, actor, row, public_url, client_id=principal.client_id, idempotency=idempotency)
 
 
 async def _create(
@@ -116,7 +117,9 @@ async def _create(
         created = await w.conn.fetchrow(
             q.create_exchange, credential_id, person_id, client_id, secrets.token_urlsafe(32), EXCHANGE_SECONDS
         )
-        await w.audit("credential.wallet_exchange_created", "credential", credential_id, None)
+        # In the trail of the organisation whose client made it; a learner's own is in no organisation's.
+        made_by = actor.organisation_id if client_id is not None else None
+        await w.audit("credential.wallet_exchange_created", "credential", credential_id, made_by)
         result = to_wallet_exchange(public_url, created)
         await w.remember(result)
     return result
