@@ -20,6 +20,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.members import MemberController
     from api.controllers.ob_api import ClientRegistrationController, ObApiController
     from api.controllers.organisations import OrganisationController
+    from api.controllers.portfolio import PortfolioController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
@@ -47,6 +48,7 @@ def route_handlers() -> list[Any]:
         ClaimCodeController,
         LearnerClaimController,
         MeController,
+        PortfolioController,
         IssuerKeyController,
         CredentialController,
         OrganisationCredentialController,

@@ -338,6 +338,26 @@ CREATE TABLE public.enrolments (
     enrolled_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.foreign_credentials (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    person_id uuid NOT NULL,
+    form text NOT NULL,
+    body text NOT NULL,
+    digest text NOT NULL,
+    credential_uri text,
+    issuer text NOT NULL,
+    document jsonb NOT NULL,
+    verification jsonb NOT NULL,
+    verified boolean NOT NULL,
+    checked_at timestamp with time zone NOT NULL,
+    added_by_client text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT foreign_credentials_digest_check CHECK ((digest ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT foreign_credentials_form_check CHECK ((form = ANY (ARRAY['vc_jwt'::text, 'data_integrity'::text])))
+);
+
 CREATE TABLE public.idempotency_keys (
     scope text NOT NULL,
     key text NOT NULL,
@@ -756,6 +776,12 @@ ALTER TABLE ONLY public.endorsements
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_person_id_digest_key UNIQUE (person_id, digest);
+
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
@@ -886,6 +912,8 @@ CREATE INDEX endorsements_achievement_idx ON public.endorsements USING btree (de
 CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learner_id, version_id, COALESCE(unit_key, ''::text));
 
 CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
+
+CREATE INDEX foreign_credentials_person ON public.foreign_credentials USING btree (person_id, created_at);
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
@@ -1065,6 +1093,9 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.issuing_holds
     ADD CONSTRAINT issuing_holds_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
 
@@ -1184,3 +1215,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
