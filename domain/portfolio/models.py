@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from domain.credentials.foreign.models import Verification
 from domain.structs import Model
 
-VerificationMethod = Literal["issued_here", "did:web", "did:key", "jwks"]
-
-
-class Verification(Model):
-    """How a credential was last checked: ``valid`` only when every check passed; ``problems`` says why not.
-
-    A credential issued here is checked against its record (state, suspension, expiry, withdrawn
-    signatures); one issued elsewhere against its issuer's published keys, its validity dates and its
-    status list."""
-
-    valid: bool
-    method: VerificationMethod
-    checked_at: datetime
-    problems: list[str]
-    key_id: str | None = None  # the verification method (key) the signature was checked against
-    status_list: str | None = None  # the status list credential consulted, if any
+__all__ = ["Portfolio", "PortfolioAchievement", "PortfolioEntry", "PortfolioIssuer", "Verification"]
 
 
 class PortfolioIssuer(Model):
