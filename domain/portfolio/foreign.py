@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from domain.credentials.foreign.fetch import FetchOptions
-from domain.credentials.foreign.models import Verification
+from domain.credentials.foreign.models import CredentialCheck
 from domain.credentials.foreign.verify import issuer_of, read_token, verify_vc_jwt
 from domain.credentials.keys import organisation_of_did
 from domain.db import Connection, Database
@@ -105,7 +105,7 @@ async def add_credential(
     return Added(entry, bool(row["is_new"]))
 
 
-async def recheck(conn: Connection, row: Mapping[str, Any], options: FetchOptions) -> Verification:
+async def recheck(conn: Connection, row: Mapping[str, Any], options: FetchOptions) -> CredentialCheck:
     """Verifies a stored credential again (keys, dates, status list) and stores the new result."""
     checked = await verify_vc_jwt(row["body"], options)
     await conn.execute(

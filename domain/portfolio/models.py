@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from domain.credentials.foreign.models import Verification
+from domain.credentials.foreign.models import CredentialCheck
 from domain.structs import Model
 
-__all__ = ["Portfolio", "PortfolioAchievement", "PortfolioEntry", "PortfolioIssuer", "Verification"]
+__all__ = ["Portfolio", "PortfolioAchievement", "PortfolioEntry", "PortfolioIssuer", "CredentialCheck"]
 
 
 class PortfolioIssuer(Model):
@@ -38,7 +38,7 @@ class PortfolioEntry(Model):
     valid_from: str | None
     valid_until: str | None
     digest: str  # SHA-256 (hex) of the credential as signed (the JWS payload) or as received
-    verification: Verification
+    verification: CredentialCheck
     # Credentials issued here: which learner record, provider, programme and unit they belong to.
     kind: Literal["unit", "programme", "qualification"] | None = None
     learner_id: UUID | None = None

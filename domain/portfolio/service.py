@@ -24,7 +24,7 @@ from domain.portfolio.models import (
     PortfolioAchievement,
     PortfolioEntry,
     PortfolioIssuer,
-    Verification,
+    CredentialCheck,
 )
 from domain.sql import load_queries
 
@@ -56,7 +56,7 @@ def issued_here_entry(row: Mapping[str, Any], now: datetime) -> PortfolioEntry:
         id=row["id"],
         source="guildhall",
         digest=hashlib.sha256(row["payload"]).hexdigest(),
-        verification=Verification(valid=True, method="issued_here", checked_at=now, problems=[]),
+        verification=CredentialCheck(valid=True, method="issued_here", checked_at=now, problems=[]),
         kind=row["kind"],
         learner_id=row["learner_id"],
         provider_id=row["provider_id"],
@@ -77,7 +77,7 @@ def added_entry(row: Mapping[str, Any]) -> PortfolioEntry:
         id=row["id"],
         source="added",
         digest=row["digest"],
-        verification=msgspec.convert(verification, Verification),
+        verification=msgspec.convert(verification, CredentialCheck),
     )
 
 

@@ -7,10 +7,10 @@ from typing import Literal
 
 from domain.structs import Model
 
-VerificationMethod = Literal["issued_here", "did:web", "did:key", "jwks"]
+CheckMethod = Literal["issued_here", "did:web", "did:key", "jwks"]
 
 
-class Verification(Model):
+class CredentialCheck(Model):
     """How a credential was last checked: ``valid`` only when every check passed; ``problems`` says why not.
 
     A credential issued here is checked against its record (state, suspension, expiry, withdrawn
@@ -18,7 +18,7 @@ class Verification(Model):
     status list."""
 
     valid: bool
-    method: VerificationMethod | None
+    method: CheckMethod | None
     checked_at: datetime
     problems: list[str]
     key_id: str | None = None  # the key (its kid or DID URL) the signature was checked against

@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 
 from domain.credentials import envelopes, status_lists
 from domain.credentials.foreign.fetch import FetchFailed, FetchOptions, fetch
-from domain.credentials.foreign.models import Verification, VerificationMethod
+from domain.credentials.foreign.models import CredentialCheck, CheckMethod
 from domain.credentials.foreign.resolve import issuer_keys
 from domain.credentials.keys import SignatureInvalid, verify_compact
 from domain.credentials.multikey import VERIFICATION_METHOD_PREFIX
@@ -43,7 +43,7 @@ class Checked:
     form: str  # "vc_jwt"
     document: dict[str, Any]
     issuer: str
-    verification: Verification
+    verification: CredentialCheck
 
 
 def _now() -> datetime:
@@ -195,7 +195,7 @@ async def verify_vc_jwt(token: str, options: FetchOptions) -> Checked:
         raise NotAForeignCredential("the credential names no issuer")
     now = _now()
     problems: list[str] = []
-    method: VerificationMethod | None = None
+    method: CheckMethod | None = None
     key_id = None
     consulted: list[str] = []
     if isinstance(claims.get("iss"), str) and claims["iss"] != issuer:
@@ -212,7 +212,7 @@ async def verify_vc_jwt(token: str, options: FetchOptions) -> Checked:
         problems += _dates({**document, "_jwt_claims": claims}, now)
         status_problems, consulted = await _status(document, issuer, keys, options)
         problems += status_problems
-    verification = Verification(
+    verification = CredentialCheck(
         valid=not problems, method=method, checked_at=now, problems=problems, key_id=key_id, status_lists=consulted
     )
     return Checked("vc_jwt", document, issuer, verification)
