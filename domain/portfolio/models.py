@@ -8,7 +8,7 @@ from uuid import UUID
 from domain.credentials.foreign.models import CredentialCheck
 from domain.structs import Model
 
-__all__ = ["Portfolio", "PortfolioAchievement", "PortfolioEntry", "PortfolioIssuer", "CredentialCheck"]
+__all__ = ["CredentialCheck", "Portfolio", "PortfolioAchievement", "PortfolioEntry", "PortfolioIssuer"]
 
 
 class PortfolioIssuer(Model):

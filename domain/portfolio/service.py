@@ -20,11 +20,11 @@ from domain.credentials import envelopes
 from domain.db import Connection, Database
 from domain.portfolio.attestation import Attestation, attestation
 from domain.portfolio.models import (
+    CredentialCheck,
     Portfolio,
     PortfolioAchievement,
     PortfolioEntry,
     PortfolioIssuer,
-    CredentialCheck,
 )
 from domain.sql import load_queries
 

@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 
 from domain.credentials import envelopes, status_lists
 from domain.credentials.foreign.fetch import FetchFailed, FetchOptions, fetch
-from domain.credentials.foreign.models import CredentialCheck, CheckMethod
+from domain.credentials.foreign.models import CheckMethod, CredentialCheck
 from domain.credentials.foreign.resolve import issuer_keys
 from domain.credentials.keys import SignatureInvalid, verify_compact
 from domain.credentials.multikey import VERIFICATION_METHOD_PREFIX
