@@ -22,6 +22,12 @@ def route_handlers() -> list[Any]:
     from api.controllers.organisations import OrganisationController
     from api.controllers.portfolio import PortfolioController
     from api.controllers.profiles import ProfileController
+    from api.controllers.recognition import (
+        MyRecognitionController,
+        ProviderRecognitionController,
+        RecognitionQueueController,
+        RecognitionRuleController,
+    )
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
@@ -49,6 +55,10 @@ def route_handlers() -> list[Any]:
         LearnerClaimController,
         MeController,
         PortfolioController,
+        MyRecognitionController,
+        RecognitionRuleController,
+        RecognitionQueueController,
+        ProviderRecognitionController,
         IssuerKeyController,
         CredentialController,
         OrganisationCredentialController,

@@ -50,7 +50,7 @@ WHERE c.id = $1
 FOR UPDATE OF c;
 
 -- name: attempt_facts
-SELECT decision, assessed_at, supervision, place, evidence FROM attempts WHERE id = $1;
+SELECT decision, assessed_at, supervision, place, evidence, source FROM attempts WHERE id = $1;
 
 -- name: mark_signed
 UPDATE credentials
