@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import msgspec
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
 from domain.credentials import envelopes, keys
+from domain.credentials.multikey import public_key_multibase
 from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.live_server import LoopbackServer, loopback_socket
@@ -179,3 +183,53 @@ async def test_fetching_the_issuers_keys_is_refused_where_the_operator_did_not_a
         refused = await guarded.post("/me/portfolio/credentials", json={"credential": token}, headers=me)
     assert refused.status_code == 422, refused.text
     assert "127.0.0.1 is a loopback address" in refused.json()["detail"]
+
+
+def did_key_credential(private: Any, **changes: Any) -> str:
+    """An Open Badges credential of a did:key issuer, signed with PyJWT as any JOSE signer would."""
+    raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    multibase = public_key_multibase({"kty": "OKP", "crv": "Ed25519", "x": envelopes.b64url(raw)})
+    did = f"did:key:{multibase}"
+    document = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": "urn:uuid:7b7c3b52-8f35-4bd5-9d1c-1f1d3d6d2c11",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": did, "type": ["Profile"], "name": "Pipeline Academy"},
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "https://pipeline.example/achievements/pipe-fitting",
+                "type": ["Achievement"],
+                "name": "Pipe fitting",
+                "criteria": {"narrative": "Fits pipes"},
+                "volumeOfLearning": "PT40H",
+                "alignment": [{"targetUrl": "http://data.europa.eu/snb/eqf/4"}],
+            },
+        },
+        **changes,
+    }
+    return jwt.encode({**document, "iss": did}, private, algorithm="EdDSA", headers={"kid": f"{did}#{multibase}"})
+
+
+async def test_a_did_key_credential_is_verified_from_the_did_itself(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    private = ed25519.Ed25519PrivateKey.generate()
+    _, me = await someone(client, bootstrap)
+    added = await client.post("/me/portfolio/credentials", json={"credential": did_key_credential(private)}, headers=me)
+    assert added.status_code == 201, added.text
+    assert added.json()["verification"]["method"] == "did:key" and added.json()["hours"] == 40
+    expired = did_key_credential(private, validUntil="2026-02-01T00:00:00Z")
+    refused = await client.post("/me/portfolio/credentials", json={"credential": expired}, headers=me)
+    assert refused.status_code == 422 and "expired on 2026-02-01" in refused.json()["detail"], refused.text
+    impostor = did_key_credential(ed25519.Ed25519PrivateKey.generate())
+    swapped = ".".join([*impostor.split(".")[:2], did_key_credential(private).split(".")[2]])
+    refused = await client.post("/me/portfolio/credentials", json={"credential": swapped}, headers=me)
+    assert refused.status_code == 422 and "the signature is not the issuer's" in refused.json()["detail"]
+    for nonsense in ("a.b.c", "eyJhbGciOiJub25lIn0.eyJ9.x"):
+        answer = await client.post("/me/portfolio/credentials", json={"credential": nonsense}, headers=me)
+        assert answer.status_code == 422, answer.text

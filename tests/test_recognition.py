@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -14,11 +15,12 @@ from domain.db import Database
 from tests.conftest import Bootstrap
 from tests.outbox_drain import drain
 from tests.scenarios import classroom
-from tests.test_learner_claims import claim, issue, learner_token
+from tests.test_learner_claims import EMAIL, claim, issue, learner_token
 from tests.test_portfolio_foreign import (  # noqa: F401  (fixtures)
     PORTFOLIO_SCOPES,
     Elsewhere,
     authority,
+    did_key_credential,
     elsewhere,
     foreign_credential,
     settings,
@@ -35,7 +37,11 @@ async def add(client: AsyncTestClient[Litestar], me: dict[str, str], token: str)
 
 
 async def test_credentials_from_elsewhere_are_recognised_by_rule_and_by_an_assessor_then_stack(
-    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings, elsewhere: Elsewhere
+    client: AsyncTestClient[Litestar],
+    bootstrap: Bootstrap,
+    db: Database,
+    settings: Settings,  # noqa: F811  (this module's: fetching from loopback allowed)
+    elsewhere: Elsewhere,  # noqa: F811
 ) -> None:
     # Elsewhere: two unit credentials of another issuer.
     foreign_room, first_foreign, first_token = await foreign_credential(elsewhere)
@@ -191,3 +197,59 @@ async def test_credentials_from_elsewhere_are_recognised_by_rule_and_by_an_asses
     )
     assert refused.status_code == 422, refused.text
     assert "revoked (status list" in refused.json()["detail"]
+
+
+async def test_a_provider_asks_for_its_learner_only_with_their_consent(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database
+) -> None:
+    room = await classroom(client, bootstrap)
+    assert (await claim(client, await issue(client, room.provider, room.learner_id))).status_code == 200
+    me = await learner_token(client, bootstrap, scopes=PORTFOLIO_SCOPES)
+    private = ed25519.Ed25519PrivateKey.generate()
+    entry = await add(client, me, did_key_credential(private))
+
+    body = {
+        "learnerId": room.learner_id,
+        "programmeId": room.programme_id,
+        "unitKey": "u1",
+        "credentials": [{"source": "added", "id": entry["id"]}],
+    }
+    url = f"/organisations/{room.provider.org_id}/learner-recognition-requests/"
+    no_consent = await client.post(url, json=body, headers=room.provider.headers)
+    assert no_consent.status_code == 409 and "consented" in no_consent.json()["detail"], no_consent.text
+
+    consent = f"/me/recognition-consents/{room.provider.org_id}"
+    assert (await client.put(consent, headers=me)).status_code == 204
+    asked = await client.post(url, json=body, headers={**room.provider.headers, "Idempotency-Key": "ask-1"})
+    assert asked.status_code == 201, asked.text
+    retried = await client.post(url, json=body, headers={**room.provider.headers, "Idempotency-Key": "ask-1"})
+    assert retried.json()["id"] == asked.json()["id"]
+    assert asked.json()["status"] == "pending"  # no rule: an assessor decides
+    assert asked.json()["submittedByOrganisation"] == str(room.provider.org_id)
+    mine = await client.get("/me/recognition-requests", headers=me)
+    assert [r["id"] for r in mine.json()["items"]] == [asked.json()["id"]]
+
+    # Another provider, even with a consent of its own, cannot ask for a learner that is not its.
+    other = await bootstrap.integrator(["assessments:write"], name="Other", kind="vet_provider")
+    assert (await client.put(f"/me/recognition-consents/{other.org_id}", headers=me)).status_code == 204
+    elsewhere_url = f"/organisations/{other.org_id}/learner-recognition-requests/"
+    assert (await client.post(elsewhere_url, json=body, headers=other.headers)).status_code == 404
+    assert (await client.post(url, json=body, headers=other.headers)).status_code == 403
+
+    assert (await client.delete(consent, headers=me)).status_code == 204
+    withdrawn = await client.post(url, json=body, headers=room.provider.headers)
+    assert withdrawn.status_code == 409, withdrawn.text
+
+    # Through the Open Badges API a wallet stores the same kind of credential: it lands in the portfolio.
+    from tests.test_ob_api import wallet_token
+
+    wallet = await wallet_token(client, EMAIL)
+    token = did_key_credential(private, id="urn:uuid:5d2f8c8e-58a4-4f5e-9b57-0c7f2c1f4e11")
+    stored = await client.post(
+        "/ims/ob/v3p0/credentials", content=token, headers={**wallet, "Content-Type": "text/plain"}
+    )
+    assert stored.status_code == 201, stored.text
+    listed = (await client.get("/me/portfolio", headers=me)).json()["entries"]
+    assert {e["credentialUri"] for e in listed if e["source"] == "added"} >= {
+        "urn:uuid:5d2f8c8e-58a4-4f5e-9b57-0c7f2c1f4e11"
+    }
