@@ -69,7 +69,7 @@ class RecognitionRuleController(Controller):
         "/",
         operation_id="listRecognitionRules",
         summary="The organisation's recognition rules in force, oldest first",
-        **secured("programmes:read", member_of_path_org=True, errors=[422]),
+        **secured("programmes:read", member_of_path_org=True, errors=[404, 422]),
     )
     async def list_rules(
         self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None, limit: Limit = 20
@@ -112,7 +112,7 @@ class RecognitionQueueController(Controller):
         "/",
         operation_id="listRecognitionRequests",
         summary="Recognition requests for units the organisation awards (its queue: status=pending), oldest first",
-        **secured("assessments:read", member_of_path_org=True, errors=[422]),
+        **secured("assessments:read", member_of_path_org=True, errors=[404, 422]),
     )
     async def list_requests(
         self,
