@@ -233,3 +233,29 @@ async def test_a_did_key_credential_is_verified_from_the_did_itself(
     for nonsense in ("a.b.c", "eyJhbGciOiJub25lIn0.eyJ9.x"):
         answer = await client.post("/me/portfolio/credentials", json={"credential": nonsense}, headers=me)
         assert answer.status_code == 422, answer.text
+
+
+async def test_the_json_form_with_data_integrity_proofs_is_verified_too(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, elsewhere: Elsewhere
+) -> None:
+    foreign_room, credential, _ = await foreign_credential(elsewhere)
+    with_proofs = await elsewhere.client.get(
+        f"/credentials/{credential['id']}/json", headers=foreign_room.provider.headers
+    )
+    assert with_proofs.status_code == 200, with_proofs.text
+    document = with_proofs.json()
+    assert {p["cryptosuite"] for p in document["proof"]} == {"eddsa-rdfc-2022"}
+    _, me = await someone(client, bootstrap)
+
+    added = await client.post("/me/portfolio/credentials", json={"credential": document}, headers=me)
+    assert added.status_code == 201, added.text
+    verification = added.json()["verification"]
+    assert verification["valid"] is True and verification["method"] == "did:web", verification
+    assert added.json()["hours"] == 37
+
+    altered = {**document, "name": "Master welder"}
+    refused = await client.post("/me/portfolio/credentials", json={"credential": altered}, headers=me)
+    assert refused.status_code == 422 and "does not verify" in refused.json()["detail"], refused.text
+    unproven = {k: v for k, v in document.items() if k != "proof"}
+    refused = await client.post("/me/portfolio/credentials", json={"credential": unproven}, headers=me)
+    assert refused.status_code == 422 and "no proof" in refused.json()["detail"], refused.text

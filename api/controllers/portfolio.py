@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -18,19 +19,21 @@ from domain.portfolio import foreign, service
 from domain.portfolio.models import Portfolio, PortfolioEntry
 from domain.structs import Input
 
+VcJwt = Annotated[
+    str,
+    Meta(
+        min_length=5,
+        max_length=262_144,
+        pattern=r"^\s*[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\s*$",
+        description="The VC-JWT, exactly as the issuer signed it",
+    ),
+]
+
 
 class CredentialToAdd(Input):
-    """A credential another issuer gave you, as its VC-JWT (compact JWS)."""
+    """A credential another issuer gave you: its VC-JWT (compact JWS), or its JSON with Data Integrity proofs."""
 
-    credential: Annotated[
-        str,
-        Meta(
-            min_length=5,
-            max_length=262_144,
-            pattern=r"^\s*[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\s*$",
-            description="The VC-JWT, exactly as the issuer signed it",
-        ),
-    ]
+    credential: VcJwt | dict[str, Any]
 
 
 def fetch_options(request: Request[Any, Any, Any]) -> FetchOptions:
@@ -65,11 +68,11 @@ class PortfolioController(Controller):
         operation_id="addMyForeignCredential",
         summary="Add a credential another issuer gave you: verified first, refused with the reasons if it does not",
         description=(
-            "The VC-JWT is verified before it is stored: its signature against the issuer's published keys "
-            "(did:web over HTTPS, did:key, or the JWKS its header names with jku on the issuer's own origin), its "
-            "validity dates and its Bitstring status list. A forged, altered, revoked, suspended or expired "
-            "credential is refused (422) with every reason found. 201 when added, 200 when the same credential "
-            "was already in your portfolio."
+            "The VC-JWT (or the JSON with Data Integrity proofs) is verified before it is stored: its "
+            "signature against the issuer's published keys (did:web over HTTPS, did:key, or the JWKS its header "
+            "names with jku on the issuer's own origin), its validity dates and its Bitstring status list. A "
+            "forged, altered, revoked, suspended or expired credential is refused (422) with every reason found. "
+            "201 when added, 200 when the same credential was already in your portfolio."
         ),
         status_code=201,
         **for_person("portfolio:write", errors=[409, 422]),
@@ -86,7 +89,7 @@ class PortfolioController(Controller):
             request.app.state.db,
             principal.actor(),
             person_of(principal),
-            data.credential.encode(),
+            data.credential.encode() if isinstance(data.credential, str) else msgspec.json.encode(data.credential),
             fetch_options(request),
             request.app.state.settings.issuer,
             idempotency=key,
@@ -104,7 +107,11 @@ class PortfolioController(Controller):
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], foreign_id: FromPath[UUID]
     ) -> Response[PortfolioEntry]:
         entry = await foreign.recheck_one(
-            request.app.state.db, person_of(principal), foreign_id, fetch_options(request)
+            request.app.state.db,
+            person_of(principal),
+            foreign_id,
+            fetch_options(request),
+            request.app.state.settings.issuer,
         )
         return Response(entry, headers=NO_STORE)
 

@@ -164,6 +164,7 @@ class RecognitionQueueController(Controller):
             data,
             expected_version(if_match),
             fetch_options(request),
+            request.app.state.settings.issuer,
         )
         return _request(decided)
 
@@ -195,6 +196,7 @@ class ProviderRecognitionController(Controller):
             person_id,
             data,
             fetch_options(request),
+            request.app.state.settings.issuer,
             submitted_by=org_id,
             idempotency=key,
         )
@@ -226,7 +228,13 @@ class MyRecognitionController(Controller):
     ) -> Response[RecognitionRequest]:
         key = await idempotency_key(request, principal, idempotency_key_header)
         submitted = await service.submit(
-            request.app.state.db, actor(principal), person_of(principal), data, fetch_options(request), idempotency=key
+            request.app.state.db,
+            actor(principal),
+            person_of(principal),
+            data,
+            fetch_options(request),
+            request.app.state.settings.issuer,
+            idempotency=key,
         )
         return _request(submitted, 201)
 

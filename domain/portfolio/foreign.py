@@ -1,8 +1,9 @@
 """Credentials of other issuers in a person's portfolio: verified before they are stored, stored exactly
 as received with the result, and verified again whenever they are used.
 
-A credential that does not verify now (forged, tampered with, revoked, suspended, expired, or whose
-issuer's keys cannot be found) is refused with every reason found; none is stored unverified.
+Accepted as a VC-JWT or as a credential JSON with Data Integrity proofs. A credential that does not verify
+now (forged, tampered with, revoked, suspended, expired, or whose issuer's keys cannot be found) is refused
+with every reason found; none is stored unverified.
 A credential of this server is refused too: it reaches the portfolio by claiming the learner record.
 """
 
@@ -18,7 +19,7 @@ import msgspec
 
 from domain.credentials.foreign.fetch import FetchOptions
 from domain.credentials.foreign.models import CredentialCheck
-from domain.credentials.foreign.verify import issuer_of, read_token, verify_vc_jwt
+from domain.credentials.foreign.verify import Checked, issuer_of, read_token, verify_data_integrity, verify_vc_jwt
 from domain.credentials.keys import organisation_of_did
 from domain.db import Connection, Database
 from domain.errors import InvalidInput, NotFound
@@ -40,23 +41,27 @@ class Added:
     created: bool
 
 
-def _body_text(body: bytes) -> str:
+def parse_body(body: bytes) -> str | dict[str, Any]:
+    """A VC-JWT (as text, or a JSON string holding it) or a credential JSON object."""
     try:
         text = body.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
         raise InvalidInput("the credential is not UTF-8 text") from exc
-    if text.startswith('"') and text.endswith('"'):  # a JSON string holding the VC-JWT
+    if text.startswith(("{", '"')):
         try:
             decoded = msgspec.json.decode(text)
-        except msgspec.DecodeError as exc:
-            raise InvalidInput("the body is neither a VC-JWT nor a JSON string holding one") from exc
-        text = decoded if isinstance(decoded, str) else text
-    if text.startswith("{"):
-        raise InvalidInput(
-            "credentials of other issuers are accepted as VC-JWTs (application/vc+jwt or text/plain); "
-            "Data Integrity JSON from other issuers is not verified yet"
-        )
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise InvalidInput("the body is neither a VC-JWT nor a credential JSON") from exc
+        if isinstance(decoded, dict | str):
+            return decoded.strip() if isinstance(decoded, str) else decoded
+        raise InvalidInput("the body is neither a VC-JWT nor a credential JSON")
     return text
+
+
+async def verify(parsed: str | dict[str, Any], options: FetchOptions, public_url: str) -> Checked:
+    if isinstance(parsed, dict):
+        return await verify_data_integrity(parsed, options, public_url)
+    return await verify_vc_jwt(parsed, options)
 
 
 async def add_credential(
@@ -69,8 +74,9 @@ async def add_credential(
     idempotency: IdempotencyKey | None = None,
 ) -> Added:
     """Verifies and stores a credential of another issuer in the person's portfolio (once per exact bytes)."""
-    token = _body_text(body)
-    checked = await verify_vc_jwt(token, options)
+    parsed = parse_body(body)
+    checked = await verify(parsed, options, public_url)
+    token = parsed if isinstance(parsed, str) else body.decode("utf-8").strip()
     if organisation_of_did(public_url, checked.issuer) is not None:
         raise InvalidInput(
             "this credential was issued here: it is in your portfolio once you claim the learner record it belongs to"
@@ -105,9 +111,9 @@ async def add_credential(
     return Added(entry, bool(row["is_new"]))
 
 
-async def recheck(conn: Connection, row: Mapping[str, Any], options: FetchOptions) -> CredentialCheck:
+async def recheck(conn: Connection, row: Mapping[str, Any], options: FetchOptions, public_url: str) -> CredentialCheck:
     """Verifies a stored credential again (keys, dates, status list) and stores the new result."""
-    checked = await verify_vc_jwt(row["body"], options)
+    checked = await verify(parse_body(row["body"].encode()), options, public_url)
     await conn.execute(
         q.update_verification,
         row["id"],
@@ -118,14 +124,16 @@ async def recheck(conn: Connection, row: Mapping[str, Any], options: FetchOption
     return checked.verification
 
 
-async def recheck_one(db: Database, person_id: UUID, foreign_id: UUID, options: FetchOptions) -> PortfolioEntry:
+async def recheck_one(
+    db: Database, person_id: UUID, foreign_id: UUID, options: FetchOptions, public_url: str
+) -> PortfolioEntry:
     """One of the person's added credentials, verified again now."""
     async with db.connection() as conn:
         row = await conn.fetchrow(q.foreign_of_person_by_id, person_id, foreign_id)
         if row is None:
             raise NotFound(f"your portfolio has no added credential {foreign_id}")
     async with db.connection() as conn:
-        await recheck(conn, row, options)
+        await recheck(conn, row, options, public_url)
         updated = await conn.fetchrow(q.foreign_of_person_by_id, person_id, foreign_id)
     return added_entry(updated)
 
@@ -138,11 +146,12 @@ async def remove(db: Database, actor: Actor, person_id: UUID, foreign_id: UUID) 
 
 
 def foreign_issuer(body: bytes, public_url: str) -> str | None:
-    """The issuer of a VC-JWT that another server issued, else None (not a VC-JWT, or one of this server)."""
+    """The issuer of a credential (VC-JWT or JSON) that another server issued, else None (not a credential,
+    or one of this server)."""
     try:
-        text = body.decode("utf-8").strip()
-        _, document = read_token(text)
-    except (UnicodeDecodeError, InvalidInput):
+        parsed = parse_body(body)
+        document = parsed if isinstance(parsed, dict) else read_token(parsed)[1]
+    except InvalidInput:
         return None
     issuer = issuer_of(document)
     if issuer is None or organisation_of_did(public_url, issuer) is not None:

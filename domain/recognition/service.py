@@ -178,7 +178,7 @@ def _named(entry: PortfolioEntry) -> RecognisedCredential:
 
 
 async def checked_entries(
-    db: Database, person_id: UUID, refs: list[PortfolioCredentialRef], options: FetchOptions
+    db: Database, person_id: UUID, refs: list[PortfolioCredentialRef], options: FetchOptions, public_url: str
 ) -> list[PortfolioEntry]:
     """The portfolio entries ``refs`` name, each checked now: a credential issued here must still be valid, one
     of another issuer is verified again (and the new result stored). ``NotFound`` for one not in the portfolio,
@@ -203,7 +203,7 @@ async def checked_entries(
             row = await conn.fetchrow(q.foreign_of_person, person_id, ref.id)
             if row is None:
                 raise NotFound(f"your portfolio has no added credential {ref.id}")
-            await foreign.recheck(conn, row, options)
+            await foreign.recheck(conn, row, options, public_url)
             entry = added_entry(await conn.fetchrow(q.foreign_of_person, person_id, ref.id))
             if not entry.verification.valid:
                 problems.append(f"credential {ref.id}: " + "; ".join(entry.verification.problems))
@@ -377,6 +377,7 @@ async def submit(
     person_id: UUID,
     data: RecognitionRequestCreate,
     options: FetchOptions,
+    public_url: str,
     *,
     submitted_by: UUID | None = None,
     idempotency: IdempotencyKey | None = None,
@@ -384,7 +385,7 @@ async def submit(
     """A recognition request: granted at once when a rule matches, else pending for an assessor."""
     async with db.connection() as conn:
         await _awarded_unit(conn, None, data.programme_id, data.unit_key)
-    entries = await checked_entries(db, person_id, data.credentials, options)
+    entries = await checked_entries(db, person_id, data.credentials, options, public_url)
     named = [msgspec.to_builtins(_named(e)) for e in entries]
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
@@ -425,6 +426,7 @@ async def decide(
     data: RecognitionDecision,
     version: int,
     options: FetchOptions,
+    public_url: str,
 ) -> RecognitionRequest:
     """An assessor's decision on a pending request; a grant checks the credentials again first."""
     async with db.connection() as conn:
@@ -436,7 +438,7 @@ async def decide(
         named = msgspec.convert(row["credentials"], list[RecognisedCredential])
         refs = [PortfolioCredentialRef(source=c.source, id=c.id) for c in named]
         try:
-            entries = await checked_entries(db, row["person_id"], refs, options)
+            entries = await checked_entries(db, row["person_id"], refs, options, public_url)
         except (CredentialNotValid, NotFound) as exc:
             raise Conflict(f"the request cannot be granted: {exc.message}") from exc
         refreshed = [msgspec.to_builtins(_named(e)) for e in entries]

@@ -65,6 +65,15 @@ def did_web_url(did: str) -> str:
     return f"https://{host}/{path}/did.json" if path else f"https://{host}/.well-known/did.json"
 
 
+_DEFAULT_ALG = {"OKP": "EdDSA", "EC": "ES256", "RSA": "RS256"}
+
+
+def _with_alg(jwk: dict[str, Any]) -> dict[str, Any]:
+    """The key with the JWS algorithm its type signs with (a JWT's header may name Ed25519 instead of EdDSA:
+    ``verify._key_for`` decides by key type); Data Integrity checks pick the cryptosuite from it."""
+    return {**jwk, "alg": _DEFAULT_ALG.get(str(jwk.get("kty")), "none")}
+
+
 def _kid(did: str, method_id: str) -> str:
     prefix = did + VERIFICATION_METHOD_PREFIX
     return method_id[len(prefix) :] if method_id.startswith(prefix) else method_id
@@ -104,7 +113,7 @@ def keys_of_did_document(did: str, document: Any) -> list[dict[str, Any]]:
             jwk = jwk_of_multikey(method["publicKeyMultibase"])
         else:
             continue
-        found.append({**jwk, "kid": _kid(did, method_id)})
+        found.append(_with_alg({**jwk, "kid": _kid(did, method_id)}))
     if not found:
         raise KeysNotFound(f"the DID document of {did} publishes no key for assertions")
     return found
@@ -113,7 +122,7 @@ def keys_of_did_document(did: str, document: Any) -> list[dict[str, Any]]:
 def keys_of_did_key(did: str) -> list[dict[str, Any]]:
     multibase = did.removeprefix("did:key:").split("#", 1)[0]
     jwk = jwk_of_multikey(multibase)
-    return [{**jwk, "kid": f"{did}#{multibase}"}, {**jwk, "kid": multibase}]
+    return [_with_alg({**jwk, "kid": f"{did}#{multibase}"}), _with_alg({**jwk, "kid": multibase})]
 
 
 async def issuer_keys(

@@ -1,7 +1,8 @@
 """Verifying a credential of another issuer before it counts: the signature against the issuer's published
 keys, the validity dates, and the Bitstring status list it names (itself signed by the same issuer).
 
-A VC-JWT (Open Badges 3.0 JWT profile, or a VC 1.1 JWT with its ``vc`` claim) is verified here. The
+A VC-JWT (Open Badges 3.0 JWT profile, or a VC 1.1 JWT with its ``vc`` claim), or a credential JSON with
+Data Integrity proofs (canonicalised with the contexts this server holds offline, never fetched). The
 result lists every problem found; the credential is valid only when there is none. Checks that could
 not be made (a key set or status list that could not be fetched) are problems too: an unverifiable
 credential does not count.
@@ -20,6 +21,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from domain.credentials import envelopes, status_lists
+from domain.credentials.document import GUILDHALL_CONTEXT_PATH
 from domain.credentials.foreign.fetch import FetchFailed, FetchOptions, fetch
 from domain.credentials.foreign.models import CheckMethod, CredentialCheck
 from domain.credentials.foreign.resolve import issuer_keys
@@ -40,7 +42,7 @@ class NotAForeignCredential(InvalidInput):
 
 @dataclass(frozen=True)
 class Checked:
-    form: str  # "vc_jwt"
+    form: str  # "vc_jwt" or "data_integrity"
     document: dict[str, Any]
     issuer: str
     verification: CredentialCheck
@@ -216,3 +218,80 @@ async def verify_vc_jwt(token: str, options: FetchOptions) -> Checked:
         valid=not problems, method=method, checked_at=now, problems=problems, key_id=key_id, status_lists=consulted
     )
     return Checked("vc_jwt", document, issuer, verification)
+
+
+def _context_base(document: Mapping[str, Any], fallback: str) -> str:
+    """The public URL of the Guildhall whose own context the document uses (its Data Integrity proofs are
+    canonicalised with it, built offline), else ``fallback``: contexts are never fetched."""
+    contexts = document.get("@context")
+    for url in contexts if isinstance(contexts, list) else [contexts]:
+        if isinstance(url, str) and url.endswith(GUILDHALL_CONTEXT_PATH) and url.startswith("https://"):
+            return url.removesuffix(GUILDHALL_CONTEXT_PATH)
+    return fallback
+
+
+def _read_data_integrity(document: Mapping[str, Any]) -> tuple[envelopes.Envelope, dict[str, Any], str]:
+    """The proofs, the credential they sign and its issuer; ``NotAForeignCredential`` if it is none."""
+    try:
+        envelope = envelopes.read(document)
+        signed = envelopes.credential_json(envelope.payload)
+    except (SignatureInvalid, msgspec.DecodeError, RecursionError) as exc:
+        message = exc.message if isinstance(exc, SignatureInvalid) else "the credential is not JSON"
+        raise NotAForeignCredential(message) from exc
+    if envelope.form != "data-integrity":
+        raise NotAForeignCredential("send the credential as a VC-JWT, or as JSON with DataIntegrityProofs")
+    types = signed.get("type")
+    types = types if isinstance(types, list) else [types]
+    if not CREDENTIAL_TYPES & {t for t in types if isinstance(t, str)}:
+        raise NotAForeignCredential(
+            "this is not an Open Badges 3.0 credential (OpenBadgeCredential or AchievementCredential)"
+        )
+    issuer = issuer_of(signed)
+    if issuer is None:
+        raise NotAForeignCredential("the credential names no issuer")
+    return envelope, signed, issuer
+
+
+async def verify_data_integrity(document: Mapping[str, Any], options: FetchOptions, public_url: str) -> Checked:
+    """A credential JSON with Data Integrity proofs (``eddsa-rdfc-2022``, ``ecdsa-rdfc-2019``) of another issuer:
+    every proof checked against its signer's published keys (the issuer's proof must be among them), then the
+    validity dates and status list. JSON-LD contexts come only from the offline copies this server holds."""
+    envelope, signed, issuer = _read_data_integrity(document)
+    now = _now()
+    problems: list[str] = []
+    method: CheckMethod | None = None
+    keys: list[dict[str, Any]] = []
+    resolved: dict[str, dict[str, Any] | None] = {}
+
+    async def resolve(did: str) -> Mapping[str, Any] | None:
+        nonlocal method, keys
+        if did not in resolved:
+            try:
+                found_method, found = await issuer_keys(did, {}, options)
+            except FetchFailed as exc:
+                problems.append(f"the keys of {did} could not be found: {exc.message}")
+                resolved[did] = None
+            else:
+                resolved[did] = {"keys": found}
+                if did == issuer:
+                    method, keys = found_method, found  # type: ignore[assignment]
+        return resolved[did]
+
+    checked = await envelopes.check_signatures(envelope, resolve, _context_base(signed, public_url))
+    key_id = None
+    for signature in checked:
+        if signature.signer == issuer and signature.valid:
+            key_id = f"{issuer}{VERIFICATION_METHOD_PREFIX}{signature.kid}"
+        elif not signature.valid:
+            problems.append(f"the proof of {signature.signer} does not verify: {signature.problem}")
+    if key_id is None and not any(s.signer == issuer for s in checked):
+        problems.append(f"no proof is the issuer's ({issuer})")
+    consulted: list[str] = []
+    if not problems:
+        problems += _dates(signed, now)
+        status_problems, consulted = await _status(signed, issuer, keys, options)
+        problems += status_problems
+    verification = CredentialCheck(
+        valid=not problems, method=method, checked_at=now, problems=problems, key_id=key_id, status_lists=consulted
+    )
+    return Checked("data_integrity", dict(signed), issuer, verification)
