@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
+from domain import outbox
 from domain.db import Database
 from tests.conftest import Bootstrap, Integrator
 from tests.outbox_drain import drain
@@ -115,3 +117,49 @@ async def test_units_of_two_providers_stack_into_one_award_of_the_awarding_body(
     evidence = {e["id"] for e in document["evidence"]}
     assert evidence == {f"urn:uuid:{u['id']}" for u in units}
     assert detail.json()["awardingBody"]["id"] == str(board.org_id)
+
+
+async def test_two_providers_units_decided_on_two_connections_at_once_award_once(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings, database_url: str
+) -> None:
+    """The two co-signatures' events, each of which completes the qualification when it sees the other's
+    unit, handled at the same moment by two workers: one award (the holder's lock orders them, the second
+    finds the first's award), and handling them again changes nothing."""
+    first, second = await classroom(client, bootstrap), await classroom(client, bootstrap)
+    board = await bootstrap.integrator(["programmes:write", "credentials:read"], name="Board", kind="authority")
+    await national_qualification(client, board, first.chamber, [first, second])
+    for room in (first, second):
+        assert (await claim(client, await issue(client, room.provider, room.learner_id))).status_code == 200
+        recorded = await client.post(
+            room.attempts_url, json=room.attempt(welding("l3", "l4", 10)), headers=room.provider.headers
+        )
+        assert recorded.status_code == 201, recorded.text
+    await drain(db, settings)
+    for room in (first, second):
+        await cosign_all(client, room)
+    async with db.connection() as conn:
+        events = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM outbox WHERE topic = 'credential.cosigned' AND done_at IS NULL ORDER BY id"
+            )
+        ]
+    assert len(events) == 2
+    context = outbox.HandlerContext(master_key=settings.master_key, public_url=settings.issuer)
+    other = await Database.connect(database_url, min_size=1, max_size=2)
+    try:
+        await asyncio.gather(
+            outbox.process_event(db, events[0], context), outbox.process_event(other, events[1], context)
+        )
+    finally:
+        await other.close()
+    await drain(db, settings)
+    async with db.connection() as conn:
+        awards = await conn.fetch("SELECT id, stands_on FROM credentials WHERE kind = 'qualification'")
+        units = {r["id"] for r in await conn.fetch("SELECT id FROM credentials WHERE kind = 'unit'")}
+        await conn.execute("UPDATE outbox SET done_at = NULL WHERE id = ANY($1::bigint[])", events)
+    assert len(awards) == 1 and set(awards[0]["stands_on"]) == units
+    for event_id in events:  # the same events again (a redelivery): still one award
+        await outbox.process_event(db, event_id, context)
+    async with db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM credentials WHERE kind = 'qualification'") == 1
