@@ -253,3 +253,41 @@ async def test_a_provider_asks_for_its_learner_only_with_their_consent(
     assert {e["credentialUri"] for e in listed if e["source"] == "added"} >= {
         "urn:uuid:5d2f8c8e-58a4-4f5e-9b57-0c7f2c1f4e11"
     }
+
+
+async def test_another_organisation_reaches_none_of_an_awarding_bodys_recognition(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    room = await classroom(client, bootstrap)
+    scopes = ["programmes:write", "assessments:write"]
+    other = await bootstrap.integrator(scopes, name="Other", kind="vet_provider")
+    rule = {"programmeId": room.programme_id, "unitKey": "u1", "kind": "case_by_case"}
+    created = await client.post(
+        f"/organisations/{room.provider.org_id}/recognition-rules/", json=rule, headers=room.provider.headers
+    )
+    assert created.status_code == 201, created.text
+    base = f"/organisations/{room.provider.org_id}"
+    for method, url, body, headers in (
+        ("GET", f"{base}/recognition-rules/", None, {}),
+        ("POST", f"{base}/recognition-rules/", rule, {}),
+        ("GET", f"{base}/recognition-rules/{created.json()['id']}", None, {}),
+        ("DELETE", f"{base}/recognition-rules/{created.json()['id']}", None, {"If-Match": '"v1"'}),
+        ("GET", f"{base}/recognition-requests/", None, {}),
+        (
+            "POST",
+            f"{base}/learner-recognition-requests/",
+            {**rule, "learnerId": room.learner_id, "credentials": []},
+            {},
+        ),
+    ):
+        response = await client.request(method, url, json=body, headers={**other.headers, **headers})
+        assert response.status_code == 403, (method, url, response.text)
+        assert f"not a member of organisation {room.provider.org_id}" in response.json()["detail"]
+    # A client token is no person: the person's own recognition operations refuse it.
+    mine = await client.get("/me/recognition-requests", headers=room.provider.headers)
+    assert mine.status_code == 403, mine.text
+    withdrawn = await client.delete(
+        f"{base}/recognition-rules/{created.json()['id']}", headers={**room.provider.headers, "If-Match": '"v1"'}
+    )
+    assert withdrawn.status_code == 204, withdrawn.text
+    assert (await client.get(f"{base}/recognition-rules/", headers=room.provider.headers)).json()["items"] == []

@@ -511,7 +511,8 @@ class ObApiController(Controller):
                 fetch_options(request),
                 _issuer(request),
             )
-            return Response(body.strip(), status_code=201 if added.created else 200, media_type=MediaType.TEXT)
+            form = MediaType.JSON if body.lstrip().startswith(b"{") else MediaType.TEXT
+            return Response(body.strip(), status_code=201 if added.created else 200, media_type=form)
         hosted = await ob_api.upsert_credential(
             request.app.state.db,
             principal.actor(),
