@@ -259,3 +259,27 @@ async def test_the_json_form_with_data_integrity_proofs_is_verified_too(
     unproven = {k: v for k, v in document.items() if k != "proof"}
     refused = await client.post("/me/portfolio/credentials", json={"credential": unproven}, headers=me)
     assert refused.status_code == 422 and "no proof" in refused.json()["detail"], refused.text
+
+
+async def test_an_issuer_named_by_its_url_is_checked_against_the_jwks_its_header_names(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, elsewhere: Elsewhere
+) -> None:
+    foreign_room, _, token = await foreign_credential(elsewhere)
+    organisation = foreign_room.provider.org_id
+    document = envelopes.credential_json(envelopes.b64url_decode(token.split(".")[1]))
+    document.pop("credentialStatus")  # its status list is the DID's, not the URL issuer's
+    document["issuer"] = {"id": elsewhere.url, "type": ["Profile"], "name": "Festo Didactic"}
+    async with elsewhere.db.connection() as conn:
+        key = await keys.current_signing_key(conn, elsewhere.settings.master_key, organisation)
+    jwks = f"{elsewhere.url}/organisations/{organisation}/jwks.json"
+    signed = await keys.sign_compact(key, envelopes.encode_payload(document), {"jku": jwks, "typ": "vc+jwt"})
+    _, me = await someone(client, bootstrap)
+
+    added = await client.post("/me/portfolio/credentials", json={"credential": signed}, headers=me)
+    assert added.status_code == 201, added.text
+    assert added.json()["verification"]["method"] == "jwks" and added.json()["issuer"]["id"] == elsewhere.url
+
+    elsewhere_jwks = "https://jwks.example/keys.json"
+    other = await keys.sign_compact(key, envelopes.encode_payload(document), {"jku": elsewhere_jwks})
+    refused = await client.post("/me/portfolio/credentials", json={"credential": other}, headers=me)
+    assert refused.status_code == 422 and "not on the issuer's own origin" in refused.json()["detail"], refused.text
