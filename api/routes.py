@@ -26,8 +26,15 @@ def route_handlers() -> list[Any]:
         Oid4vciController,
     )
     from api.controllers.organisations import OrganisationController
+    from api.controllers.portfolio import PortfolioController
     from api.controllers.profiles import ProfileController
     from api.controllers.register import EuropassController, RegisterController
+    from api.controllers.recognition import (
+        MyRecognitionController,
+        ProviderRecognitionController,
+        RecognitionQueueController,
+        RecognitionRuleController,
+    )
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.sd_jwt_vc import JwtVcIssuerController, MySdJwtVcController, TypeMetadataController
     from api.controllers.status_lists import StatusListController
@@ -65,6 +72,11 @@ def route_handlers() -> list[Any]:
         CredentialWalletExchangeController,
         ExchangeController,
         MyWalletPageController,
+        PortfolioController,
+        MyRecognitionController,
+        RecognitionRuleController,
+        RecognitionQueueController,
+        ProviderRecognitionController,
         IssuerKeyController,
         CredentialController,
         OrganisationCredentialController,

@@ -6,7 +6,8 @@ bodies must keep to meet their legal duties and to answer for the certificates t
 
 * The login becomes a tombstone — no password, no name, an address in the reserved ``.invalid``
   domain — and every token of the person is revoked, their unused authorization codes deleted, their
-  Open Badges profile and the credential copies their wallets stored here deleted. The row stays
+  Open Badges profile, the credential copies their wallets stored here, the credentials of other issuers
+  they added to their portfolio and the consents they gave providers to ask for recognition deleted. The row stays
   because tokens and the audit trail point at its id, which now names nobody.
 * Each learner record is pseudonymised: name ``erased``, no e-mail address, no date of birth, its
   identifiers (student numbers, national ids) deleted. The row stays, linked to the tombstone, so it
@@ -48,6 +49,8 @@ from domain.db import Connection, Database
 from domain.errors import Conflict, NotFound
 from domain.learners.claims import LearnerRecord
 from domain.learners.models import Enrolment
+from domain.portfolio import service as portfolio
+from domain.portfolio.models import PortfolioEntry
 from domain.sql import load_queries
 from domain.structs import Input, Model, from_row
 from domain.writes import Actor, EventDispatcher, write
@@ -133,6 +136,7 @@ class PersonalData(Model):
     attempts: list[Attempt]
     credentials: list[MyCredentialDetail]
     hosted_copies: list[HostedCopy]
+    added_credentials: list[PortfolioEntry]  # credentials of other issuers added to the portfolio
     authorisations: list[Authorisation]
 
 
@@ -154,6 +158,7 @@ async def export(db: Database, person_id: UUID, public_url: str) -> PersonalData
             attempts=[from_row(Attempt, r) for r in await conn.fetch(q.attempts, person_id)],
             credentials=await all_mine(conn, person_id, public_url),
             hosted_copies=[from_row(HostedCopy, r) for r in await conn.fetch(q.hosted_copies, person_id)],
+            added_credentials=await portfolio.added_credentials(conn, person_id),
             authorisations=[from_row(Authorisation, r) for r in await conn.fetch(q.authorisations, person_id)],
         )
 
@@ -304,6 +309,7 @@ async def erase(
         await conn.execute(q.delete_hosted_copies, person_id)
         await conn.execute(q.delete_wallet_exchanges, person_id, [r["id"] for r in learners])
         await conn.execute(q.delete_credential_offers, [r["id"] for r in learners])
+        await conn.execute(q.delete_portfolio_additions, person_id)
         erased_at = await conn.fetchval(q.close_login, person_id)
         await w.audit(
             "person.erased",

@@ -138,3 +138,7 @@ WHERE EXISTS (SELECT 1 FROM credentials c WHERE c.id = ANY(o.credential_ids) AND
 DELETE FROM vc_api_exchanges e
 WHERE e.person_id = $1
    OR e.credential_id IN (SELECT c.id FROM credentials c WHERE c.learner_id = ANY($2::uuid[]));
+-- name: delete_portfolio_additions
+-- Credentials of other issuers the person added to their portfolio, and the consents they gave providers.
+WITH added AS (DELETE FROM foreign_credentials WHERE person_id = $1)
+DELETE FROM recognition_consents WHERE person_id = $1;
