@@ -28,13 +28,13 @@ def route_handlers() -> list[Any]:
     from api.controllers.organisations import OrganisationController
     from api.controllers.portfolio import PortfolioController
     from api.controllers.profiles import ProfileController
-    from api.controllers.register import EuropassController, RegisterController
     from api.controllers.recognition import (
         MyRecognitionController,
         ProviderRecognitionController,
         RecognitionQueueController,
         RecognitionRuleController,
     )
+    from api.controllers.register import EuropassController, RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.sd_jwt_vc import JwtVcIssuerController, MySdJwtVcController, TypeMetadataController
     from api.controllers.status_lists import StatusListController
