@@ -31,6 +31,7 @@ from api.settings import Settings
 from domain import outbox
 from domain.credentials import handlers  # noqa: F401  (registers the credential handlers)
 from domain.db import Database
+from domain.mail import sending  # noqa: F401  (registers sending mail)
 from domain.oauth.clients import create_client
 from domain.oauth.models import ClientCreate
 from domain.organisations.models import OrganisationCreate
@@ -213,7 +214,10 @@ class Story:
 
     async def drain(self) -> None:
         """Runs the outbox's handlers here, as the worker would: credentials are issued before we go on."""
-        await outbox.drain(self.db, outbox.HandlerContext(self.settings.master_key, self.settings.issuer))
+        context = outbox.HandlerContext(
+            self.settings.master_key, self.settings.issuer, self.settings.smtp_url, self.settings.sender
+        )
+        await outbox.drain(self.db, context)
 
     async def publish(self, lead: Party, content: dict[str, Any], coauthors: dict[str, list[str]]) -> str:
         created = await self.call("POST", "/programmes", lead, 201, json={"content": content})

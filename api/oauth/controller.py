@@ -29,6 +29,7 @@ from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
 from api.oauth.server import GuildhallAuthorizationServer, HttpRequest, authorization_server, in_thread
 from api.ratelimit import enforce
 from domain import keys
+from domain.accounts.totp import check_second_factor
 from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
 from domain.organisations.service import fetch_organisation
@@ -79,6 +80,7 @@ class AuthorizeForm(msgspec.Struct):
     signature: str | None = None
     email: str = ""
     password: str = ""
+    one_time_code: str = ""  # TOTP or a recovery code: the token then records amr ["pwd", "otp"]
     decision: str = "deny"
 
 
@@ -341,7 +343,18 @@ class OAuthController(Controller):
             person_id = await check_login(server.conn, data.email, data.password)
             if person_id is None:
                 return await _consent_page(server, grant, data.email, "The e-mail address or password is wrong.", 400)
-            return await _authorization_response(server, grant, Person(person_id))
+            amr: tuple[str, ...] = ("pwd",)
+            if data.one_time_code.strip():
+                try:
+                    await enforce(state.redis, "totp", str(person_id), settings.totp_rate_limit, fail_open=False)
+                except RateLimited as limited:
+                    headers = {"Retry-After": str(limited.retry_after)}
+                    return await _consent_page(server, grant, data.email, limited.message, 429, headers)
+                if not await check_second_factor(server.conn, settings.master_key, person_id, data.one_time_code):
+                    wrong = "The one-time code is wrong, or was used already. Sign in again."
+                    return await _consent_page(server, grant, data.email, wrong, 400)
+                amr = ("pwd", "otp")
+            return await _authorization_response(server, grant, Person(person_id, amr))
 
 
 class MetadataController(Controller):

@@ -23,6 +23,8 @@ import msgspec
 from litestar import Response
 from litestar.enums import MediaType
 
+from api.pages import design
+
 # The authorization request parameters that the form carries and the signature covers.
 AUTHORIZATION_PARAMETERS = (
     "response_type",
@@ -74,17 +76,7 @@ def origin(uri: str) -> str | None:
 
 def _headers(redirect_uri: str | None) -> dict[str, str]:
     # form-action must admit the redirect that follows the POST; nothing else may load or frame.
-    form_action = " ".join(filter(None, ["'self'", redirect_uri and origin(redirect_uri)]))
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; "
-            "frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Frame-Options": "DENY",
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    }
+    return design.headers(redirect_uri and origin(redirect_uri))
 
 
 def consent_page(
@@ -101,6 +93,7 @@ def consent_page(
 ) -> Response[str]:
     """The consent and sign-in form; ``error`` (a failed sign-in) is announced to screen readers."""
     html = _AUTHORIZE.substitute(
+        style=design.STYLE,
         client_name=escape(client_name),
         organisation_name=escape(organisation_name),
         scope_items="\n".join(
@@ -125,5 +118,5 @@ def consent_page(
 
 def error_page(title: str, message: str, status_code: int = 400) -> Response[str]:
     """An error shown to the person instead of a redirect, when the redirect cannot be trusted."""
-    html = _ERROR.substitute(title=escape(title), message=escape(message))
+    html = _ERROR.substitute(style=design.STYLE, title=escape(title), message=escape(message))
     return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=_headers(None))

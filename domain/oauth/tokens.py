@@ -38,6 +38,7 @@ class AuthorizationCode:
     scope: str
     code_challenge: str
     code_challenge_method: str
+    amr: list[str]
 
     @property
     def family_id(self) -> UUID:
@@ -66,6 +67,7 @@ class StoredToken:
     expired: bool
     revoked: bool  # revoked, or its client disabled
     used: bool  # a refresh token already exchanged
+    amr: list[str]  # how the person signed in (RFC 8176); empty for a client's own tokens
 
     @property
     def active(self) -> bool:
@@ -95,6 +97,7 @@ class NewToken:
     expires_at: int  # the JWT's exp, seconds since the epoch
     refresh_token: str | None
     refresh_ttl: int
+    amr: list[str]
 
 
 async def store_authorization_code(
@@ -107,6 +110,7 @@ async def store_authorization_code(
     scope: str,
     code_challenge: str,
     code_challenge_method: str,
+    amr: list[str],
     ttl: int,
 ) -> None:
     await conn.execute(
@@ -119,6 +123,7 @@ async def store_authorization_code(
         code_challenge,
         code_challenge_method,
         ttl,
+        amr,
     )
 
 
@@ -156,6 +161,7 @@ async def store_token(conn: Connection, token: NewToken) -> None:
         token.expires_at,
         token.refresh_token and hash_secret(token.refresh_token),
         token.refresh_ttl,
+        token.amr,
     )
 
 
