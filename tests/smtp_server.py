@@ -38,7 +38,7 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         message = BytesParser(policy=policy.default).parsebytes(envelope.original_content or b"")
         assert isinstance(message, EmailMessage)
         with self.lock:

@@ -123,10 +123,10 @@ def build_message(row: Any, mail_from: str) -> EmailMessage:
     message["Date"] = format_datetime(row["created_at"])
     domain = parseaddr(mail_from)[1].rpartition("@")[2] or "guildhall.invalid"
     message["Message-ID"] = f"<{row['id']}@{domain}>"  # the same on every attempt
-    message["Content-Language"] = row["language"]
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row["text_body"])
     message.add_alternative(row["html_body"], subtype="html")
+    message["Content-Language"] = row["language"]  # after the body: setting content drops Content-* headers
     return message
 
 
