@@ -180,5 +180,7 @@ async def _sent(db: Database) -> int:
 
 async def _until(probe: Any, good: Any, seconds: float = 20) -> None:
     async with asyncio.timeout(seconds):
-        while not good(await probe()):
+        while True:  # polling PostgreSQL: there is no event to wait on
+            if good(await probe()):
+                return
             await asyncio.sleep(0.1)
