@@ -91,6 +91,13 @@ ORGANISATIONS: dict[str, dict[str, Any]] = {
     },
 }
 
+# People the demo invites, each in their language (Polish, Danish, German).
+DEMO_INVITATIONS = [
+    ("amu", "piotr.nowak@example.pl", "Piotr Nowak", ["assessor"], "pl"),
+    ("tekniq", "mette.larsen@tekniq.example", "Mette Larsen", ["author"], "da"),
+    ("ihk", "klaus.weber@ihk.example", "Klaus Weber", ["signatory"], "de"),
+]
+
 # The README's tour by topic: a role, and the demo party that plays it (exported as ROLE_ORG and ROLE_TOKEN).
 TOUR_ROLES = {"ASSOCIATION": "tekniq", "UNION": "metal", "PROVIDER": "amu", "CHAMBER": "ihk"}
 
@@ -421,6 +428,25 @@ async def load(db: Database, settings: Settings, app: Litestar) -> Demo:
                 "reference": "IHK-2026-17",
             },
         )
+
+        # Chambers ask their signatories and admins for a second factor where signatures are made (a person's
+        # token; the demo's clients act on their own and are not asked).
+        await s.call(
+            "PUT",
+            f"/organisations/{s['ihk'].organisation_id}/second-factor-policy",
+            s["ihk"],
+            200,
+            json={"requiredFor": ["signatory", "admin"]},
+        )
+        if settings.smtp_url:  # people invited in their languages: the mails are at /dev/mail under `make run`
+            for key, email, name, roles, language in DEMO_INVITATIONS:
+                await s.call(
+                    "POST",
+                    f"/organisations/{s[key].organisation_id}/invitations",
+                    s[key],
+                    201,
+                    json={"email": email, "name": name, "roles": roles, "language": language},
+                )
 
         welding = await s.publish(
             s["tekniq"],
