@@ -280,7 +280,7 @@ class AccountPagesController(Controller):
             f"<p>{text(language, 'totp_signin')}</p>"
             + error_box(error)
             + form(
-                "/account/second-factor",
+                f"/account/second-factor?lang={language}",
                 field("email", text(language, "email"), kind="email", autocomplete="username", error=bool(error))
                 + field(
                     "password",
@@ -303,7 +303,7 @@ class AccountPagesController(Controller):
             f'<p><a href="{escape(enrolment.uri)}">{text(language, "totp_link")}</a></p>'
             + error_box(error)
             + form(
-                "/account/second-factor",
+                f"/account/second-factor?lang={language}",
                 field(
                     "code",
                     text(language, "code"),
@@ -349,8 +349,11 @@ class AccountPagesController(Controller):
             await enforce(state.redis, "login:ip", address, state.settings.login_address_rate_limit, fail_open=False)
             async with state.db.connection() as conn:
                 person_id = await check_login(conn, data.email, data.password)
-            if person_id is None:
+                person = await service.person_row(conn, person_id) if person_id else None
+            if person_id is None or person is None:
                 return self._sign_in_page(language, text(language, "wrong_login"), 400)
+            if not request.query_params.get("lang"):  # the person's own language, now that we know them
+                language = _lang(request, person["preferred_language"])
             signed_in = Actor(person_id=person_id, request_id=actor.request_id)
             enrolment = await totp.start_enrolment(state.db, signed_in, master_key, person_id)
         except RateLimited:
