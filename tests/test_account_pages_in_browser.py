@@ -7,6 +7,7 @@ when filled in and sent by the browser."""
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ async def test_the_account_pages_work_and_fit_a_phone_in_the_persons_language(
     inbox: Inbox,
     tmp_path: Path,
 ) -> None:
+    if folder := os.environ.get("GUILDHALL_SCREENSHOTS"):  # to look at what the test saw
+        tmp_path = Path(folder)
+        tmp_path.mkdir(parents=True, exist_ok=True)
     ihk = await bootstrap.integrator(["organisations:write"], name="IHK Region Stuttgart", kind="chamber", country="DE")
     invited = await client.post(
         f"/organisations/{ihk.org_id}/invitations",

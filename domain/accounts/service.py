@@ -135,6 +135,9 @@ async def _password_changed(w: Write, person: Any) -> None:
 
 
 async def reset_password(db: Database, actor: Actor, token: str, password: str) -> UUID:
+    async with db.connection() as conn:  # an unknown link costs no argon2 hash
+        if await links.peek_link(conn, token, "reset_password") is None:
+            raise NotFound("this link is not valid: it may be used, expired or replaced by a newer one")
     password_hash = await hash_password(password)  # before the link is used: a weak password keeps it
     async with write(db, actor) as w:
         taken = await links.take_link(w.conn, token, "reset_password")
