@@ -127,6 +127,10 @@ async def test_the_account_pages_work_and_fit_a_phone_in_the_persons_language(
 
     assert [f["id"] for f in visits["consent page"]["focusOrder"]] == ["email", "password", "one_time_code"]
     assert [f["id"] for f in visits["second factor page"]["focusOrder"]] == ["email", "password", "button"]
+    # The username for password managers is hidden, and out of the way of the keyboard.
+    assert [f["id"] for f in visits["invitation page"]["focusOrder"]] == ["password"]
+    assert [f["id"] for f in visits["new password page"]["focusOrder"]] == ["password"]
+    assert "piotr@ihk.example" not in visits["invitation page"]["text"].split("\n")[-3:]
     assert visits["invitation page"]["lang"] == "pl" and "Przyjmij zaproszenie" in visits["invitation page"]["text"]
     assert "Jesteś teraz członkiem IHK Region Stuttgart" in visits["invitation accepted"]["text"]
     assert "on its way" in visits["reset requested"]["text"]

@@ -16,6 +16,7 @@ from domain.mail.templates import LANGUAGES, pick_language
 
 STYLE = """
 *, *::before, *::after { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { font-family: system-ui, sans-serif; line-height: 1.5; color: #1b1b1b; background: #fff; margin: 0; }
 main { max-width: 34rem; margin: 2rem auto; padding: 0 1rem; overflow-wrap: anywhere; }
 code, pre { font-size: .9rem; overflow-wrap: anywhere; word-break: break-word; white-space: pre-wrap; }
