@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller as SmtpController
 from aiosmtpd.smtp import Envelope, Session
 from litestar import Controller, Request, Response, get
 from litestar.enums import MediaType
+from litestar.params import FromQuery
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 PAGE_HEADERS = {
@@ -115,11 +116,11 @@ class DevMailController(Controller):
     include_in_schema = False
 
     @get("/mail.json", operation_id="listDevelopmentMail", security=[{}])
-    async def as_json(self, request: Request[Any, Any, Any], to: str | None = None) -> list[ReceivedMail]:
+    async def as_json(self, request: Request[Any, Any, Any], to: FromQuery[str | None] = None) -> list[ReceivedMail]:
         return read_folder(Path(request.app.state.settings.dev_mail_dir), to)
 
     @get("/mail", operation_id="showDevelopmentMail", security=[{}])
-    async def page(self, request: Request[Any, Any, Any], to: str | None = None) -> Response[str]:
+    async def page(self, request: Request[Any, Any, Any], to: FromQuery[str | None] = None) -> Response[str]:
         items = read_folder(Path(request.app.state.settings.dev_mail_dir), to)
         articles = "".join(
             f"<article><h2>{escape(m.subject)}</h2><p><strong>To</strong> {escape(m.to)} · "
