@@ -214,9 +214,11 @@ async def test_a_replayed_or_wrong_one_time_code_is_refused_at_sign_in(
             "code_challenge_method": "S256",
         },
     )
+    german = await client.get(page.url, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert 'lang="de"' in german.text and "Darf test client für Sie handeln?" in german.text
     form = {**hidden_fields(page.text), "email": "signer@ihk.example", "password": PASSWORD, "decision": "allow"}
     replayed = await client.post("/oauth/authorize", data={**form, "one_time_code": code}, follow_redirects=False)
-    assert replayed.status_code == 400 and "one-time code is wrong" in replayed.text
+    assert replayed.status_code == 400 and "The code is wrong, or was used already" in replayed.text
     async with db.connection() as conn:
         stored = await conn.fetchval("SELECT totp_secret FROM persons WHERE email = 'signer@ihk.example'")
     assert secret.encode() not in stored  # encrypted at rest

@@ -90,12 +90,26 @@ def consent_page(
     error: str | None = None,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> Response[str]:
-    """The consent and sign-in form; ``error`` (a failed sign-in) is announced to screen readers."""
+    """The consent and sign-in form in ``language``; ``error`` (a failed sign-in) is announced to screen
+    readers."""
+    t = design.text
+    names = {"client": client_name, "organisation": organisation_name}
     html = _AUTHORIZE.substitute(
         style=design.STYLE,
-        client_name=escape(client_name),
-        organisation_name=escape(organisation_name),
+        lang=escape(language),
+        t_title=t(language, "consent_title", client=client_name),
+        t_intro=t(language, "consent_intro", **names),
+        t_legend=t(language, "consent_legend"),
+        t_email=t(language, "email"),
+        t_password=t(language, "password"),
+        t_code=t(language, "code"),
+        t_code_hint=t(language, "consent_code_hint"),
+        t_allow=t(language, "allow"),
+        t_deny=t(language, "deny"),
+        t_return=t(language, "consent_return", origin=origin(redirect_uri) or redirect_uri),
+        t_forgot=t(language, "forgot"),
         scope_items="\n".join(
             f"<li><strong>{escape(text)}</strong> <code>{escape(name)}</code></li>" for name, text in scopes
         ),
@@ -106,7 +120,6 @@ def consent_page(
             for name, value in hidden_fields.items()
         ),
         email=escape(email),
-        redirect_origin=escape(origin(redirect_uri) or redirect_uri),
     )
     return Response(
         html,
