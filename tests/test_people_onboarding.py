@@ -31,7 +31,9 @@ from tests.smtp_server import Inbox
 from tests.test_attempts import welding
 
 PASSWORD = "correct horse battery staple"
-APP_SCOPES = "organisations:read organisations:write credentials:read credentials:cosign"
+APP_SCOPES = (
+    "organisations:read organisations:write credentials:read credentials:cosign credentials:revoke credentials:issue"
+)
 
 
 async def sign_in(
@@ -181,6 +183,17 @@ async def test_an_ihk_admin_invites_a_signatory_who_enrols_totp_and_cosigns(
     cosigned = await client.post(f"/credentials/{awaiting['id']}/cosignature", headers=bearer(with_otp))
     assert cosigned.status_code == 200, cosigned.text
     assert cosigned.json()["state"] == "issued"
+
+    # Withdrawing the signature and rotating keys need the second factor too; with it, they go through.
+    reason = {"reason": "Signed in error"}
+    withdraw = await client.post(
+        f"/credentials/{awaiting['id']}/revocation", json=reason, headers=bearer(password_only)
+    )
+    assert withdraw.status_code == 403 and withdraw.json()["type"].endswith("second-factor-required")
+    rotate = await client.post(f"/organisations/{ihk}/signing-keys/rotation", json={}, headers=admin)
+    assert rotate.status_code == 403 and "rotate its signing key" in rotate.json()["detail"]
+    withdrawn = await client.post(f"/credentials/{awaiting['id']}/revocation", json=reason, headers=bearer(with_otp))
+    assert withdrawn.status_code == 200, withdrawn.text
 
     # A recovery code works once, instead of a code.
     assert claims_of(await sign_in(client, app, "sabine@ihk.example", PASSWORD, one_time_code=recovery[0]))["amr"] == [
@@ -364,3 +377,29 @@ async def test_invitations_expire_are_revoked_and_resent_and_members_without_a_p
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["roles"] == ["author"]
+
+
+async def test_a_person_with_a_login_joins_with_it_and_a_wrong_password_is_refused(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings, inbox: Inbox
+) -> None:
+    festo = await bootstrap.organisation("Festo", kind="vet_provider", country="DE")
+    await bootstrap.member(festo.id, "jan@festo.example", ["assessor"])
+    ihk = await bootstrap.integrator(["organisations:write", "organisations:read"], name="IHK", kind="chamber")
+    invited = await client.post(
+        f"/organisations/{ihk.org_id}/invitations",
+        json={"email": "jan@festo.example", "name": "Jan", "roles": ["signatory"]},
+        headers=ihk.headers,
+    )
+    assert invited.status_code == 201, invited.text
+    await drain(db, settings)
+    link = only_link(inbox, "jan@festo.example", "/invitations/")
+    shown = await client.get(link)
+    assert 'autocomplete="current-password"' in shown.text  # sign in with the login you have
+    wrong = await client.post(f"{link}/acceptance", json={"password": "not my password at all"})
+    assert wrong.status_code == 401
+    joined = await client.post(f"{link}/acceptance", json={"password": PASSWORD})
+    assert joined.status_code == 200 and joined.json()["roles"] == ["signatory"]
+    app = await person_app(bootstrap, ihk.org_id)
+    token = bearer(await sign_in(client, app, "jan@festo.example", PASSWORD, scope="organisations:read"))
+    for organisation in (festo.id, ihk.org_id):  # one login, both memberships
+        assert (await client.get(f"/organisations/{organisation}/members", headers=token)).status_code == 200
