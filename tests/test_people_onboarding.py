@@ -403,3 +403,18 @@ async def test_a_person_with_a_login_joins_with_it_and_a_wrong_password_is_refus
     token = bearer(await sign_in(client, app, "jan@festo.example", PASSWORD, scope="organisations:read"))
     for organisation in (festo.id, ihk.org_id):  # one login, both memberships
         assert (await client.get(f"/organisations/{organisation}/members", headers=token)).status_code == 200
+
+
+async def test_guessing_one_time_codes_is_rate_limited_per_person(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, settings: Settings
+) -> None:
+    org = await bootstrap.organisation("IHK", kind="chamber", country="DE")
+    await bootstrap.member(org.id, "guess@ihk.example", ["signatory"])
+    app = await person_app(bootstrap, org.id)
+    token = bearer(await sign_in(client, app, "guess@ihk.example", PASSWORD, scope="credentials:read"))
+    assert (await client.post("/me/second-factor", headers=token)).status_code == 201
+    answers = [
+        (await client.post("/me/second-factor/confirmation", json={"code": f"{n:06d}"}, headers=token)).status_code
+        for n in range(settings.totp_rate_limit.requests + 1)
+    ]
+    assert answers[-1] == 429 and set(answers[:-1]) == {422}
