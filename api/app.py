@@ -154,8 +154,13 @@ def create_app(settings: Settings) -> Litestar:
         include_in_schema = False
         guards = [metrics_guard]
 
+    handlers: list[Any] = [HealthController, Metrics, *route_handlers()]
+    if settings.environment == "development" and settings.dev_mail_dir:
+        from api.devmail import DevMailController
+
+        handlers.append(DevMailController)  # development only: production has no such route
     app = Litestar(
-        route_handlers=[HealthController, Metrics, *route_handlers()],
+        route_handlers=handlers,
         lifespan=[_lifespan(settings)],
         dependencies={"principal": Provide(current_principal, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

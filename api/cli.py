@@ -24,9 +24,9 @@ import msgspec
 from api.settings import Settings, SettingsError
 from domain import migrations, people
 from domain.db import Database
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.organisations.models import OrganisationKind
-from domain.writes import Actor
+from domain.writes import Actor, write
 
 T = TypeVar("T")
 OPERATOR = Actor(request_id="cli")
@@ -355,7 +355,12 @@ def member() -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--roles", required=True, help="Comma-separated: admin, author, assessor, signatory, viewer.")
-@click.option("--password-stdin", is_flag=True, help="Also set the person's password, read from stdin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Also set the person's password, read from stdin (the operator vouches for the address: it counts as "
+    "verified). Without it, a person with no login is mailed an invitation to choose one.",
+)
 def member_add(organisation_id: UUID, email: str, name: str, roles: str, password_stdin: bool) -> None:
     """Add a person (found by e-mail, or created) to an organisation; prints the membership."""
     from domain.organisations.members import add_member
@@ -370,12 +375,117 @@ def member_add(organisation_id: UUID, email: str, name: str, roles: str, passwor
             check_password_strength(password)  # before anything is written
 
     async def add(db: Database) -> Any:
-        added = await add_member(db, OPERATOR, organisation_id, data)
+        invite_url = None if password is not None else _public_url()
+        added = await add_member(db, OPERATOR, organisation_id, data, invite_url=invite_url)
         if password is not None:
             await set_password(db, OPERATOR, email, password)
         return added
 
     _echo_json(_run(_with_db(url, add)))
+
+
+def _public_url() -> str:
+    """Where the links in mail point: GUILDHALL_PUBLIC_URL, else the local server on PORT."""
+    return os.environ.get("GUILDHALL_PUBLIC_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+
+@cli.group()
+def invitation() -> None:
+    """Invitations to organisations (mailed by the worker)."""
+
+
+@invitation.command("create")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--roles", required=True, help="Comma-separated: admin, author, assessor, signatory, viewer.")
+@click.option("--language", help="Of the mail and pages (en, de, da, pl); default the person's or the organisation's.")
+def invitation_create(organisation_id: UUID, email: str, name: str, roles: str, language: str | None) -> None:
+    """Invite a person by e-mail with roles; the worker mails the one-time link. Prints the invitation."""
+    from domain.organisations.invitations import InvitationCreate, create_invitation
+
+    url = _database_url()
+    with _one_line_errors():
+        fields = {"email": email, "name": name, "roles": _words(roles), "language": language}
+        data = msgspec.convert(fields, InvitationCreate)
+    _echo_json(
+        _run(
+            _with_db(
+                url,
+                lambda db: create_invitation(
+                    db, OPERATOR, organisation_id, data, public_url=_public_url(), ttl=7 * 24 * 3600
+                ),
+            )
+        )
+    )
+
+
+@invitation.command("list")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+def invitation_list(organisation_id: UUID) -> None:
+    """The organisation's invitations, newest first."""
+    from domain.organisations.invitations import list_invitations
+
+    _echo_json(_run(_with_db(_database_url(), lambda db: list_invitations(db, organisation_id))))
+
+
+@invitation.command("revoke")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+@click.option("--id", "invitation_id", required=True, type=click.UUID, help="Invitation id.")
+def invitation_revoke(organisation_id: UUID, invitation_id: UUID) -> None:
+    """Revoke an invitation: its link stops working."""
+    from domain.organisations.invitations import revoke_invitation
+
+    _echo_json(
+        _run(_with_db(_database_url(), lambda db: revoke_invitation(db, OPERATOR, organisation_id, invitation_id)))
+    )
+
+
+@invitation.command("resend")
+@click.option("--org", "organisation_id", required=True, type=click.UUID, help="Organisation id.")
+@click.option("--id", "invitation_id", required=True, type=click.UUID, help="Invitation id.")
+def invitation_resend(organisation_id: UUID, invitation_id: UUID) -> None:
+    """Mail the invitation again with a new link (the old one stops working)."""
+    from domain.organisations.invitations import resend_invitation
+
+    _echo_json(
+        _run(
+            _with_db(
+                _database_url(),
+                lambda db: resend_invitation(
+                    db, OPERATOR, organisation_id, invitation_id, public_url=_public_url(), ttl=7 * 24 * 3600
+                ),
+            )
+        )
+    )
+
+
+@cli.group()
+def person() -> None:
+    """People's logins."""
+
+
+@person.command("verify")
+@click.option("--email", required=True)
+def person_verify(email: str) -> None:
+    """Mark a person's e-mail address verified: the operator vouches for it (as `member add --password-stdin`
+    does). Prints the person's id."""
+    from domain.people import canonical_email
+
+    async def verify(db: Database) -> Any:
+        async with write(db, OPERATOR) as w:
+            person_id = await w.conn.fetchval(
+                "UPDATE persons SET email_verified_at = coalesce(email_verified_at, now()) "
+                "WHERE email_canonical = $1 RETURNING id",
+                canonical_email(email),
+            )
+            if person_id is None:
+                raise NotFound(f"there is no person with e-mail {email}")
+            await w.audit("person.email_verified", "person", person_id, None, {"by": "operator"})
+        return {"personId": str(person_id), "emailVerified": True}
+
+    with _one_line_errors():
+        _echo_json(_run(_with_db(_database_url(), verify)))
 
 
 @cli.group()

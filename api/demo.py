@@ -31,6 +31,7 @@ from api.settings import Settings
 from domain import outbox
 from domain.credentials import handlers  # noqa: F401  (registers the credential handlers)
 from domain.db import Database
+from domain.mail import sending  # noqa: F401  (registers sending mail)
 from domain.oauth.clients import create_client
 from domain.oauth.models import ClientCreate
 from domain.organisations.models import OrganisationCreate
@@ -89,6 +90,13 @@ ORGANISATIONS: dict[str, dict[str, Any]] = {
         "region": "DE-BW",
     },
 }
+
+# People the demo invites, each in their language (Polish, Danish, German).
+DEMO_INVITATIONS = [
+    ("amu", "piotr.nowak@example.pl", "Piotr Nowak", ["assessor"], "pl"),
+    ("tekniq", "mette.larsen@tekniq.example", "Mette Larsen", ["author"], "da"),
+    ("ihk", "klaus.weber@ihk.example", "Klaus Weber", ["signatory"], "de"),
+]
 
 # The README's tour by topic: a role, and the demo party that plays it (exported as ROLE_ORG and ROLE_TOKEN).
 TOUR_ROLES = {"ASSOCIATION": "tekniq", "UNION": "metal", "PROVIDER": "amu", "CHAMBER": "ihk"}
@@ -213,7 +221,10 @@ class Story:
 
     async def drain(self) -> None:
         """Runs the outbox's handlers here, as the worker would: credentials are issued before we go on."""
-        await outbox.drain(self.db, outbox.HandlerContext(self.settings.master_key, self.settings.issuer))
+        context = outbox.HandlerContext(
+            self.settings.master_key, self.settings.issuer, self.settings.smtp_url, self.settings.sender
+        )
+        await outbox.drain(self.db, context)
 
     async def publish(self, lead: Party, content: dict[str, Any], coauthors: dict[str, list[str]]) -> str:
         created = await self.call("POST", "/programmes", lead, 201, json={"content": content})
@@ -419,6 +430,25 @@ async def load(db: Database, settings: Settings, app: Litestar) -> Demo:
                 "reference": "IHK-2026-17",
             },
         )
+
+        # Chambers ask their signatories and admins for a second factor where signatures are made (a person's
+        # token; the demo's clients act on their own and are not asked).
+        await s.call(
+            "PUT",
+            f"/organisations/{s['ihk'].organisation_id}/second-factor-policy",
+            s["ihk"],
+            200,
+            json={"requiredFor": ["signatory", "admin"]},
+        )
+        if settings.smtp_url:  # people invited in their languages: the mails are at /dev/mail under `make run`
+            for key, email, name, roles, language in DEMO_INVITATIONS:
+                await s.call(
+                    "POST",
+                    f"/organisations/{s[key].organisation_id}/invitations",
+                    s[key],
+                    201,
+                    json={"email": email, "name": name, "roles": roles, "language": language},
+                )
 
         welding = await s.publish(
             s["tekniq"],

@@ -339,6 +339,14 @@ def run(port: int, host: str = "127.0.0.1") -> int:
             return 1
         log.info("migrations applied: %s", ", ".join(applied) or "none (current)", extra={"applied": applied})
         env = child_environment(database_url, redis_url, master_key(folder), port)
+        if not os.environ.get("SMTP_URL"):  # our own mail server, keeping what it gets under .data/mail
+            from api.devmail import start_mail_server
+
+            mail_server = start_mail_server(folder / "mail")
+            stack.callback(mail_server.stop)
+            env["SMTP_URL"] = f"smtp://127.0.0.1:{mail_server.port}"
+            env["GUILDHALL_DEV_MAIL_DIR"] = str(folder / "mail")
+            log.info("development mail server on port %s; read it at /dev/mail", mail_server.port)
         if os.environ.get("GUILDHALL_DEMO", "1") != "0":  # an empty database gets the demo scenario
             demo = subprocess.run(  # noqa: S603 (our own interpreter and module, fixed arguments)
                 [sys.executable, "-m", "api.cli", "demo", "--if-empty", "--env-file", str(folder / "demo.env")],

@@ -75,6 +75,8 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
 TAGS = {
     "Organisations": "Awarding bodies, providers, social partners and authorities: who they are and their settings.",
     "Members": "The people of an organisation and their roles in it.",
+    "Account": "A person's own login: password reset and e-mail verification by mailed links, changing password or "
+    "address, and TOTP as a second factor.",
     "Clients": "OAuth clients an organisation registers for its integrations, and their secrets.",
     "OAuth": "The OAuth 2.0 authorization server: tokens, introspection, revocation, keys and metadata.",
     "Me": "What the signed-in person holds: their memberships, credentials and personal data.",

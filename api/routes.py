@@ -6,6 +6,8 @@ from typing import Any
 
 
 def route_handlers() -> list[Any]:
+    from api.controllers.account import AccountController, MyAccountController
+    from api.controllers.account_pages import AccountPagesController
     from api.controllers.attempts import AttemptController
     from api.controllers.audit import AuditController
     from api.controllers.claims import ClaimCodeController, LearnerClaimController
@@ -14,6 +16,11 @@ def route_handlers() -> list[Any]:
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.elm import ElmController
     from api.controllers.endorsements import EndorsementController, OrganisationEndorsementController
+    from api.controllers.invitations import (
+        InvitationAcceptanceController,
+        InvitationController,
+        SecondFactorPolicyController,
+    )
     from api.controllers.issuer_keys import IssuerKeyController
     from api.controllers.learners import LearnerController
     from api.controllers.me import MeController
@@ -52,6 +59,12 @@ def route_handlers() -> list[Any]:
     return [
         OrganisationController,
         MemberController,
+        InvitationController,
+        InvitationAcceptanceController,
+        SecondFactorPolicyController,
+        AccountController,
+        MyAccountController,
+        AccountPagesController,
         ClientController,
         AuditController,
         ProgrammeController,

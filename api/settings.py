@@ -74,6 +74,21 @@ class Settings:
     foreign_fetch_allowed_networks: tuple[str, ...] = ()
     # A CA bundle (PEM file) to trust for those fetches instead of the system's (a test's own TLS server).
     foreign_fetch_ca_bundle: str | None = None
+    # SMTP_URL: smtp://user:pass@host:587?starttls=1, smtps://user:pass@host:465; None: mail waits in PostgreSQL.
+    smtp_url: str | None = None
+    mail_from: str | None = None  # GUILDHALL_MAIL_FROM; default noreply@ the public URL's host
+    # Mail kept by `guildhall dev`'s own mail server, shown at /dev/mail (development only).
+    dev_mail_dir: str | None = None
+    password_reset_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))  # per address, per IP
+    totp_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(5, 300))  # per person
+    invitation_ttl: int = 7 * 24 * 3600
+    link_ttl: int = 3600  # password reset; e-mail verification links last a day
+
+    @property
+    def sender(self) -> str:
+        from domain.mail.sending import default_sender
+
+        return self.mail_from or default_sender(self.public_url)
 
     @property
     def issuer(self) -> str:
@@ -116,6 +131,18 @@ class Settings:
                     values[attr] = int(env[name])
                 except ValueError as exc:
                     raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
+        if smtp_url := env.get("SMTP_URL"):
+            from domain.mail.sending import SmtpServer
+
+            try:
+                SmtpServer.from_url(smtp_url)
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from exc
+            values["smtp_url"] = smtp_url
+        if mail_from := env.get("GUILDHALL_MAIL_FROM"):
+            values["mail_from"] = mail_from
+        if dev_mail_dir := env.get("GUILDHALL_DEV_MAIL_DIR"):
+            values["dev_mail_dir"] = dev_mail_dir
         if token := env.get("GUILDHALL_METRICS_TOKEN"):
             if len(token) < 20:
                 raise SettingsError("GUILDHALL_METRICS_TOKEN needs at least 20 characters (`openssl rand -hex 24`)")

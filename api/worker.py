@@ -24,6 +24,7 @@ from domain.attempts import bulk  # noqa: F401  (registers the handler of result
 from domain.credentials import batch as credential_batches  # noqa: F401  (batch forms of those handlers)
 from domain.credentials import handlers  # noqa: F401  (registers issuing on attempt.passed and the rest)
 from domain.db import Database
+from domain.mail import sending as mail_sending  # noqa: F401  (registers sending on mail.requested)
 from domain.webhooks import delivery as webhook_delivery
 from domain.webhooks import events as webhook_events  # noqa: F401  (registers the handlers that queue webhooks)
 from domain.webhooks.urls import UrlPolicy
@@ -180,9 +181,19 @@ CRON_JOBS = [
 ]
 
 
+def handler_context(settings: Settings) -> outbox.HandlerContext:
+    """What outbox handlers need from the settings: the master key, the public URL, the mail server."""
+    return outbox.HandlerContext(
+        master_key=settings.master_key,
+        public_url=settings.issuer,
+        smtp_url=settings.smtp_url,
+        mail_from=settings.sender,
+    )
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    ctx["handler_context"] = outbox.HandlerContext(master_key=settings.master_key, public_url=settings.issuer)
+    ctx["handler_context"] = handler_context(settings)
     ctx["db"] = await Database.connect(
         settings.database_url,
         min_size=1,

@@ -52,6 +52,8 @@ class HandlerContext:
 
     master_key: bytes
     public_url: str
+    smtp_url: str | None = None  # where mail goes (domain.mail.sending); None: mail waits
+    mail_from: str = "Guildhall <noreply@guildhall.localdomain>"
 
 
 _context: ContextVar[HandlerContext | None] = ContextVar("outbox_handler_context", default=None)

@@ -68,7 +68,9 @@ async def set_password(db: Database, actor: Actor, email: str, password: str) ->
     password_hash = await hash_password(password)
     async with write(db, actor) as w:
         person_id = await w.conn.fetchval(
-            "UPDATE persons SET password_hash = $2 WHERE email_canonical = $1 RETURNING id",
+            # The operator sets the password and so vouches for the address: it counts as verified.
+            "UPDATE persons SET password_hash = $2, email_verified_at = coalesce(email_verified_at, now()) "
+            "WHERE email_canonical = $1 RETURNING id",
             canonical_email(email),
             password_hash,
         )

@@ -414,6 +414,24 @@ CREATE TABLE public.idempotency_keys (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.invitations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    email text NOT NULL,
+    email_canonical text NOT NULL,
+    name text NOT NULL,
+    roles text[] NOT NULL,
+    language text,
+    token_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    sent_count integer DEFAULT 1 NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by uuid,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_language_check CHECK ((language ~ '^[a-z]{2,3}$'::text))
+);
+
 CREATE TABLE public.issuing_holds (
     provider_id uuid NOT NULL,
     design_id uuid NOT NULL,
@@ -463,6 +481,21 @@ CREATE TABLE public.learners (
     CONSTRAINT learners_preferred_language_check CHECK ((preferred_language ~ '^[a-z]{2,3}$'::text))
 );
 
+CREATE TABLE public.mail_messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    person_id uuid,
+    to_address text NOT NULL,
+    template text NOT NULL,
+    language text NOT NULL,
+    subject text NOT NULL,
+    text_body text NOT NULL,
+    html_body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    sent_at timestamp with time zone
+);
+
 CREATE TABLE public.members (
     organisation_id uuid NOT NULL,
     person_id uuid NOT NULL,
@@ -485,6 +518,7 @@ CREATE TABLE public.oauth_authorization_codes (
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
     credential_offer_id uuid,
+    amr text[] DEFAULT '{pwd}'::text[] NOT NULL,
     CONSTRAINT oauth_authorization_codes_code_challenge_method_check CHECK ((code_challenge_method = 'S256'::text))
 );
 
@@ -529,7 +563,8 @@ CREATE TABLE public.oauth_tokens (
     refresh_token_hash text,
     refresh_expires_at timestamp with time zone,
     refresh_used_at timestamp with time zone,
-    revoked_at timestamp with time zone
+    revoked_at timestamp with time zone,
+    amr text[] DEFAULT '{}'::text[] NOT NULL
 );
 
 CREATE TABLE public.ob_hosted_credentials (
@@ -582,12 +617,14 @@ CREATE TABLE public.organisations (
     version integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    second_factor_roles text[] DEFAULT '{}'::text[] NOT NULL,
     CONSTRAINT organisations_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
     CONSTRAINT organisations_default_language_check CHECK ((default_language ~ '^[a-z]{2,3}$'::text)),
     CONSTRAINT organisations_kind_check CHECK ((kind = ANY (ARRAY['employer'::text, 'employer_association'::text, 'social_partner'::text, 'vet_provider'::text, 'chamber'::text, 'qa_body'::text, 'authority'::text]))),
     CONSTRAINT organisations_name_check CHECK ((jsonb_typeof(name) = 'object'::text)),
     CONSTRAINT organisations_region_check CHECK ((region ~ '^[A-Z]{2}-[A-Z0-9]{1,3}$'::text)),
-    CONSTRAINT organisations_registration_ids_check CHECK ((jsonb_typeof(registration_ids) = 'array'::text))
+    CONSTRAINT organisations_registration_ids_check CHECK ((jsonb_typeof(registration_ids) = 'array'::text)),
+    CONSTRAINT organisations_second_factor_roles_check CHECK ((second_factor_roles <@ ARRAY['signatory'::text, 'admin'::text]))
 );
 
 CREATE TABLE public.outbox (
@@ -612,11 +649,28 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
+CREATE TABLE public.person_links (
+    token_hash text NOT NULL,
+    person_id uuid NOT NULL,
+    purpose text NOT NULL,
+    email text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT person_links_purpose_check CHECK ((purpose = ANY (ARRAY['verify_email'::text, 'reset_password'::text])))
+);
+
 CREATE TABLE public.person_profiles (
     person_id uuid NOT NULL,
     details jsonb DEFAULT '{}'::jsonb NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT person_profiles_details_check CHECK ((jsonb_typeof(details) = 'object'::text))
+);
+
+CREATE TABLE public.person_recovery_codes (
+    person_id uuid NOT NULL,
+    code_hash text NOT NULL,
+    used_at timestamp with time zone
 );
 
 CREATE TABLE public.persons (
@@ -627,7 +681,13 @@ CREATE TABLE public.persons (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     self_registered boolean DEFAULT false NOT NULL,
     erased_at timestamp with time zone,
-    email_canonical text NOT NULL
+    email_canonical text NOT NULL,
+    email_verified_at timestamp with time zone,
+    preferred_language text,
+    totp_secret bytea,
+    totp_enabled_at timestamp with time zone,
+    totp_last_step bigint,
+    CONSTRAINT persons_preferred_language_check CHECK ((preferred_language ~ '^[a-z]{2,3}$'::text))
 );
 
 CREATE TABLE public.recognition_consents (
@@ -922,6 +982,12 @@ ALTER TABLE ONLY public.foreign_credentials
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+
 ALTER TABLE ONLY public.issuing_holds
     ADD CONSTRAINT issuing_holds_pkey PRIMARY KEY (provider_id, design_id);
 
@@ -933,6 +999,9 @@ ALTER TABLE ONLY public.learner_identifiers
 
 ALTER TABLE ONLY public.learners
     ADD CONSTRAINT learners_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.mail_messages
+    ADD CONSTRAINT mail_messages_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.members
     ADD CONSTRAINT members_pkey PRIMARY KEY (organisation_id, person_id);
@@ -970,8 +1039,14 @@ ALTER TABLE ONLY public.organisations
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.person_links
+    ADD CONSTRAINT person_links_pkey PRIMARY KEY (token_hash);
+
 ALTER TABLE ONLY public.person_profiles
     ADD CONSTRAINT person_profiles_pkey PRIMARY KEY (person_id);
+
+ALTER TABLE ONLY public.person_recovery_codes
+    ADD CONSTRAINT person_recovery_codes_pkey PRIMARY KEY (person_id, code_hash);
 
 ALTER TABLE ONLY public.persons
     ADD CONSTRAINT persons_pkey PRIMARY KEY (id);
@@ -1074,6 +1149,8 @@ CREATE INDEX foreign_credentials_person ON public.foreign_credentials USING btre
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
+CREATE UNIQUE INDEX invitations_open ON public.invitations USING btree (organisation_id, email_canonical) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
 CREATE UNIQUE INDEX learner_claim_codes_live_idx ON public.learner_claim_codes USING btree (learner_id) WHERE ((used_at IS NULL) AND (revoked_at IS NULL));
 
 CREATE INDEX learner_identifiers_learner_idx ON public.learner_identifiers USING btree (learner_id);
@@ -1085,6 +1162,8 @@ CREATE INDEX learners_person_idx ON public.learners USING btree (person_id, crea
 CREATE UNIQUE INDEX learners_provider_email_canonical_key ON public.learners USING btree (provider_id, email_canonical) WHERE (email_canonical IS NOT NULL);
 
 CREATE INDEX learners_provider_idx ON public.learners USING btree (provider_id, created_at, id);
+
+CREATE INDEX mail_messages_person ON public.mail_messages USING btree (person_id, created_at);
 
 CREATE INDEX members_person_idx ON public.members USING btree (person_id);
 
@@ -1111,6 +1190,8 @@ CREATE INDEX organisations_created_idx ON public.organisations USING btree (crea
 CREATE INDEX outbox_pending_idx ON public.outbox USING btree (id) WHERE (done_at IS NULL);
 
 CREATE INDEX outbox_pending_subject_idx ON public.outbox USING btree (subject, id) WHERE (done_at IS NULL);
+
+CREATE INDEX person_links_person ON public.person_links USING btree (person_id, purpose);
 
 CREATE UNIQUE INDEX persons_email_canonical_key ON public.persons USING btree (email_canonical);
 
@@ -1269,6 +1350,12 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.foreign_credentials
     ADD CONSTRAINT foreign_credentials_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.persons(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.issuing_holds
     ADD CONSTRAINT issuing_holds_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
 
@@ -1295,6 +1382,9 @@ ALTER TABLE ONLY public.learners
 
 ALTER TABLE ONLY public.learners
     ADD CONSTRAINT learners_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.mail_messages
+    ADD CONSTRAINT mail_messages_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.members
     ADD CONSTRAINT members_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
@@ -1341,8 +1431,14 @@ ALTER TABLE ONLY public.occupational_profile_versions
 ALTER TABLE ONLY public.occupational_profiles
     ADD CONSTRAINT occupational_profiles_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.organisations(id);
 
+ALTER TABLE ONLY public.person_links
+    ADD CONSTRAINT person_links_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.person_profiles
     ADD CONSTRAINT person_profiles_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.person_recovery_codes
+    ADD CONSTRAINT person_recovery_codes_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.recognition_consents
     ADD CONSTRAINT recognition_consents_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
@@ -1439,3 +1535,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207030100');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040010');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');

@@ -24,7 +24,7 @@ from domain.organisations import members, service
 from domain.organisations.models import MemberCreate, Organisation, OrganisationCreate
 from domain.people import set_password
 from domain.writes import Actor
-from tests import services
+from tests import services, smtp_server
 
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test client speaks plain http
 
@@ -94,8 +94,22 @@ async def redis_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     yield url
 
 
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[tuple[smtp_server.Inbox, int]]:
+    """A real SMTP server on loopback for this test process; the tests' settings send mail to it."""
+    inbox = smtp_server.Inbox()
+    controller = smtp_server.start(inbox)
+    yield inbox, controller.port
+    controller.stop()
+
+
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
+def inbox(mail_server: tuple[smtp_server.Inbox, int]) -> smtp_server.Inbox:
+    return mail_server[0]
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, mail_server: tuple[smtp_server.Inbox, int]) -> Settings:
     return Settings.from_env(
         {
             "DATABASE_URL": database_url,
@@ -103,6 +117,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
             "GUILDHALL_MASTER_KEY": TEST_MASTER_KEY,
             "GUILDHALL_PUBLIC_URL": BASE_URL,
             "GUILDHALL_ENV": "test",
+            "SMTP_URL": f"smtp://127.0.0.1:{mail_server[1]}",
         },
         db_pool_min=1,
         db_pool_max=4,

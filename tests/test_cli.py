@@ -43,6 +43,8 @@ SETTINGS_NAMES = (
     "GUILDHALL_PUBLIC_URL",
     "PORT",
     "GUILDHALL_DATA_DIR",
+    "SMTP_URL",
+    "GUILDHALL_DEV_MAIL_DIR",
 )
 
 
@@ -364,3 +366,41 @@ async def test_profiles_are_imported_from_the_esco_layout(database_url: str, tmp
     assert [p["id"] for p in again.json()] == [p["id"] for p in imported.json()]  # nothing new
     bad = await guildhall("profiles", "import", "--dir", str(tmp_path), env=env)
     assert bad.code == 2 and "--occupation" in bad.err
+
+
+async def test_invitations_and_verification_from_the_command_line(
+    database_url: str, db: Database, client: AsyncTestClient[Litestar]
+) -> None:
+    """The operator invites (the worker mails the link), lists, resends and revokes; a member added without a
+    password is invited; `person verify` vouches for an address."""
+    env = clean_env(DATABASE_URL=database_url, GUILDHALL_PUBLIC_URL="https://guildhall.example")
+    org_id = (await guildhall(*"org create --kind chamber --name IHK --country DE".split(), env=env)).json()["id"]
+    invited = await guildhall(
+        *f"invitation create --org {org_id} --email sabine@ihk.example --name Sabine --roles signatory".split(),
+        "--language",
+        "de",
+        env=env,
+    )
+    assert invited.code == 0, invited.err
+    invitation = invited.json()
+    assert invitation["status"] == "pending" and invitation["roles"] == ["signatory"]
+    listed = await guildhall("invitation", "list", "--org", org_id, env=env)
+    assert [i["id"] for i in listed.json()["items"]] == [invitation["id"]]
+    resent = await guildhall("invitation", "resend", "--org", org_id, "--id", invitation["id"], env=env)
+    assert resent.json()["sentCount"] == 2
+    revoked = await guildhall("invitation", "revoke", "--org", org_id, "--id", invitation["id"], env=env)
+    assert revoked.json()["status"] == "revoked"
+    async with db.connection() as conn:
+        mails = await conn.fetch("SELECT subject, text_body FROM mail_messages ORDER BY created_at")
+    assert len(mails) == 2 and all("https://guildhall.example/invitations/" in m["text_body"] for m in mails)
+    assert mails[0]["subject"] == "IHK lädt Sie zu Guildhall ein"
+
+    member_args = f"member add --org {org_id} --email ole@ihk.example --name Ole --roles viewer"
+    assert (await guildhall(*member_args.split(), env=env)).code == 0
+    pending = (await guildhall("invitation", "list", "--org", org_id, env=env)).json()["items"]
+    assert [i["email"] for i in pending if i["status"] == "pending"] == ["ole@ihk.example"]
+
+    verified = await guildhall("person", "verify", "--email", "OLE@ihk.example", env=env)
+    assert verified.code == 0 and verified.json()["emailVerified"] is True
+    nobody = await guildhall("person", "verify", "--email", "nobody@ihk.example", env=env)
+    assert nobody.code == 1 and "no person" in nobody.err

@@ -18,6 +18,7 @@ from api.settings import RateLimit, Settings
 from domain.db import Database
 from domain.learners.claims import new_code
 from tests.conftest import BASE_URL, Bootstrap, Integrator
+from tests.mailbox import confirm_address
 from tests.oauth_flow import APP_REDIRECT_URI, person_token
 from tests.scenarios import Classroom, classroom
 from tests.test_attempts import welding
@@ -48,6 +49,7 @@ async def learner_token(
     http: AsyncTestClient[Litestar], bootstrap: Bootstrap, email: str = EMAIL, scopes: str = "assessments:read"
 ) -> dict[str, str]:
     """A person token from a learner-facing app (a wallet) that is no provider's."""
+    await confirm_address(http, bootstrap.db, email)  # the link mailed at the claim, followed as the learner would
     wallet = await bootstrap.organisation("Skills Wallet", kind="employer")
     app_id, app_secret = await bootstrap.oauth_client(
         wallet.id, scopes.split(), grant_types=["authorization_code", "refresh_token"], redirect_uris=[APP_REDIRECT_URI]

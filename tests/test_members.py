@@ -84,8 +84,9 @@ async def test_every_write_is_in_the_audit_trail_with_its_request_id(
     trail = await client.get(f"/organisations/{org.org_id}/audit", headers=org.headers)
     assert trail.status_code == 200, trail.text
     entries = trail.json()["items"]
-    assert [(e["action"], e["requestId"]) for e in entries[:2]] == [
+    assert [(e["action"], e["requestId"]) for e in entries[:3]] == [
         ("organisation.updated", "req-website"),
+        ("invitation.created", "req-add-anna"),  # Anna has no login yet: she is invited to choose a password
         ("member.added", "req-add-anna"),
     ]
     assert entries[0]["actorClientId"] == org.client_id

@@ -28,7 +28,7 @@ FAILING = welding("l1", "l1", 0)
 
 def handler_context(settings: Settings) -> outbox.HandlerContext:
     """What the worker's start-up puts in ``ctx["handler_context"]``."""
-    return outbox.HandlerContext(master_key=settings.master_key, public_url=settings.issuer)
+    return worker_module.handler_context(settings)
 
 
 def worker(redis: ArqRedis, db: Database, context: outbox.HandlerContext, **options: Any) -> Worker:

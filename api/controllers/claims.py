@@ -71,5 +71,7 @@ class LearnerClaimController(Controller):
         address = request.client.host if request.client else "unknown"
         # Fail closed: without the counter, codes and passwords could be guessed at full speed.
         await enforce(state.redis, "claim:ip", address, state.settings.login_rate_limit, fail_open=False)
-        result = await claims.claim(state.db, request_id_var.get(), data, key=state.settings.claim_code_key)
+        result = await claims.claim(
+            state.db, request_id_var.get(), data, key=state.settings.claim_code_key, public_url=state.settings.issuer
+        )
         return Response(result, headers={"Cache-Control": "no-store"})

@@ -69,6 +69,7 @@ class IssuerKeyController(Controller):
         data: JSONBody[keys.SigningKeyOptions],
         idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> Response[keys.IssuerSigningKey]:
+        principal.require_second_factor(org_id, "rotate its signing key")
         key = await idempotency_key(request, principal, idempotency_key_header)
         created = await keys.rotate_key(
             request.app.state.db,

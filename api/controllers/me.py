@@ -43,10 +43,26 @@ def require_person(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     person_of(connection.state.principal)
 
 
-def for_person(*scopes: str, errors: list[int]) -> dict[str, Any]:
-    """``secured()`` for operations on the signed-in person's own data."""
+def require_verified_person(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The wallet opens once the person's e-mail address is verified (the link mailed at their claim)."""
+    principal: Principal = connection.state.principal
+    person_of(principal)
+    if not principal.email_verified:
+        raise EmailNotVerified(
+            "confirm your e-mail address first: follow the link mailed to you when you claimed your record "
+            "(POST /me/email-verification sends a new one)"
+        )
+
+
+class EmailNotVerified(Forbidden):
+    title = "E-mail address not verified"
+
+
+def for_person(*scopes: str, errors: list[int], verified: bool = False) -> dict[str, Any]:
+    """``secured()`` for operations on the signed-in person's own data (``verified``: only once their e-mail
+    address is verified)."""
     kwargs = secured(*scopes, errors=errors)
-    kwargs["guards"] = [*kwargs["guards"], require_person]
+    kwargs["guards"] = [*kwargs["guards"], require_verified_person if verified else require_person]
     return kwargs
 
 
@@ -101,7 +117,7 @@ class MeController(Controller):
         "/credentials",
         operation_id="listMyCredentials",
         summary="Your signed credentials, at every provider, newest first, with links to download and share",
-        **for_person("credentials:read", errors=[422]),
+        **for_person("credentials:read", errors=[422], verified=True),
     )
     async def credentials(
         self,
@@ -118,7 +134,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}",
         operation_id="getMyCredential",
         summary="One of your credentials, with its signatures and the Open Badges 3.0 JSON as signed",
-        **for_person("credentials:read", errors=[404]),
+        **for_person("credentials:read", errors=[404], verified=True),
     )
     async def credential(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -130,7 +146,7 @@ class MeController(Controller):
         operation_id="getMyCredentialVcJwt",
         summary="One of your credentials as a VC-JWT (compact JWS signed by the awarding body), for a wallet",
         media_type=VC_JWT_MEDIA_TYPE,
-        **signed_download(for_person("credentials:read", errors=[404, 409])),
+        **signed_download(for_person("credentials:read", errors=[404, 409], verified=True)),
     )
     async def vc_jwt(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -142,7 +158,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/jws",
         operation_id="getMyCredentialJwsJson",
         summary="One of your credentials as a JWS JSON General Serialization: every signature over one payload",
-        **signed_download(for_person("credentials:read", errors=[404, 409])),
+        **signed_download(for_person("credentials:read", errors=[404, 409], verified=True)),
     )
     async def jws(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -153,7 +169,7 @@ class MeController(Controller):
         "/credentials/{credential_id:uuid}/json",
         operation_id="getMyCredentialJson",
         summary="One of your credentials as JSON with its proof set (one DataIntegrityProof per signature)",
-        **signed_download(for_person("credentials:read", errors=[404, 409])),
+        **signed_download(for_person("credentials:read", errors=[404, 409], verified=True)),
     )
     async def json_with_proof(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]
@@ -169,7 +185,7 @@ class MeController(Controller):
         operation_id="getMyCredentialElm",
         summary="One of your credentials in the European Learning Model v3, for Europass (unsigned)",
         media_type=ELM_MEDIA_TYPE,
-        **signed_download(for_person("credentials:read", errors=[404, 409])),
+        **signed_download(for_person("credentials:read", errors=[404, 409], verified=True)),
     )
     async def elm(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], credential_id: FromPath[UUID]

@@ -41,7 +41,7 @@ class MemberController(Controller):
     @post(
         "/",
         operation_id="addMember",
-        summary="Add a person to the organisation with roles (its admins)",
+        summary="Add a person to the organisation with roles (its admins); one without a login is mailed an invitation",
         status_code=201,
         **secured("organisations:write", roles=["admin"], member_of_path_org=True, errors=[404, 409, 422]),
     )
@@ -54,7 +54,16 @@ class MemberController(Controller):
         idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> Response[Member]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        member = await members.add_member(request.app.state.db, actor(principal), org_id, data, key)
+        settings = request.app.state.settings
+        member = await members.add_member(
+            request.app.state.db,
+            actor(principal),
+            org_id,
+            data,
+            key,
+            invite_url=settings.issuer,  # a person without a password gets an invitation to choose one
+            invitation_ttl=settings.invitation_ttl,
+        )
         return _with_etag(member, 201)
 
     @get(

@@ -27,8 +27,10 @@ from api.errors import invalid_params, problems, validation_detail
 from api.oauth import pages, pre_authorized
 from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
 from api.oauth.server import GuildhallAuthorizationServer, HttpRequest, authorization_server, in_thread
+from api.pages import design
 from api.ratelimit import enforce
 from domain import keys
+from domain.accounts.totp import check_second_factor
 from domain.credentials.oid4vci.metadata import PRE_AUTHORIZED_GRANT
 from domain.errors import InvalidInput, RateLimited
 from domain.oauth.principals import Principal
@@ -87,6 +89,7 @@ class AuthorizeForm(msgspec.Struct):
     signature: str | None = None
     email: str = ""
     password: str = ""
+    one_time_code: str = ""  # TOTP or a recovery code: the token then records amr ["pwd", "otp"]
     decision: str = "deny"
 
 
@@ -186,6 +189,11 @@ _OAUTH_ENDPOINT: dict[str, Any] = {
 }
 # Client authentication, or none for a public client (which names itself with client_id in the form).
 _CLIENT_AUTH_OR_PUBLIC: list[dict[str, list[str]]] = [{CLIENT_AUTH_SCHEME: []}, {}]
+
+
+def _language(request: Request[Any, Any, Any]) -> str:
+    """The browser's language, when the pages speak it (the person is not known before they sign in)."""
+    return design.language_of(request.headers.get("accept-language"))
 
 
 def _client_ip(request: Request[Any, Any, Any]) -> str:
@@ -317,7 +325,7 @@ class OAuthController(Controller):
                 grant = await in_thread(server.get_consent_grant, http)
             except OAuth2Error as error:
                 return _authorization_error(server, error)
-            return await _consent_page(server, grant)
+            return await _consent_page(server, grant, language=_language(request))
 
     @post(
         "/authorize",
@@ -351,6 +359,7 @@ class OAuthController(Controller):
                 return _authorization_error(server, error)
             if data.decision != "allow":
                 return await _authorization_response(server, grant, None)
+            language = _language(request)
             try:
                 # Per address (password spraying over many accounts), then per address and account (guessing one
                 # account's password), the account in the one canonical form its lookup uses.
@@ -361,11 +370,23 @@ class OAuthController(Controller):
                 await enforce(state.redis, "login", subject, settings.login_rate_limit, fail_open=False)
             except RateLimited as limited:
                 headers = {"Retry-After": str(limited.retry_after)}
-                return await _consent_page(server, grant, data.email, limited.message, 429, headers)
+                return await _consent_page(server, grant, data.email, limited.message, 429, headers, language)
             person_id = await check_login(server.conn, data.email, data.password)
             if person_id is None:
-                return await _consent_page(server, grant, data.email, "The e-mail address or password is wrong.", 400)
-            return await _authorization_response(server, grant, Person(person_id))
+                wrong_login = design.text(language, "wrong_login")
+                return await _consent_page(server, grant, data.email, wrong_login, 400, language=language)
+            amr: tuple[str, ...] = ("pwd",)
+            if data.one_time_code.strip():
+                try:
+                    await enforce(state.redis, "totp", str(person_id), settings.totp_rate_limit, fail_open=False)
+                except RateLimited as limited:
+                    headers = {"Retry-After": str(limited.retry_after)}
+                    return await _consent_page(server, grant, data.email, limited.message, 429, headers, language)
+                if not await check_second_factor(server.conn, settings.master_key, person_id, data.one_time_code):
+                    wrong = design.text(language, "wrong_code")
+                    return await _consent_page(server, grant, data.email, wrong, 400, language=language)
+                amr = ("pwd", "otp")
+            return await _authorization_response(server, grant, Person(person_id, amr))
 
 
 class MetadataController(Controller):
@@ -425,6 +446,7 @@ async def _consent_page(
     error: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    language: str = "en",
 ) -> Response[str]:
     client = grant.client
     organisation = await fetch_organisation(server.conn, client.organisation_id)
@@ -444,4 +466,5 @@ async def _consent_page(
         error=error,
         status_code=status_code,
         headers=headers,
+        language=language,
     )

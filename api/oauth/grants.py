@@ -97,6 +97,7 @@ class Person:
     """The resource owner authlib passes around as ``user``."""
 
     id: UUID
+    amr: tuple[str, ...] = ("pwd",)  # how they signed in (RFC 8176): "pwd", and "otp" with a second factor
 
     def get_user_id(self) -> str:
         return str(self.id)
@@ -128,8 +129,13 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     def get_jti(self, client: OAuthClient, grant_type: str, user: Person | None, scope: str) -> str:
         return secrets.token_urlsafe(24)
 
-    def get_extra_claims(self, client: OAuthClient, grant_type: str, user: Person | None, scope: str) -> dict[str, str]:
-        return {"org": str(client.organisation_id)}
+    def get_extra_claims(
+        self, client: OAuthClient, grant_type: str, user: Person | None, scope: str
+    ) -> dict[str, str | list[str]]:
+        claims: dict[str, str | list[str]] = {"org": str(client.organisation_id)}
+        if user is not None:
+            claims["amr"] = list(user.amr)  # RFC 8176, as in OpenID Connect: how the person signed in
+        return claims
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]
@@ -182,6 +188,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             scope=request.scope,
             code_challenge=request.payload.data["code_challenge"],
             code_challenge_method=request.payload.data["code_challenge_method"],
+            amr=list(request.user.amr),
             ttl=self.server.settings.authorization_code_ttl,
             credential_offer_id=offer_id,
         )
@@ -195,7 +202,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         self.server.run(tokens.mark_authorization_code_used, self.server.conn, authorization_code)
 
     def authenticate_user(self, authorization_code: tokens.AuthorizationCode) -> Person:
-        return Person(authorization_code.person_id)
+        return Person(authorization_code.person_id, tuple(authorization_code.amr))
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -210,7 +217,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         return self.server.run(tokens.take_refresh_token, self.server.conn, refresh_token, actor)
 
     def authenticate_user(self, refresh_token: StoredToken) -> Person | None:
-        return Person(refresh_token.person_id) if refresh_token.person_id else None
+        return Person(refresh_token.person_id, tuple(refresh_token.amr)) if refresh_token.person_id else None
 
     def revoke_old_credential(self, refresh_token: StoredToken) -> None:
         self.server.run(tokens.mark_refresh_token_used, self.server.conn, refresh_token)

@@ -23,6 +23,8 @@ import msgspec
 from litestar import Response
 from litestar.enums import MediaType
 
+from api.pages import design
+
 # The authorization request parameters that the form carries and the signature covers.
 AUTHORIZATION_PARAMETERS = (
     "response_type",
@@ -75,17 +77,7 @@ def origin(uri: str) -> str | None:
 
 def _headers(redirect_uri: str | None) -> dict[str, str]:
     # form-action must admit the redirect that follows the POST; nothing else may load or frame.
-    form_action = " ".join(filter(None, ["'self'", redirect_uri and origin(redirect_uri)]))
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; "
-            "frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Frame-Options": "DENY",
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    }
+    return design.headers(redirect_uri and origin(redirect_uri))
 
 
 def consent_page(
@@ -99,11 +91,26 @@ def consent_page(
     error: str | None = None,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> Response[str]:
-    """The consent and sign-in form; ``error`` (a failed sign-in) is announced to screen readers."""
+    """The consent and sign-in form in ``language``; ``error`` (a failed sign-in) is announced to screen
+    readers."""
+    t = design.text
+    names = {"client": client_name, "organisation": organisation_name}
     html = _AUTHORIZE.substitute(
-        client_name=escape(client_name),
-        organisation_name=escape(organisation_name),
+        style=design.STYLE,
+        lang=escape(language),
+        t_title=t(language, "consent_title", client=client_name),
+        t_intro=t(language, "consent_intro", **names),
+        t_legend=t(language, "consent_legend"),
+        t_email=t(language, "email"),
+        t_password=t(language, "password"),
+        t_code=t(language, "code"),
+        t_code_hint=t(language, "consent_code_hint"),
+        t_allow=t(language, "allow"),
+        t_deny=t(language, "deny"),
+        t_return=t(language, "consent_return", origin=origin(redirect_uri) or redirect_uri),
+        t_forgot=t(language, "forgot"),
         scope_items="\n".join(
             f"<li><strong>{escape(text)}</strong> <code>{escape(name)}</code></li>" for name, text in scopes
         ),
@@ -114,7 +121,6 @@ def consent_page(
             for name, value in hidden_fields.items()
         ),
         email=escape(email),
-        redirect_origin=escape(origin(redirect_uri) or redirect_uri),
     )
     return Response(
         html,
@@ -126,5 +132,5 @@ def consent_page(
 
 def error_page(title: str, message: str, status_code: int = 400) -> Response[str]:
     """An error shown to the person instead of a redirect, when the redirect cannot be trusted."""
-    html = _ERROR.substitute(title=escape(title), message=escape(message))
+    html = _ERROR.substitute(style=design.STYLE, title=escape(title), message=escape(message))
     return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=_headers(None))

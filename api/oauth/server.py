@@ -161,6 +161,7 @@ class GuildhallAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             expires_at=claims["exp"],
             refresh_token=token.get("refresh_token"),
             refresh_ttl=self.settings.refresh_token_ttl,
+            amr=list(request.user.amr) if request.user else [],
         )
         self.run(tokens.store_token, self.conn, new_token)
         code = request.authorization_code

@@ -287,6 +287,7 @@ def _require(
 async def _cosign_one(w: Write, principal: Principal, row: Mapping[str, Any], context: HandlerContext) -> str:
     cosigner = row["cosigner_id"]
     _require(principal, row, cosigner, SIGNATORY, "the co-signer's signatories co-sign a credential")
+    principal.require_second_factor(cosigner, "co-sign a credential")
     if row["state"] == "issued":
         return "already_cosigned"
     if row["state"] != "awaiting_cosignature":
@@ -403,6 +404,7 @@ async def revoke(
     async with write(db, principal.actor(), dispatcher=dispatcher) as w:
         row = await _locked(w, credential_id)
         acting = _acting_party(principal, row)
+        principal.require_second_factor(acting, "revoke a credential or withdraw a signature")
         if acting == row["awarding_body_id"]:
             if row["state"] == "revoked":
                 raise Conflict(f"credential {credential_id} is already revoked")

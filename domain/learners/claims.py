@@ -17,6 +17,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
+from domain.accounts.service import person_row, send_verification
 from domain.attempts.models import Attempt, AttemptPage
 from domain.db import Connection, Database
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -84,6 +85,7 @@ class LearnerRecordPage(Page):
 class ClaimResult(Model):
     person_id: UUID
     person_created: bool
+    email_verified: bool  # a new login is not: a link to confirm the address is mailed to it
     learner_id: UUID
     learner_records: list[LearnerRecord]  # the person's records (the first 100; all at /me/learner-records)
 
@@ -158,7 +160,9 @@ async def issue_code(
     )
 
 
-async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key: bytes) -> ClaimResult:
+async def claim(
+    db: Database, request_id: str | None, data: LearnerClaim, *, key: bytes, public_url: str | None = None
+) -> ClaimResult:
     """Uses the code once and links its learner record to a person, in one transaction: a refusal
     (wrong password, weak password, a record claimed meanwhile) leaves the code usable."""
     hashed = _stored_forms(data.code, key)
@@ -178,6 +182,8 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key
         w.actor = replace(w.actor, person_id=person_id)
         if created:
             await w.audit("person.registered", "person", person_id, None, {"via": "learner_claim"})
+            if public_url is not None:  # the address is unproven until its link is followed
+                await send_verification(w, await person_row(w.conn, person_id), public_url)
         await w.audit("learner.claimed", "learner", learner["id"], provider_id, {"personId": str(person_id)})
         # Units of this record now count with the person's other records (stacking across providers).
         await w.emit(
@@ -187,9 +193,13 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key
             {"learnerId": str(learner["id"]), "personId": str(person_id)},
         )
         rows = await _record_rows(w.conn, person_id, None, MAX_LIMIT)
+        verified = bool(
+            await w.conn.fetchval("SELECT email_verified_at IS NOT NULL FROM persons WHERE id = $1", person_id)
+        )
     return ClaimResult(
         person_id=person_id,
         person_created=created,
+        email_verified=verified,
         learner_id=learner["id"],
         learner_records=[from_row(LearnerRecord, r) for r in rows[:MAX_LIMIT]],
     )

@@ -14,6 +14,12 @@ from domain.writes import Actor
 q = load_queries(__file__, "principals.sql")
 
 
+class SecondFactorRequired(Forbidden):
+    """The organisation asks for a second factor here, and the token's sign-in had none (403)."""
+
+    title = "Second factor required"
+
+
 @dataclass(frozen=True)
 class Principal:
     token_id: str
@@ -23,6 +29,9 @@ class Principal:
     person_id: UUID | None = None
     memberships: dict[UUID, frozenset[Role]] = field(default_factory=dict)
     request_id: str | None = None  # of the request this principal made, for the audit trail
+    amr: frozenset[str] = frozenset()  # how the person signed in for this token (RFC 8176): pwd, otp
+    second_factor_organisations: frozenset[UUID] = frozenset()  # whose policy asks this person for one
+    email_verified: bool = False  # the person's address (a client's own token: not a person)
 
     @property
     def is_operator(self) -> bool:
@@ -51,6 +60,19 @@ class Principal:
                 f"{organisation_id}; you hold {', '.join(sorted(held))}"
             )
 
+    def require_second_factor(self, organisation_id: UUID, action: str) -> None:
+        """Refuses ``action`` for ``organisation_id`` when its policy asks this person for a second factor and
+        the sign-in that obtained the token had none."""
+        if self.person_id is None or organisation_id not in self.second_factor_organisations or "otp" in self.amr:
+            return
+        raise SecondFactorRequired(
+            f"organisation {organisation_id} requires a second factor of its signatories and admins to {action}; "
+            "this access token comes from a sign-in with a password only. Set up an authenticator app at "
+            "/account/second-factor if you have none, then sign in again giving its code",
+            amr=sorted(self.amr),
+            organisationId=str(organisation_id),
+        )
+
     def organisations(self) -> frozenset[UUID]:
         if self.person_id is None:
             return frozenset({self.client_organisation_id})
@@ -77,4 +99,7 @@ async def principal_for_token(conn: Connection, jti: str, request_id: str | None
         person_id=row["person_id"],
         memberships={UUID(org): frozenset(roles) for org, roles in row["memberships"].items()},
         request_id=request_id,
+        amr=frozenset(row["amr"]),
+        second_factor_organisations=frozenset(row["second_factor_organisations"]),
+        email_verified=row["email_verified"],
     )

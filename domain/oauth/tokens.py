@@ -38,6 +38,7 @@ class AuthorizationCode:
     scope: str
     code_challenge: str
     code_challenge_method: str
+    amr: list[str]
     credential_offer_id: UUID | None = None  # OpenID4VCI: the offer the authorization named (issuer_state)
 
     @property
@@ -67,6 +68,7 @@ class StoredToken:
     expired: bool
     revoked: bool  # revoked, or its client disabled
     used: bool  # a refresh token already exchanged
+    amr: list[str]  # how the person signed in (RFC 8176); empty for a client's own tokens
 
     @property
     def active(self) -> bool:
@@ -96,6 +98,7 @@ class NewToken:
     expires_at: int  # the JWT's exp, seconds since the epoch
     refresh_token: str | None
     refresh_ttl: int
+    amr: list[str]
 
 
 async def store_authorization_code(
@@ -108,6 +111,7 @@ async def store_authorization_code(
     scope: str,
     code_challenge: str,
     code_challenge_method: str,
+    amr: list[str],
     ttl: int,
     credential_offer_id: UUID | None = None,
 ) -> None:
@@ -121,6 +125,7 @@ async def store_authorization_code(
         code_challenge,
         code_challenge_method,
         ttl,
+        amr,
         credential_offer_id,
     )
 
@@ -159,6 +164,7 @@ async def store_token(conn: Connection, token: NewToken) -> None:
         token.expires_at,
         token.refresh_token and hash_secret(token.refresh_token),
         token.refresh_ttl,
+        token.amr,
     )
 
 

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from domain.db import Connection, Database
 from domain.errors import Conflict, NotFound, PreconditionFailed
+from domain.organisations.invitations import InvitationCreate, invite
 from domain.organisations.models import Member, MemberCreate, MemberPage, MemberUpdate
 from domain.organisations.service import fetch_organisation
 from domain.pagination import decode_cursor, next_cursor
@@ -41,9 +42,17 @@ async def list_members(db: Database, organisation_id: UUID, *, cursor: str | Non
 
 
 async def add_member(
-    db: Database, actor: Actor, organisation_id: UUID, data: MemberCreate, idempotency: IdempotencyKey | None = None
+    db: Database,
+    actor: Actor,
+    organisation_id: UUID,
+    data: MemberCreate,
+    idempotency: IdempotencyKey | None = None,
+    *,
+    invite_url: str | None = None,
+    invitation_ttl: int = 7 * 24 * 3600,
 ) -> Member:
-    """Adds a person, found by e-mail or created, to the organisation."""
+    """Adds a person, found by e-mail or created, to the organisation. With ``invite_url`` (the public URL), a
+    person without a password is sent an invitation, through which they choose one."""
     async with write(db, actor, idempotency=idempotency) as w:
         if w.replayed is not None:
             return w.replay(Member)
@@ -62,6 +71,16 @@ async def add_member(
                 personId=str(person_id),
             )
         await w.audit("member.added", "member", person_id, organisation_id, {"roles": sorted(set(data.roles))})
+        if invite_url is not None and person["password_hash"] is None:
+            open_invitation = await w.conn.fetchval(
+                "SELECT 1 FROM invitations WHERE organisation_id = $1 AND email_canonical = $2 "
+                "AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()",
+                organisation_id,
+                canonical_email(data.email),
+            )
+            if not open_invitation:
+                invitation = InvitationCreate(email=data.email, name=data.name, roles=data.roles)
+                await invite(w, organisation_id, invitation, invite_url, invitation_ttl)
         member = await _fetch_member(w.conn, organisation_id, person_id)
         await w.remember(member)
     return member

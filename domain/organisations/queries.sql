@@ -44,7 +44,7 @@ SELECT kind FROM organisations WHERE id = $1;
 -- name: upsert_person
 INSERT INTO persons (email, name, email_canonical) VALUES ($1, $2, $3)
 ON CONFLICT (email_canonical) DO UPDATE SET email = persons.email
-RETURNING id, self_registered;
+RETURNING id, self_registered, password_hash;
 
 -- name: insert_member
 INSERT INTO members (organisation_id, person_id, roles)

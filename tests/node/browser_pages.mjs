@@ -1,9 +1,12 @@
 // Opens pages in a real headless Chromium (Debian's, driven by playwright-core) and says what a person would see.
 //
 // stdin:  {"executablePath": "/usr/bin/chromium", "visits": [{"name", "url", "width", "height",
-//          "waitForSelector"?: css, "waitForCount"?: n, "scrollThrough"?: bool, "screenshot"?: path}]}
+//          "waitForSelector"?: css, "waitForCount"?: n, "scrollThrough"?: bool, "screenshot"?: path,
+//          "fill"?: {css: value}, "submit"?: css (clicked after filling; what follows is the page then shown),
+//          "tabs"?: n (Tab presses: the focus order and whether each focused element shows a focus outline)}]}
 // stdout: {"visits": [{"name", "url", "status", "width", "innerWidth", "scrollWidth", "text", "operationIds",
-//          "consoleErrors", "pageErrors", "waited"}], "blocked": [urls], "loaded": [urls]}
+//          "consoleErrors", "pageErrors", "waited", "lang", "unlabelled", "focusOrder"}], "blocked": [urls],
+//          "loaded": [urls]}
 //
 // Only this machine is reachable: every request to another host is aborted (and listed in "blocked"), and
 // Chromium's own resolver knows no name but localhost, so nothing can reach the internet behind our back.
@@ -51,7 +54,27 @@ try {
     });
     page.on("pageerror", (error) => pageErrors.push(String(error)));
     await page.setViewportSize({ width: visit.width, height: visit.height ?? 900 });
-    const response = await page.goto(visit.url, { waitUntil: "load", timeout: 60_000 });
+    let response = await page.goto(visit.url, { waitUntil: "load", timeout: 60_000 });
+    const focusOrder = [];
+    for (let press = 0; press < (visit.tabs ?? 0); press++) {
+      await page.keyboard.press("Tab");
+      focusOrder.push(await page.evaluate(() => {
+        const element = document.activeElement;
+        const style = element ? getComputedStyle(element) : null;
+        return {
+          id: element ? element.id || element.getAttribute("name") || element.tagName.toLowerCase() : null,
+          outline: style ? style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2 : false,
+        };
+      }));
+    }
+    for (const [selector, value] of Object.entries(visit.fill ?? {})) await page.fill(selector, value);
+    if (visit.submit) {
+      const [navigated] = await Promise.all([
+        page.waitForNavigation({ waitUntil: "load", timeout: 60_000 }),
+        page.click(visit.submit),
+      ]);
+      response = navigated;
+    }
     let waited = null;
     if (visit.waitForSelector) {
       try {
@@ -86,12 +109,18 @@ try {
       await page.waitForTimeout(60);
     }
     const seen = {
+      lang: await page.evaluate(() => document.documentElement.lang),
+      unlabelled: await page.evaluate(() =>
+        [...document.querySelectorAll("input:not([type=hidden]):not([hidden]), select, textarea")]
+          .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label"))
+          .map((e) => e.name || e.id)),
+      focusOrder,
       innerWidth: await page.evaluate(() => window.innerWidth),
       scrollWidth,
       text: visit.scrollThrough ? text.slice(0, 200_000) : text,
       operationIds: [...operationIds],
     };
-    if (visit.screenshot) await page.screenshot({ path: visit.screenshot, fullPage: false });
+    if (visit.screenshot) await page.screenshot({ path: visit.screenshot, fullPage: visit.fullPage ?? false });
     results.push({
       name: visit.name, url: visit.url, status: response ? response.status() : null, width: visit.width, waited,
       ...seen, consoleErrors, pageErrors,
