@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.attempts import service
 from domain.attempts.models import AttemptCreate
-from domain.db import Database, _init_connection, _keep_connection
+from domain.db import Database, _init_connection, _keep_connection, statement_cache_size_from_env
 from domain.errors import Conflict, IdempotencyKeyReused
 from domain.writes import Actor, IdempotencyKey
 from tests.conftest import Bootstrap, Integrator
@@ -46,7 +46,14 @@ class CountingDatabase(Database):
             await _init_connection(conn)
             conn.add_query_logger(lambda logged: statements.append(logged.query))
 
-        pool = await asyncpg.create_pool(url, min_size=size, max_size=size, init=init, reset=_keep_connection)
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=size,
+            max_size=size,
+            init=init,
+            reset=_keep_connection,
+            statement_cache_size=statement_cache_size_from_env(),
+        )
         assert pool is not None
         database = cls(pool)
         database.statements = statements
