@@ -317,7 +317,6 @@ async def record_known(
     except InvalidInput:
         return None
     new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
-    answer = new.answer(actor)
     async with db.connection() as conn:
         stored = await conn.fetchrow(
             q.record_attempt_at_once,
@@ -327,7 +326,7 @@ async def record_known(
             latest_id,
             *new.events_and_audit(actor, audit, None),
             *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
-            answer if idempotency else None,
+            new.answer(actor) if idempotency else None,
         )
     if stored["replayed"]:
         if not stored["same_request"]:
