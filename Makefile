@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test lint schema node
+.PHONY: install run test test-pgbouncer lint schema node
 
 install: $(STAMP)
 
@@ -30,6 +30,16 @@ run: install
 # Uses DATABASE_URL / REDIS_URL when set, else embedded servers (tests/services.py).
 test: install node lint
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
+
+# The end-to-end tests again, every connection through a real PgBouncer in transaction mode (tests/pgbouncer.py
+# starts the machine's package on a free loopback port); .ci/run runs it after `make test`.
+PGBOUNCER_TESTS := tests/test_attempts.py tests/test_attempts_concurrency.py tests/test_attempts_one_round_trip.py \
+	tests/test_attempts_keyed_one_round_trip.py tests/test_credentials_lifecycle.py tests/test_credentials_festo.py \
+	tests/test_oauth_client_credentials.py tests/test_oauth_authorization_code.py \
+	tests/test_oauth_introspection_and_revocation.py tests/test_webhooks.py tests/test_issuing_faults.py \
+	tests/test_status_lists.py
+test-pgbouncer: install node
+	GUILDHALL_TEST_PGBOUNCER=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) $(PGBOUNCER_TESTS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ import msgspec
 
 from api.settings import Settings, SettingsError
 from domain import migrations, people
-from domain.db import Database
+from domain.db import Database, statement_cache_size_from_env
 from domain.errors import DomainError, NotFound
 from domain.organisations.models import OrganisationKind
 from domain.writes import Actor, write
@@ -52,11 +52,14 @@ def _settings() -> Settings:
         raise InputError(str(exc)) from exc
 
 
-def _database_url() -> str:
-    """DATABASE_URL, or the embedded PostgreSQL of a running `guildhall dev` (`make run`)."""
+def _database_url(*, session: bool = False) -> str:
+    """DATABASE_URL, or the embedded PostgreSQL of a running `guildhall dev` (`make run`). ``session``: for work
+    that needs a session of its own (migrations hold a session advisory lock), DATABASE_DIRECT_URL when set —
+    a direct connection where DATABASE_URL goes through PgBouncer in transaction mode."""
     from api.dev import running_dev_database
 
-    url = os.environ.get("DATABASE_URL") or running_dev_database()
+    direct = os.environ.get("DATABASE_DIRECT_URL") if session else None
+    url = direct or os.environ.get("DATABASE_URL") or running_dev_database()
     if not url:
         raise InputError(
             "set DATABASE_URL in the environment (without it, the embedded PostgreSQL of a running `make run` is used)"
@@ -263,7 +266,7 @@ def migrate(show_status: bool, dump_schema: Path | None, fresh: bool) -> None:
             {"applied": state.applied, "pending": state.pending, "unknown": state.unknown, "current": state.current}
         )
     else:
-        applied = _run(migrations.migrate(_database_url()))
+        applied = _run(migrations.migrate(_database_url(session=True)))
         for version in applied:
             _echo_json({"applied": version})
         if recanonicalised := _run(_with_db(_database_url(), _recanonicalise)):
@@ -279,7 +282,7 @@ async def _recanonicalise(db: Database) -> int:
 
 
 async def _status(url: str) -> migrations.MigrationStatus:
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url, statement_cache_size=statement_cache_size_from_env())
     try:
         return await migrations.status(conn)
     finally:
@@ -294,7 +297,7 @@ def _dump_schema(path: Path, fresh: bool) -> None:
             with dev_module.embedded_postgres(dev_module.data_dir() / "postgres") as server_url:
                 text = _run(dev_module.scratch_schema(server_url))
         else:
-            text = _run(dev_module.dump_schema(_database_url()))
+            text = _run(dev_module.dump_schema(_database_url(session=True)))
     except dev_module.SchemaDumpError as exc:
         raise click.ClickException(str(exc)) from exc
     path.write_text(text, encoding="utf-8")

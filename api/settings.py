@@ -10,6 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from domain.db import DEFAULT_STATEMENT_CACHE_SIZE
 from domain.webhooks.delivery import DEFAULT_RETRY_SCHEDULE, MAX_TIMEOUT
 from domain.webhooks.urls import LOOPBACK_NETWORKS, IPNetwork
 
@@ -48,8 +49,13 @@ class Settings:
     authorization_code_ttl: int = 60
     db_pool_min: int = 2
     db_pool_max: int = 10
-    # 0 when PostgreSQL is reached through PgBouncer in transaction mode.
-    db_statement_cache_size: int = 100
+    # 0 when PostgreSQL is reached through PgBouncer in transaction mode (before 1.21, or without
+    # max_prepared_statements): a named prepared statement lives in one server connection, and PgBouncer hands
+    # each transaction whichever one is free. asyncpg then parses each statement anew (see README, Scaling out).
+    db_statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE
+    # A direct connection (not through a transaction-pooling PgBouncer) for what needs a session of its own:
+    # `guildhall migrate` holds a session advisory lock. None: database_url is direct.
+    database_direct_url: str | None = None
     token_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(60, 60))
     login_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(10, 60))  # per address and account
     login_address_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(30, 300))  # per address
@@ -91,6 +97,11 @@ class Settings:
         return self.mail_from or default_sender(self.public_url)
 
     @property
+    def session_database_url(self) -> str:
+        """Where work that needs a session (a session advisory lock, LISTEN) connects."""
+        return self.database_direct_url or self.database_url
+
+    @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")
 
@@ -119,6 +130,7 @@ class Settings:
             "public_url": env.get("GUILDHALL_PUBLIC_URL", f"http://127.0.0.1:{port}"),
             "environment": env.get("GUILDHALL_ENV", "production"),
             "log_level": env.get("LOG_LEVEL", "INFO").upper(),
+            "database_direct_url": env.get("DATABASE_DIRECT_URL") or None,
         }
         for name, attr in (
             ("ACCESS_TOKEN_TTL", "access_token_ttl"),
@@ -131,6 +143,8 @@ class Settings:
                     values[attr] = int(env[name])
                 except ValueError as exc:
                     raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
+                if values[attr] < 0:  # type: ignore[operator]
+                    raise SettingsError(f"{name} must not be negative, got {env[name]!r}")
         if smtp_url := env.get("SMTP_URL"):
             from domain.mail.sending import SmtpServer
 

@@ -249,16 +249,21 @@ class Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         return cls(reader, writer, port)
 
-    async def post(self, path: str, authorization: str | None, body: bytes) -> int:
-        """Sends a JSON POST and reads the whole answer within 10 s; its status."""
-        return (await asyncio.wait_for(self._post(path, authorization, body), 10))[0]
+    async def post(self, path: str, authorization: str | None, body: bytes, idempotency_key: str | None = None) -> int:
+        """Sends a JSON POST (with an ``Idempotency-Key``, if given) and reads the whole answer within 10 s; its
+        status."""
+        return (await asyncio.wait_for(self._post(path, authorization, body, idempotency_key), 10))[0]
 
     async def post_reading(self, path: str, authorization: str | None, body: bytes) -> tuple[int, bytes]:
         """Sends a JSON POST; its status and body, within 10 s."""
         return await asyncio.wait_for(self._post(path, authorization, body), 10)
 
-    async def _post(self, path: str, authorization: str | None, body: bytes) -> tuple[int, bytes]:
+    async def _post(
+        self, path: str, authorization: str | None, body: bytes, idempotency_key: str | None = None
+    ) -> tuple[int, bytes]:
         auth = f"Authorization: {authorization}\r\n" if authorization else ""
+        if idempotency_key is not None:
+            auth += f"Idempotency-Key: {idempotency_key}\r\n"
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{auth}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"

@@ -68,7 +68,13 @@ async def drive(port: int, path: str, concurrency: int, seconds: float, probe: C
     return phase
 
 
-async def serve_and_load(url: str, workers: int, args: argparse.Namespace, folder: Path) -> list[tuple[str, Phase]]:
+async def serve_and_load(
+    url: str,
+    workers: int,
+    args: argparse.Namespace,
+    folder: Path,
+    paths: tuple[str, ...] = ("/echo", "/row", "/rows"),
+) -> list[tuple[str, Phase]]:
     port = free_port()
     command = [
         *("-m", "uvicorn", "bench.floor_app:create_app", "--factory", "--port", str(port)),
@@ -79,7 +85,7 @@ async def serve_and_load(url: str, workers: int, args: argparse.Namespace, folde
     with processes([command], env, [folder / f"floor-{workers}.log"], program=sys.executable) as [server]:
         await wait_listening(port, server.pid)
         probe = CpuProbe(url, {"api": server.pid}, {"load": os.getpid()})
-        for path in ("/echo", "/row", "/rows"):
+        for path in paths:
             for concurrency in args.concurrency:
                 results.append((path, await drive(port, path, concurrency, args.seconds, probe)))
     return results

@@ -23,11 +23,12 @@ import asyncio
 import itertools
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -176,11 +177,20 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 async def drive(
-    base: str, seeded: Seeded, concurrency: int, seconds: float, warm_up: float, probe: CpuProbe | None = None
+    base: str,
+    seeded: Seeded,
+    concurrency: int,
+    seconds: float,
+    warm_up: float,
+    probe: CpuProbe | None = None,
+    *,
+    keyed: bool = True,
 ) -> Phase:
-    """``concurrency`` clients, each posting one attempt after another on a keep-alive connection of its own;
-    only what runs wholly after the warm-up counts. ``probe`` measures the CPU used within the window."""
+    """``concurrency`` clients, each posting one attempt after another on a keep-alive connection of its own,
+    each with an ``Idempotency-Key`` of its own when ``keyed`` (as a careful integrator sends); only what runs
+    wholly after the warm-up counts. ``probe`` measures the CPU used within the window."""
     phase = Phase(concurrency, seconds)
+    keys = secrets.token_hex(6)  # unique across phases and runs
     path = f"/organisations/{seeded.provider_id}/attempts"
     turn = itertools.count()
     async with httpx.AsyncClient(base_url=base, timeout=10) as http:
@@ -198,7 +208,7 @@ async def drive(
             try:
                 if connection is None:
                     connection = await asyncio.wait_for(Connection.open(port), 10)
-                status = await connection.post(path, authorization, body)
+                status = await connection.post(path, authorization, body, f"{keys}-{n}" if keyed else None)
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 connection, status = None, 0  # 0: the connection failed; a new one is opened
             done = time.perf_counter()
@@ -243,6 +253,13 @@ def _attempt(learner_id: str, enrolment_id: str, n: int) -> dict[str, Any]:
 # --- Putting it together --------------------------------------------------------------------------
 
 
+@dataclass
+class Results:
+    recording: list[Phase]  # the API on PostgreSQL directly
+    pooled: list[Phase] = field(default_factory=list)  # the API through PgBouncer in transaction mode
+    floor: list[tuple[str, Phase]] = field(default_factory=list)  # bench/floor_app.py's /rows and /row
+
+
 async def main(args: argparse.Namespace) -> int:
     admin_url = os.environ.get("DATABASE_URL")
     if not admin_url:
@@ -253,21 +270,45 @@ async def main(args: argparse.Namespace) -> int:
         url = await fresh_database(admin_url, BENCH_DATABASE)
         try:
             p = await measure_p(url, args.pgbench_seconds or max(1, round(args.seconds)), folder)
+            floor = await _floor(url, folder, args) if args.floor else []
             async with redis_for_bench(folder) as redis_url:
                 try:
-                    phases = await _run_load(url, redis_url, folder, args)
+                    results = await _run_load(url, redis_url, folder, args)
                 finally:
                     await forget_jobs(redis_url, url)
-            await _report(url, p, phases, args)
+            results.floor = floor
+            await _report(url, p, results, args)
         finally:
             await drop_database(admin_url, BENCH_DATABASE)
     return 0
 
 
-async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Namespace) -> list[Phase]:
+async def _floor(url: str, folder: Path, args: argparse.Namespace) -> list[tuple[str, Phase]]:
+    """The yardsticks, in the same run and database: bench/floor_app.py's ``/rows`` (one INSERT in BEGIN …
+    COMMIT) and ``/row`` (the INSERT alone), served as Guildhall is, at each concurrency."""
+    from bench import floor
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE floor_rows (id bigserial PRIMARY KEY, payload text NOT NULL)")
+    finally:
+        await conn.close()
+    floor_args = argparse.Namespace(concurrency=args.concurrency, seconds=args.seconds)
+    try:
+        return await floor.serve_and_load(url, args.workers, floor_args, folder, paths=("/rows", "/row"))
+    finally:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DROP TABLE floor_rows")
+        finally:
+            await conn.close()
+
+
+async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Namespace) -> Results:
     provider_id, chamber_id, clients = await seed_clients(url)
     port = free_port()
-    env = child_environment(url, redis_url, new_master_key(), port)
+    key = new_master_key()
+    env = child_environment(url, redis_url, key, port)
     with api_server(env, port, args.workers, folder / "api.log") as (base, pid):
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             programme_id = await seed_programme(http, provider_id, chamber_id, clients)
@@ -275,16 +316,36 @@ async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Names
             enrolments = await seed_learners(http, provider_id, programme_id, recorder, args.learners)
         seeded = Seeded(provider_id, *clients["recorder"], enrolments)
         warm_up = min(2.0, args.seconds / 5)
-        await prime(url, base, seeded, max(args.concurrency), warm_up)
+        await prime(url, base, seeded, max(args.concurrency), warm_up, keyed=args.keys)
         probe = CpuProbe(url, {"api": pid}, {"load": os.getpid()})
-        return [await drive(base, seeded, c, args.seconds, warm_up, probe) for c in args.concurrency]
+        results = Results(
+            [await drive(base, seeded, c, args.seconds, warm_up, probe, keyed=args.keys) for c in args.concurrency]
+        )
+    if args.pgbouncer:
+        from tests.pgbouncer import available, pgbouncer, through
+
+        if not available():
+            print("pgbouncer is not installed: the run through PgBouncer is left out", file=sys.stderr)
+            return results
+        with pgbouncer(url) as bouncer:
+            port = free_port()
+            pooled = child_environment(through(url, bouncer), redis_url, key, port)
+            pooled.update({"DB_STATEMENT_CACHE_SIZE": "0", "DATABASE_DIRECT_URL": url})
+            with api_server(pooled, port, args.workers, folder / "api-pgbouncer.log") as (base, pid):
+                await drive(base, seeded, max(args.concurrency), warm_up, 0, keyed=args.keys)  # the pools fill
+                probe = CpuProbe(url, {"api": pid}, {"load": os.getpid()})
+                results.pooled = [
+                    await drive(base, seeded, c, args.seconds, warm_up, probe, keyed=args.keys)
+                    for c in args.concurrency
+                ]
+    return results
 
 
-async def prime(url: str, base: str, seeded: Seeded, concurrency: int, seconds: float) -> None:
+async def prime(url: str, base: str, seeded: Seeded, concurrency: int, seconds: float, *, keyed: bool) -> None:
     """Records attempts for a while, then ANALYZEs, as autovacuum soon does on a live database: planned on the
     fresh database's empty tables, the server's cached generic plans count a learner's attempts by scanning
     every attempt at the programme version (attempts_version_idx), and keep doing so as the table grows."""
-    await drive(base, seeded, concurrency, seconds, 0)
+    await drive(base, seeded, concurrency, seconds, 0, keyed=keyed)
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("ANALYZE")  # invalidates the cached plans: the next executions plan afresh
@@ -292,13 +353,14 @@ async def prime(url: str, base: str, seeded: Seeded, concurrency: int, seconds: 
         await conn.close()
 
 
-async def _report(url: str, p: float, phases: list[Phase], args: argparse.Namespace) -> None:
+async def _report(url: str, p: float, results: Results, args: argparse.Namespace) -> None:
     conn = await asyncpg.connect(url)
     try:
         version = await conn.fetchval("SHOW server_version")
         counts = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM attempts) AS attempts, (SELECT count(*) FROM outbox) AS events, "
             "(SELECT count(*) FROM audit_log WHERE action = 'attempt.recorded') AS audited, "
+            "(SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL) AS answers, "
             "(SELECT count(*) FROM (SELECT FROM attempts GROUP BY learner_id, version_id, unit_key, attempt_number "
             "HAVING count(*) > 1) d) AS numbered_twice"
         )
@@ -306,36 +368,58 @@ async def _report(url: str, p: float, phases: list[Phase], args: argparse.Namesp
         await conn.close()
     print(
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, "
-        f"PostgreSQL {version}; API workers: {args.workers}; {args.learners} learners"
+        f"PostgreSQL {version}; API workers: {args.workers}; {args.learners} learners; "
+        f"{'each attempt with an Idempotency-Key' if args.keys else 'no Idempotency-Key'}"
     )
     print(f"P (pgbench, 8 clients, one {ROW_BYTES} B INSERT per transaction, synchronous commit): {p:,.0f} tps")
+    floor = {(path, phase.concurrency): phase for path, phase in results.floor}
+    rows = [("floor " + path, phase) for path, phase in results.floor]
+    rows += [("recording", phase) for phase in results.recording]
+    rows += [("via PgBouncer", phase) for phase in results.pooled]
     print(
-        f"{'clients':>7}  {'attempts/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'ratio to P':>10}  "
-        f"{'API CPU ms':>10}  {'PG CPU ms':>9}  {'load CPU ms':>11}  {'all CPU ms':>10}  errors"
+        f"{'what':<13}  {'clients':>7}  {'requests/s':>10}  {'p50 ms':>7}  {'p99 ms':>7}  {'ratio to P':>10}  "
+        f"{'of /rows':>8}  {'of /row':>7}  {'API CPU ms':>10}  {'PG CPU ms':>9}  {'load CPU ms':>11}  "
+        f"{'all CPU ms':>10}  errors"
     )
-    for phase in phases:
+    for what, phase in rows:
         errors = ", ".join(f"{status}×{n}" for status, n in sorted(phase.errors.items())) or "none"
         cpu = "  ".join(
             f"{phase.cpu_ms_per_request(part):>{width}.2f}"
             for part, width in (("api", 10), ("postgres", 9), ("load", 11), ("machine", 10))
         )
-        print(
-            f"{phase.concurrency:>7}  {phase.rate:>10,.0f}  {phase.percentile(0.5):>7.1f}  "
-            f"{phase.percentile(0.99):>7.1f}  {phase.rate / p:>10.2f}  {cpu}  {errors}"
+        fractions = "  ".join(
+            f"{_fraction(phase, floor.get((path, phase.concurrency))):>{width}}"
+            for path, width in (("/rows", 8), ("/row", 7))
         )
-    print("(CPU ms per recorded attempt within the measured window: the API's processes, the PostgreSQL backends")
-    print(" serving them, this load generator, and the whole machine — other people's processes too)")
+        print(
+            f"{what:<13}  {phase.concurrency:>7}  {phase.rate:>10,.0f}  {phase.percentile(0.5):>7.1f}  "
+            f"{phase.percentile(0.99):>7.1f}  {phase.rate / p:>10.2f}  {fractions}  {cpu}  {errors}"
+        )
+    print("(of /rows, of /row: requests/s as a fraction of the floor app's at the same number of clients, this run;")
+    print(" CPU ms per request within the measured window: the API's processes, the PostgreSQL backends serving")
+    print(" them, this load generator, and the whole machine — other people's processes too)")
     print(
-        f"stored: {counts['attempts']} attempts (warm-up included), {counts['events']} outbox events, "
-        f"{counts['audited']} audit entries; attempt numbers given twice: {counts['numbered_twice']}"
+        f"stored: {counts['attempts']} attempts (warm-ups included), {counts['events']} outbox events, "
+        f"{counts['audited']} audit entries, {counts['answers']} answers kept under Idempotency-Keys; "
+        f"attempt numbers given twice: {counts['numbered_twice']}"
     )
-    best = max(phase.rate for phase in phases) / p
-    eight = next((phase.percentile(0.99) for phase in phases if phase.concurrency == 8), None)
-    print(f"target ratio ≥ 0.30: {'met' if best >= 0.3 else 'missed'} ({best:.2f})", end="; ")
+    eight = next((phase for phase in results.recording if phase.concurrency == 8), None)
+    rows_eight = floor.get(("/rows", 8))
+    if eight is None:
+        print("targets at 8 clients: not run")
+        return
+    share = None if rows_eight is None else eight.rate / rows_eight.rate
     print(
-        "target p99 ≤ 10 ms at 8 clients: "
-        + ("not run" if eight is None else f"{'met' if eight <= 10 else 'missed'} ({eight:.1f} ms)")
+        "target ≥ 0.5 of /rows at 8 clients: "
+        + ("not measured (--no-floor)" if share is None else f"{'met' if share >= 0.5 else 'missed'} ({share:.2f})"),
+        end="; ",
     )
+    p99 = eight.percentile(0.99)
+    print(f"target p99 ≤ 10 ms at 8 clients: {'met' if p99 <= 10 else 'missed'} ({p99:.1f} ms)")
+
+
+def _fraction(phase: Phase, floor: Phase | None) -> str:
+    return "—" if floor is None or not floor.rate else f"{phase.rate / floor.rate:.2f}"
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -349,6 +433,24 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learners", type=int, default=2000, help="learners enrolled (2000)")
     parser.add_argument("--workers", type=int, default=1, help="API server processes (1, as `make run`)")
     parser.add_argument("--pgbench-seconds", type=int, default=0, help="pgbench duration (default: --seconds)")
+    parser.add_argument(
+        "--keys",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send each attempt with an Idempotency-Key of its own, as a careful integrator does (on)",
+    )
+    parser.add_argument(
+        "--floor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure bench/floor_app.py's /rows and /row in the same run, the yardsticks (on)",
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record again through a PgBouncer in transaction mode started from the machine's package (on)",
+    )
     return parser.parse_args(argv)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
@@ -12,6 +13,16 @@ import msgspec
 from domain.errors import InvalidInput
 
 Connection = asyncpg.Connection  # the type the service layer passes around
+
+# asyncpg's own default; 0 behind PgBouncer in transaction mode (api.settings: DB_STATEMENT_CACHE_SIZE).
+DEFAULT_STATEMENT_CACHE_SIZE = 100
+
+
+def statement_cache_size_from_env() -> int:
+    """``DB_STATEMENT_CACHE_SIZE``, the setting the API and worker read (api.settings), for pools made outside
+    them — command-line tools, benches, tests — so that one variable makes every pool fit PgBouncer."""
+    value = os.environ.get("DB_STATEMENT_CACHE_SIZE", "")
+    return int(value) if value.strip().isdigit() else DEFAULT_STATEMENT_CACHE_SIZE
 
 
 class EventDispatcher(Protocol):
@@ -65,9 +76,12 @@ class Database:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int | None = None
     ) -> Database:
-        # statement_cache_size=0 is what PgBouncer in transaction mode needs.
+        """A pool on ``dsn``; ``statement_cache_size`` None: DB_STATEMENT_CACHE_SIZE's (0 behind PgBouncer in
+        transaction mode, where asyncpg then sends every statement unnamed, parsed anew)."""
+        if statement_cache_size is None:
+            statement_cache_size = statement_cache_size_from_env()
         pool = await asyncpg.create_pool(
             dsn,
             min_size=min_size,

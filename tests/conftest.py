@@ -27,6 +27,12 @@ from domain.writes import Actor
 from tests import services, smtp_server
 
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test client speaks plain http
+# GUILDHALL_TEST_PGBOUNCER=1 (`make test-pgbouncer`): the app, its workers and the tests' own pools reach each
+# test database through a real PgBouncer in transaction mode (tests/pgbouncer.py) with no named prepared
+# statements, as an operator runs it; the template and the clones are made on the direct connection.
+THROUGH_PGBOUNCER = os.environ.get("GUILDHALL_TEST_PGBOUNCER") == "1"
+if THROUGH_PGBOUNCER:
+    os.environ["DB_STATEMENT_CACHE_SIZE"] = "0"  # read by Database.connect and by servers the tests start
 
 TEST_MASTER_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 BASE_URL = "http://testserver.local"
@@ -55,11 +61,32 @@ def template_database(server_urls: tuple[str, str], run_id: str) -> Iterator[str
 
 
 @pytest.fixture(scope="session")
-def worker_database(server_urls: tuple[str, str], template_database: str, run_id: str) -> Iterator[str]:
-    """This xdist worker's database, emptied before each test (far cheaper than a clone per test)."""
+def pgbouncer_port(server_urls: tuple[str, str]) -> Iterator[int | None]:
+    """This xdist worker's PgBouncer (transaction mode) in front of the server, with GUILDHALL_TEST_PGBOUNCER=1."""
+    if not THROUGH_PGBOUNCER:
+        yield None
+        return
+    from tests.pgbouncer import available, pgbouncer
+
+    assert available(), "GUILDHALL_TEST_PGBOUNCER=1 needs the pgbouncer package (apt-get install pgbouncer)"
+    with pgbouncer(server_urls[0]) as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def worker_database(
+    server_urls: tuple[str, str], template_database: str, run_id: str, pgbouncer_port: int | None
+) -> Iterator[str]:
+    """This xdist worker's database, emptied before each test (far cheaper than a clone per test); its URL goes
+    through PgBouncer with GUILDHALL_TEST_PGBOUNCER=1."""
     name = f"guildhall_test_{run_id}"
     services.run(services.clone(server_urls[0], template_database, name))
-    yield services.with_database(server_urls[0], name)
+    url = services.with_database(server_urls[0], name)
+    if pgbouncer_port is not None:
+        from tests.pgbouncer import through
+
+        url = through(url, pgbouncer_port)
+    yield url
     services.run(services.drop(server_urls[0], name))
 
 
@@ -121,6 +148,7 @@ def settings(database_url: str, redis_url: str, mail_server: tuple[smtp_server.I
         },
         db_pool_min=1,
         db_pool_max=4,
+        **({"db_statement_cache_size": 0} if THROUGH_PGBOUNCER else {}),
     )
 
 

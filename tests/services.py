@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from domain import migrations
+from domain.db import statement_cache_size_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +92,7 @@ async def drop(admin_url: str, name: str) -> None:
 
 async def empty(url: str) -> None:
     """Deletes every row a test may have written, and any migration version a test made up."""
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url, statement_cache_size=statement_cache_size_from_env())  # maybe via PgBouncer
     try:
         tables = [
             r["tablename"]

@@ -1,6 +1,7 @@
 """Recording in one round trip (``recording.record_known``): once a process holds an enrolment's unit
-specification and the decision cannot depend on earlier attempts, the function ``store_attempt`` locks and checks
-the enrolment and stores, in a transaction of its own. The answers, the numbers under concurrency, the events and
+specification, the function ``record_attempt_at_once`` locks and checks the enrolment and stores, in a
+transaction of its own (tests/test_attempts_keyed_one_round_trip.py: with an Idempotency-Key, a maximum, a
+simulation). The answers, the numbers under concurrency, the events and
 the audit entries are those of the usual way; whatever does not check out goes the usual way and gets its error."""
 
 from __future__ import annotations

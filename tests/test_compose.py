@@ -47,8 +47,8 @@ def resolve(args: list[str]) -> click.Command:
     return command
 
 
-def test_the_five_services() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "api", "worker"}
+def test_the_six_services() -> None:
+    assert set(SERVICES) == {"postgres", "pgbouncer", "redis", "migrate", "api", "worker"}
     assert sorted(OURS) == ["api", "migrate", "worker"]
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["redis"]["image"] == "redis:7"
@@ -95,8 +95,24 @@ def test_health_checks_and_start_order() -> None:
     for name in ("api", "worker"):
         assert SERVICES[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
+            "pgbouncer": {"condition": "service_started"},
             "redis": {"condition": "service_healthy"},
         }
+    assert SERVICES["pgbouncer"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_the_api_and_workers_go_through_pgbouncer_in_transaction_mode_and_migrate_goes_direct() -> None:
+    pgbouncer = SERVICES["pgbouncer"]["environment"]
+    assert pgbouncer["POOL_MODE"] == "transaction"
+    assert pgbouncer["DB_HOST"] == "postgres"
+    direct = SERVICES["migrate"]["environment"]["DATABASE_URL"]
+    assert "@postgres:5432/" in direct
+    for name in ("api", "worker"):
+        environment = SERVICES[name]["environment"]
+        assert "@pgbouncer:" in environment["DATABASE_URL"]
+        assert environment["DATABASE_DIRECT_URL"] == direct  # a session of its own, when one is needed
+        assert environment["DB_STATEMENT_CACHE_SIZE"] == "0"  # no named prepared statements through PgBouncer
+        assert Settings.from_env({**environment, "GUILDHALL_MASTER_KEY": "a" * 43}).db_statement_cache_size == 0
 
 
 def test_the_dockerfile() -> None:

@@ -255,7 +255,8 @@ async def test_two_transactions_issuing_for_one_attempt_past_the_outbox_lock_mak
 
     async def second() -> UUID | None:
         async with write(second_db, ACTOR) as w:
-            second_pid.set_result(w.conn.get_server_pid())
+            # The backend asked, not get_server_pid(): through PgBouncer that is the pooler's, not the backend's.
+            second_pid.set_result(await w.conn.fetchval("SELECT pg_backend_pid()"))
             return await issuing.issue_for_attempt(w, attempt_id, context)
 
     first_task = asyncio.create_task(first())

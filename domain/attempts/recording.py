@@ -10,17 +10,19 @@ serialised by that lock, but the first statement's snapshot predates any wait fo
 later snapshot, under the lock — counts the attempts (number, maximum) and checks that the latest standing one
 is still the one the decision saw; if not, the context is read again (now fresh) and the attempt decided anew.
 
-``record_known`` is the short way for the common case: when this process already holds the unit's specification
-and the decision cannot depend on earlier attempts, the engine decides first and one call of the function
-``store_attempt`` locks and checks the enrolment and stores, in a transaction of its own (one round trip instead
-of four). Anything that does not check out there goes the usual way, which says what is wrong.
+``record_known`` is the short way for the common case: when this process already holds the unit's specification,
+the engine decides first and one call of the function ``record_attempt_at_once`` claims the request's
+``Idempotency-Key``, locks and checks the enrolment, counts against the unit's maximum, checks that a
+simulation's runs were added to the latest standing attempt, stores, and keeps the answer under the key, in a
+transaction of its own (one round trip instead of seven with a key). Anything that does not check out there
+goes the usual way, which says what is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
@@ -42,11 +44,12 @@ from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
 from domain.attempts.models import Attempt, Source
 from domain.db import Connection, Database
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
 from domain.sql import load_queries
-from domain.writes import Actor, EventDispatcher, Write, dispatch_after_commit
+from domain.writes import Actor, EventDispatcher, IdempotencyKey, Write, dispatch_after_commit
 
 q = load_queries(__file__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # How strong each kind of supervision is; an attempt must be at least as strong as its specification asks.
 _SUPERVISION_STRENGTH = {
@@ -126,6 +129,9 @@ class _Specifications:
         self.by_unit: dict[tuple[UUID, str], Specification] = {}
         self.version_of: dict[UUID, UUID] = {}  # enrolment -> version
         self.programme_of: dict[UUID, tuple[UUID, int]] = {}  # version -> (programme, version number)
+        # (enrolment, unit) -> the latest standing attempt this process stored there and its submission (a
+        # simulation's runs so far); record_attempt_at_once checks it is still the latest before storing.
+        self.latest: dict[tuple[UUID, str], tuple[UUID, object]] = {}
 
     def known(self, enrolment_id: UUID, unit_key: str | None) -> tuple[UUID, Specification] | None:
         version_id = self.version_of.get(enrolment_id)
@@ -142,12 +148,17 @@ class _Specifications:
         specification: Specification,
         programme: tuple[UUID, int],
     ) -> None:
-        for table in (self.by_unit, self.version_of, self.programme_of):
+        for table in (self.by_unit, self.version_of, self.programme_of, self.latest):
             if len(table) >= self.limit:
                 table.clear()
         self.by_unit[(version_id, unit_key)] = specification
         self.version_of[enrolment_id] = version_id
         self.programme_of[version_id] = programme
+
+    def keep_latest(self, enrolment_id: UUID, unit_key: str, attempt_id: UUID, submission: object) -> None:
+        if len(self.latest) >= self.limit:
+            self.latest.clear()
+        self.latest[(enrolment_id, unit_key)] = (attempt_id, submission)
 
 
 _specifications = _Specifications()
@@ -266,6 +277,11 @@ async def record(
             existing = await w.conn.fetchval(q.attempt_by_dedupe_key, rec.provider_id, rec.dedupe_key)
             return Recorded(attempt_id=existing, passed=decision.passed, decision=decision, created=False)
         w.event_ids.extend(stored["event_ids"])
+        if isinstance(specification, SimulationSpecification):  # what the short way adds the next runs to
+            if corrects is None:
+                _specifications.keep_latest(rec.enrolment_id, unit_key, new.attempt_id, new.submission_json)
+            else:
+                _specifications.latest.pop((rec.enrolment_id, unit_key), None)
         return new.recorded(stored, corrects, correction_reason)
     raise Conflict(f"attempts at unit {rec.unit_key!r} are being recorded for this learner right now; send it again")
 
@@ -277,41 +293,54 @@ async def record_known(
     submission_data: object,
     audit: AuditEntry,
     dispatcher: EventDispatcher | None = None,
+    idempotency: IdempotencyKey | None = None,
 ) -> Attempt | None:
     """``record`` in one round trip, in a transaction of its own, when this process holds the specification of
-    the enrolment's unit and the decision cannot depend on earlier attempts (no maximum, no simulation runs):
-    the function ``store_attempt`` locks and checks the enrolment, then stores. None when that is not the case,
-    or when the enrolment, its version, the assessor, the supervision or the submission does not check out:
-    the caller then records the usual way, which says precisely what is wrong, in the usual order."""
+    the enrolment's unit: the function ``record_attempt_at_once`` claims the ``Idempotency-Key`` (if any), locks and
+    checks the enrolment, counts the attempts against the unit's maximum, checks that the latest standing attempt
+    is the one a simulation's runs were added to, stores, and stores the answer under the key. A key used before
+    answers what was stored (or IdempotencyKeyReused for another request). None when this process does not hold
+    what is needed, or when the enrolment, its version, the assessor, the supervision, the submission, the maximum
+    or the latest attempt does not check out: the caller then records the usual way, which says precisely what is
+    wrong, in the usual order."""
     known = _specifications.known(rec.enrolment_id, rec.unit_key)
-    if known is None or rec.dedupe_key is not None:
+    if known is None or rec.dedupe_key is not None or rec.unit_key is None:
         return None
     version_id, specification = known
     programme = _specifications.programme_of.get(version_id)
-    if (
-        programme is None
-        or rec.unit_key is None
-        or specification.max_attempts is not None
-        or isinstance(specification, SimulationSpecification)
-        or supervision_problem(specification.supervision, rec.supervision)
-    ):
+    if programme is None or supervision_problem(specification.supervision, rec.supervision):
         return None
+    runs = isinstance(specification, SimulationSpecification)
+    latest_id, latest_submission = _specifications.latest.get((rec.enrolment_id, rec.unit_key), (None, None))
     try:
-        submission, decision = _decide(specification, submission_data, None)
+        submission, decision = _decide(specification, submission_data, latest_submission if runs else None)
     except InvalidInput:
         return None
     new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
     async with db.connection() as conn:
         stored = await conn.fetchrow(
-            q.store_attempt,
-            *new.columns(actor, None, None, None),
-            None,  # no maximum
-            None,  # the latest standing attempt: not asked
+            q.record_attempt_at_once,
+            *new.columns_at_once(actor),
+            specification.max_attempts,
+            runs,
+            latest_id,
             *new.events_and_audit(actor, audit, None),
-            True,  # lock and check the enrolment here
+            *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
+            new.answer(actor) if idempotency else None,
         )
-    if not stored["known"] or stored["id"] is None:  # nothing written
+    if stored["replayed"]:
+        if not stored["same_request"]:
+            raise IdempotencyKeyReused(
+                f"the Idempotency-Key {idempotency and idempotency.key!r} was already used for a different "
+                "request; use a new key for a new request"
+            )
+        return None if stored["response"] is None else msgspec.convert(stored["response"], Attempt, strict=False)
+    if stored["id"] is None:  # nothing written
+        if not stored["fresh"]:
+            _specifications.latest.pop((rec.enrolment_id, rec.unit_key), None)
         return None
+    if runs:
+        _specifications.keep_latest(rec.enrolment_id, rec.unit_key, new.attempt_id, new.submission_json)
     await dispatch_after_commit(dispatcher or db.dispatcher, stored["event_ids"])
     return new.attempt(stored, None, None)
 
@@ -345,9 +374,27 @@ class _NewAttempt:
             corrects, correction_reason, rec.source, rec.batch_id, rec.dedupe_key, actor.client_id, actor.person_id,
         )  # fmt: skip
 
+    def columns_at_once(self, actor: Actor) -> tuple[Any, ...]:
+        """``record_attempt_at_once``'s $1 to $17."""
+        rec = self.rec
+        return (
+            self.attempt_id, rec.provider_id, rec.learner_id, rec.enrolment_id, self.version_id, self.unit_key,
+            rec.assessor_person_id, rec.assessed_at, rec.place, rec.supervision, self.submission_json, rec.evidence,
+            decision_to_json(self.decision), self.decision.passed, rec.source, actor.client_id, actor.person_id,
+        )  # fmt: skip
+
+    def answer(self, actor: Actor) -> dict[str, Any]:
+        """The answer stored under an Idempotency-Key, but for the attempt's number and time, which
+        ``record_attempt_at_once`` adds as the usual way's ``Write.remember`` would have stored them."""
+        answer: dict[str, Any] = msgspec.to_builtins(
+            self.attempt({"attempt_number": 0, "created_at": _EPOCH}, None, None)
+        )
+        del answer["attemptNumber"], answer["createdAt"]
+        return answer
+
     def events_and_audit(self, actor: Actor, audit: AuditEntry | None, corrects: UUID | None) -> tuple[Any, ...]:
-        """``store_attempt``'s $25 to $30: the decision's topic, the events' subject, the audit action, the events'
-        payload, the request id, the audit details."""
+        """``store_attempt``'s $25 to $30 (``record_attempt_at_once``'s $21 to $26): the decision's topic, the
+        events' subject, the audit action, the events' payload, the request id, the audit details."""
         rec, passed = self.rec, self.decision.passed
         payload = {
             "attemptId": str(self.attempt_id),

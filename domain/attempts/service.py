@@ -76,10 +76,9 @@ async def record_attempt(
         evidence=msgspec.to_builtins(data.evidence),
     )
     audit = AuditEntry("attempt.recorded", {"learnerId": str(data.learner_id)})
-    if idempotency is None:  # with a key, its claim and answer share the attempt's transaction: the usual way
-        known = await record_known(db, actor, recording, data.submission, audit, dispatcher)
-        if known is not None:
-            return known
+    known = await record_known(db, actor, recording, data.submission, audit, dispatcher, idempotency)
+    if known is not None:
+        return known
     async with write(db, actor, idempotency=idempotency, dispatcher=dispatcher) as w:
         if w.replayed is not None:
             return w.replay(Attempt)
