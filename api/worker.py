@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from arq.worker import Function, Worker, async_check_health, func
 
 from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, redis_settings
 from api.settings import Settings
+from api.worker_supervision import held, start_heartbeat, stop_heartbeat
 from domain import outbox
 from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
 from domain.credentials import batch as credential_batches  # noqa: F401  (batch forms of those handlers)
@@ -47,7 +49,11 @@ DELIVER_WEBHOOK = "deliver_webhook"
 SWEEP_WEBHOOKS = "sweep_webhooks"
 WEBHOOK_SWEEP_INTERVAL = 5  # seconds
 WEBHOOK_SWEEP_SECONDS = set(range(0, 60, WEBHOOK_SWEEP_INTERVAL))
-WEBHOOK_JOB_TIMEOUT = 60  # seconds: above any attempt (at most 30 s), below the delivery's lease (120 s)
+WEBHOOK_JOB_TIMEOUT = 60  # seconds: above any attempt (at most 30 s)
+DELIVERY_JOB_TRIES = 3
+# The outbox sweep every 10 s: what was recorded while Redis was away, or held by a worker that died, waits at most
+# that long after the grace (the API's own dispatch is the fast way; this is the safety net).
+OUTBOX_SWEEP_SECONDS = set(range(0, 60, 10))
 
 
 def retry_delay(job_try: int) -> float:
@@ -106,8 +112,11 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
             break
         # Marked first: a job must not meet the marking's row locks (claim_event skips locked rows).
         await outbox.mark_dispatched(db, event_ids)
+        # A generation in the job ids: a job of the same events that a dead worker left in Redis cannot make
+        # this dispatch a no-op (its job id is a new one); a live duplicate finds the events done or held.
+        generation = f"sweep{time.time_ns() // 1_000_000}"
         for chunk in (event_ids[i : i + SWEEP_JOB_SIZE] for i in range(0, len(event_ids), SWEEP_JOB_SIZE)):
-            await JobQueue(ctx["redis"]).dispatch(chunk)
+            await JobQueue(ctx["redis"]).dispatch(chunk, generation=generation)
         swept += len(event_ids)
     if swept:
         log.info("sweep dispatched %d outbox events", swept)
@@ -166,16 +175,27 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> int:
 # Modules that handle outbox topics register with domain.outbox.register when imported: import
 # them in this module as they are added, so that every worker process knows every topic.
 
-# keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused.
+# keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused. The worker's own
+# keep_result is 0 too (create_worker): arq stores a job that ran out of tries under the worker's setting, not
+# the function's, and that result would block the job id for the worker-wide default of an hour.
+# ``held``: the job records its worker, so that a dead worker's jobs are run again within seconds (see
+# api/worker_supervision.py).
 FUNCTIONS: list[Function] = [
-    func(process_outbox_event, name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
-    func(process_outbox_events, name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
-    # A failed attempt is not an arq retry: the delivery's own backoff queues the next attempt.
-    func(deliver_webhook, name=DELIVER_WEBHOOK, keep_result=0, max_tries=1, timeout=WEBHOOK_JOB_TIMEOUT),
+    func(held(process_outbox_event), name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
+    func(held(process_outbox_events), name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
+    # A failed attempt is not an arq retry: the delivery's own backoff queues the next attempt. The tries are
+    # for a job whose worker died: run again, it attempts the delivery once its lease has run out.
+    func(
+        held(deliver_webhook),
+        name=DELIVER_WEBHOOK,
+        keep_result=0,
+        max_tries=DELIVERY_JOB_TRIES,
+        timeout=WEBHOOK_JOB_TIMEOUT,
+    ),
     func(sweep_webhooks, name=SWEEP_WEBHOOKS, keep_result=0, max_tries=1),
 ]
 CRON_JOBS = [
-    cron(sweep_outbox, second={0, 30}, run_at_startup=True),
+    cron(sweep_outbox, second=OUTBOX_SWEEP_SECONDS, run_at_startup=True),
     cron(sweep_webhooks, second=WEBHOOK_SWEEP_SECONDS, run_at_startup=True),
 ]
 
@@ -191,9 +211,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     if "redis" in ctx:  # arq's pool: what a write here emits is dispatched when it commits, as in the API
         ctx["db"].dispatcher = JobQueue(ctx["redis"])
+    start_heartbeat(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await stop_heartbeat(ctx)
     db: Database | None = ctx.pop("db", None)
     if db is not None:
         await db.close()
@@ -211,6 +233,7 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "ctx": {"settings": settings},
         "health_check_interval": HEALTH_CHECK_INTERVAL,
         "max_tries": MAX_TRIES,
+        "keep_result": 0,
     }
     return Worker(**{**options, **overrides})
 

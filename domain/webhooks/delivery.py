@@ -43,7 +43,13 @@ DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 
 JITTER = 0.2  # each wait is stretched or shrunk by up to this fraction, so that retries do not come in waves
 EXCERPT_BYTES = 1024
 MAX_TIMEOUT = 30.0  # seconds; the lease and the worker's job timeout are set well above it
-LEASE = timedelta(seconds=120)
+# The lease outlives the attempt (its timeout) by this much: a worker that died mid-attempt holds the delivery no
+# longer than that, then the sweep hands it out again (api/worker.py); the attempt's own record comes well within.
+LEASE_MARGIN = 15.0
+
+
+def lease_for(options: DeliveryOptions) -> timedelta:
+    return timedelta(seconds=min(options.timeout, MAX_TIMEOUT) + LEASE_MARGIN)
 _MAX_ERROR = 500
 _USER_AGENT = "Guildhall-Webhooks/1"
 _random = secrets.SystemRandom()
@@ -224,7 +230,7 @@ async def attempt(
     """One attempt of a delivery, if it is due and not held back or held by another worker."""
     lease = uuid4()
     async with db.transaction() as conn:
-        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, LEASE)
+        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, lease_for(options))
     if claimed is None:
         return Attempted()
     secrets_ = [keys.decrypt(options.master_key, claimed["secret_ciphertext"], secret_aad(claimed["endpoint_id"]))]
