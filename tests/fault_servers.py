@@ -42,12 +42,15 @@ class OwnRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    def spawn(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 (the machine's redis-server)
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],  # noqa: S607
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    async def start(self) -> None:
+        self.spawn()
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -82,7 +85,7 @@ class OwnPostgres:
 
     def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run([*prefix, *command], check=check, capture_output=True, timeout=120)
+        return subprocess.run([*prefix, *command], check=check, capture_output=True, timeout=120)  # noqa: S603
 
     async def create(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

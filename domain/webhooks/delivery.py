@@ -50,6 +50,8 @@ LEASE_MARGIN = 15.0
 
 def lease_for(options: DeliveryOptions) -> timedelta:
     return timedelta(seconds=min(options.timeout, MAX_TIMEOUT) + LEASE_MARGIN)
+
+
 _MAX_ERROR = 500
 _USER_AGENT = "Guildhall-Webhooks/1"
 _random = secrets.SystemRandom()
