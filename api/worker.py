@@ -153,7 +153,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> bool:
     """One attempt of a delivery; a failure queues the next after its backoff, a success releases the
     next delivery of the same subject."""
     redis: ArqRedis = ctx["redis"]
-    outcome = await webhook_delivery.attempt(ctx["db"], UUID(delivery_id), webhook_options(ctx["settings"]))
+    # A second try of this job means its first worker died holding it (a failed attempt is not an arq retry).
+    taken_over = ctx.get("job_try", 1) > 1
+    outcome = await webhook_delivery.attempt(
+        ctx["db"], UUID(delivery_id), webhook_options(ctx["settings"]), take_over=taken_over
+    )
     if outcome.retry_in is not None and outcome.retry_in <= WEBHOOK_SWEEP_INTERVAL:
         # A short wait is kept by arq; a longer one by PostgreSQL alone, and the sweep hands it out.
         await enqueue_webhook_delivery(redis, UUID(delivery_id), outcome.attempts, defer=outcome.retry_in)

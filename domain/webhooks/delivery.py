@@ -227,12 +227,19 @@ async def pending_deliveries_of_events(db: Database, event_ids: list[int]) -> li
 
 
 async def attempt(
-    db: Database, delivery_id: UUID, options: DeliveryOptions, resolve: Resolver = resolve_host
+    db: Database,
+    delivery_id: UUID,
+    options: DeliveryOptions,
+    resolve: Resolver = resolve_host,
+    *,
+    take_over: bool = False,
 ) -> Attempted:
-    """One attempt of a delivery, if it is due and not held back or held by another worker."""
+    """One attempt of a delivery, if it is due and not held back or held by another worker. ``take_over``: the
+    worker that held the delivery died mid-attempt, so its lease is taken at once rather than left to run out
+    (should it still be alive after all, its record finds the lease gone: the attempt is counted, no more)."""
     lease = uuid4()
     async with db.transaction() as conn:
-        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, lease_for(options))
+        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, lease_for(options), take_over)
     if claimed is None:
         return Attempted()
     secrets_ = [keys.decrypt(options.master_key, claimed["secret_ciphertext"], secret_aad(claimed["endpoint_id"]))]
