@@ -869,6 +869,8 @@ CREATE INDEX credentials_awarding_idx ON public.credentials USING btree (awardin
 
 CREATE INDEX credentials_cosign_queue_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (state = 'awaiting_cosignature'::text);
 
+CREATE INDEX credentials_cosigner_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (cosigner_id IS NOT NULL);
+
 CREATE INDEX credentials_provider_idx ON public.credentials USING btree (provider_id, created_at, id);
 
 CREATE INDEX design_changes_version_idx ON public.design_changes USING btree (version_id, id);
@@ -1184,3 +1186,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
