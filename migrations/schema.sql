@@ -939,6 +939,8 @@ CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpos
 
 CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
+CREATE INDEX webhook_deliveries_endpoint_due_idx ON public.webhook_deliveries USING btree (endpoint_id, next_attempt_at) WHERE (status = 'pending'::text);
+
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 
 CREATE INDEX webhook_deliveries_listing_idx ON public.webhook_deliveries USING btree (endpoint_id, created_at, id);
@@ -1187,3 +1189,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');

@@ -174,3 +174,26 @@ UPDATE webhook_endpoints
 SET status = 'failing', failing_since = now(), version = version + 1, updated_at = now()
 WHERE id = $1 AND status = 'enabled'
 RETURNING id;
+
+-- name: bring_backlog_forward
+-- The endpoint answered: what waits there on the backoff of earlier failures is due now (the receiver is back),
+-- rather than each delivery on its own old timer. Returns how many were moved.
+WITH moved AS (
+    UPDATE webhook_deliveries
+    SET next_attempt_at = now()
+    WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > now() AND failures > 0
+    RETURNING 1
+)
+SELECT count(*) FROM moved;
+
+-- name: due_of_endpoint
+-- The endpoint's deliveries to hand out now (the same conditions as due_deliveries), oldest event first.
+SELECT d.id, d.attempts
+FROM webhook_deliveries d
+WHERE d.endpoint_id = $1
+  AND d.status = 'pending'
+  AND d.next_attempt_at <= now()
+  AND (d.leased_until IS NULL OR d.leased_until < now())
+  AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id)
+ORDER BY d.event_id
+LIMIT $2;
