@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,6 +43,18 @@ def worker_env(settings: Settings, health_file: Path) -> dict[str, str]:
         "GUILDHALL_WORKER_HEALTH_FILE": str(health_file),
         "LOG_LEVEL": "INFO",
     }
+
+
+def check(settings: Settings, health_file: Path) -> int:
+    """The exit status of `guildhall worker --check`."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "worker", "--check"],
+        env={**os.environ, **worker_env(settings, health_file)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode
 
 
 def health(path: Path) -> dict[str, Any]:
@@ -108,13 +123,17 @@ async def test_a_worker_survives_redis_going_away_and_issues_what_was_recorded_m
 
             await eventually(unhealthy, 10, "the worker reports itself unhealthy while Redis is away")
             assert health(health_file)["checks"]["redis"].startswith("unreachable")
+            assert check(settings, health_file) == 1  # `guildhall worker --check`, as compose runs it
             await asyncio.sleep(3)  # an outage of several seconds: the worker must not exit
             assert worker.alive, (tmp_path / "worker.log").read_text()[-3000:]
             assert await credentials(db) == [] or not await issued_so_far()  # the later passes wait
 
             await own_redis.start()  # empty: the queue is gone, the outbox is not
+            back = time.monotonic()
             await eventually(lambda: _healthy(health_file), 15, "the worker healthy again")
-            took = await eventually(issued_so_far, 30, "everything recorded during the outage issued")
+            assert check(settings, health_file) == 0
+            await eventually(issued_so_far, 30, "everything recorded during the outage issued")
+            took = time.monotonic() - back
             await eventually(lambda: _nothing_undone(db), 30, "the outbox worked off")
             assert len(await passed_attempts(db)) == len(learners)
             print(f"issued {took:.1f} s after Redis came back")
@@ -191,3 +210,48 @@ async def test_while_postgres_is_away_the_api_answers_503_and_serves_within_2_s_
             assert (await client.get("/readyz")).status_code == 200
     finally:
         await db.close()
+
+
+async def test_a_worker_survives_postgres_restarting_and_goes_on_issuing(
+    own_postgres: OwnPostgres, own_redis: OwnRedis, settings: Settings, tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(settings, database_url=own_postgres.url, redis_url=own_redis.url)
+    health_file = tmp_path / "worker-health.json"
+    worker = WorkerProcess(worker_env(settings, health_file), tmp_path / "worker.log")
+    db = await Database.connect(own_postgres.url, min_size=1, max_size=2)
+    worker.start()
+    try:
+        async with AsyncTestClient(app=create_app(settings), base_url=BASE_URL) as client:
+            room: Classroom = await classroom(client, Bootstrap(db, client))
+            learners = await enrol_learners(client, room, 4)
+            await eventually(lambda: _healthy(health_file), 30, "the worker reports healthy")
+            for learner in learners[:2]:
+                await record(client, room, learner, PASSING)
+
+            async def all_issued() -> bool:
+                return one_live_unit_credential_per_pass(await credentials(db), await passed_attempts(db))
+
+            await eventually(all_issued, 30, "the first passes issued")
+
+            await asyncio.to_thread(own_postgres.stop, "fast")
+
+            async def postgres_unhealthy() -> bool:
+                state = health(health_file)
+                return state.get("status") == "unhealthy" and "unreachable" in state["checks"]["postgres"]
+
+            await eventually(postgres_unhealthy, 10, "the worker reports PostgreSQL unreachable")
+            await asyncio.sleep(2)
+            assert worker.alive, (tmp_path / "worker.log").read_text()[-3000:]
+
+            await own_postgres.start()
+            await eventually(lambda: _healthy(health_file), 10, "the worker healthy again")
+            for learner in learners[2:]:
+                await record(client, room, learner, PASSING)
+            took = await eventually(all_issued, 15, "the passes after the restart issued")
+            print(f"issued {took:.1f} s after recording, PostgreSQL restarted under the worker")
+            await eventually(lambda: _nothing_undone(db), 30, "the outbox worked off")
+            assert len(await passed_attempts(db)) == len(learners)
+    finally:
+        worker.stop()
+        await db.close()
+    assert worker.process is not None and worker.process.returncode == 0
