@@ -163,14 +163,14 @@ def worker(check: bool) -> None:
     from redis.exceptions import RedisError
 
     from api import worker as worker_module
-    from api.worker_supervision import HEALTH_FILE_ENV, read_health
+    from api.worker_supervision import read_health
 
     settings = _settings()
     _json_logs(settings.log_level)
     try:
         if check:
-            if health_file := os.environ.get(HEALTH_FILE_ENV):
-                sys.exit(0 if read_health(Path(health_file)) else 1)
+            if settings.worker_health_file:
+                sys.exit(0 if read_health(Path(settings.worker_health_file)) else 1)
             sys.exit(0 if _run(worker_module.check_health(settings)) else 1)
         _run(_run_worker(settings))
     except RedisError as exc:
@@ -181,9 +181,9 @@ async def _run_worker(settings: Settings) -> None:
     import signal
 
     from api.worker import create_worker
-    from api.worker_supervision import HEALTH_FILE_ENV, supervise
+    from api.worker_supervision import supervise
 
-    health_file = os.environ.get(HEALTH_FILE_ENV)
+    health_file = settings.worker_health_file
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()

@@ -62,6 +62,9 @@ class Settings:
     # Seconds to wait after each failed attempt in a row; when they run out the endpoint turns failing.
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     webhook_timeout: float = 10.0  # seconds for one attempt, at most MAX_TIMEOUT
+    # Where `guildhall worker` writes its health (Redis, PostgreSQL, running) for `guildhall worker --check`;
+    # None: the check reads arq's health key in Redis instead.
+    worker_health_file: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -108,6 +111,8 @@ class Settings:
             if len(token) < 20:
                 raise SettingsError("GUILDHALL_METRICS_TOKEN needs at least 20 characters (`openssl rand -hex 24`)")
             values["metrics_token"] = token
+        if health_file := env.get("GUILDHALL_WORKER_HEALTH_FILE"):
+            values["worker_health_file"] = health_file
         values.update(_webhook_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ PostgreSQL is away. ``supervise`` runs one, and when it ends on a lost dependenc
 backoff (0.5 s doubling to 10 s): the process keeps running, the new worker's sweep runs at its start and
 hands out what the API recorded meanwhile.
 
-Its health is written to a file (``GUILDHALL_WORKER_HEALTH_FILE``) every ``HEALTH_INTERVAL`` seconds: whether
-Redis and PostgreSQL answer and whether an arq worker is running. ``guildhall worker --check`` reads it:
+Its health is written to a file (``GUILDHALL_WORKER_HEALTH_FILE``) every ``HEALTH_INTERVAL`` seconds:
+whether Redis and PostgreSQL answer and whether an arq worker is running. ``guildhall worker --check`` reads it:
 healthy only while it is fresh and every dependency answers.
 
 A worker killed with ``kill -9`` leaves its jobs in arq's queue behind an ``arq:in-progress:<job id>`` key
@@ -50,7 +50,6 @@ HEALTH_STALE_AFTER = 10.0  # `worker --check`: a health file older than this is 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 HOLDERS_KEY = "guildhall:job-holders"  # hash: arq job id -> id of the worker running it
-HEALTH_FILE_ENV = "GUILDHALL_WORKER_HEALTH_FILE"
 
 
 def heartbeat_key(worker_id: str) -> str:
