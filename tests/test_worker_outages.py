@@ -204,6 +204,7 @@ async def test_while_postgres_is_away_the_api_answers_503_and_serves_within_2_s_
                 assert time.monotonic() - back < 2, statuses
                 await asyncio.sleep(0.05)
             assert time.monotonic() - back < 2
+            print(f"\n{mode}: served again {time.monotonic() - back:.2f} s after PostgreSQL was back: {statuses}")
             # Every pooled connection works again: none that the restart killed is handed out.
             answers = await asyncio.gather(*(client.get(url, headers=reader.headers) for _ in range(8)))
             assert [a.status_code for a in answers] == [200] * 8
