@@ -52,7 +52,6 @@ WEBHOOK_SWEEP_SECONDS = set(range(0, 60, WEBHOOK_SWEEP_INTERVAL))
 WEBHOOK_JOB_TIMEOUT = 60  # seconds: above any attempt (at most 30 s)
 DELIVERY_JOB_TRIES = 3
 POLL_DELAY = 0.1  # seconds between a worker's polls of the queue
-MAX_JOBS = 20  # jobs one worker runs at once
 # The outbox sweep every 10 s: what was recorded while Redis was away, or held by a worker that died, waits at most
 # that long after the grace (the API's own dispatch is the fast way; this is the safety net).
 OUTBOX_SWEEP_SECONDS = set(range(0, 60, 10))
@@ -240,10 +239,10 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "health_check_interval": HEALTH_CHECK_INTERVAL,
         "max_tries": MAX_TRIES,
         "keep_result": 0,
-        # arq starts new jobs only when it polls: at its default (10 jobs every 0.5 s) a worker sends at most 20
-        # webhooks a second, however fast the receiver. Webhook jobs mostly wait on the receiver.
+        # arq starts new jobs only when it polls: at its default (every 0.5 s, 10 jobs at once) a worker sent at
+        # most 20 webhooks a second, however fast the receiver. The number of jobs at once stays arq's 10: the
+        # chunks of the outbox are CPU-bound, and more of them at once would only hold their transactions longer.
         "poll_delay": POLL_DELAY,
-        "max_jobs": MAX_JOBS,
     }
     return Worker(**{**options, **overrides})
 
