@@ -189,7 +189,7 @@ FUNCTIONS: list[Function] = [
     func(held(process_outbox_event), name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
     func(held(process_outbox_events), name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
     # A failed attempt is not an arq retry: the delivery's own backoff queues the next attempt. The tries are
-    # for a job whose worker died: run again, it attempts the delivery once its lease has run out.
+    # for a job whose worker died (freed by a live worker's reaper): run again, it takes the delivery's lease over.
     func(
         held(deliver_webhook),
         name=DELIVER_WEBHOOK,

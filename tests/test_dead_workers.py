@@ -237,3 +237,21 @@ async def _nothing_undone(db: Database) -> bool:
 
 async def _hanging(receiver: Receiver) -> bool:
     return len(receiver.requests) >= 1
+
+
+async def test_the_reaper_frees_only_the_jobs_of_workers_whose_heartbeat_is_gone(own_redis: OwnRedis) -> None:
+    from api.worker_supervision import HOLDERS_KEY, heartbeat_key, reap_dead_holders
+
+    redis = queue.client(own_redis.url)
+    try:
+        await redis.set(heartbeat_key("alive"), b"1", px=5000)
+        await redis.hset(HOLDERS_KEY, mapping={"job-a": "alive", "job-b": "dead", "job-c": "dead"})  # type: ignore[misc]
+        for job in ("job-a", "job-b", "job-c"):
+            await redis.set(f"arq:in-progress:{job}", b"1", px=300_000)
+        assert sorted(await reap_dead_holders(redis)) == ["job-b", "job-c"]
+        assert await redis.exists("arq:in-progress:job-a") == 1
+        assert await redis.exists("arq:in-progress:job-b", "arq:in-progress:job-c") == 0
+        assert await redis.hkeys(HOLDERS_KEY) == [b"job-a"]  # type: ignore[misc]
+        assert await reap_dead_holders(redis) == []
+    finally:
+        await redis.aclose()
