@@ -136,7 +136,7 @@ def secured(
     ``member_of_path_org``: the caller must belong to the ``{org_id}`` of the path, with one of
     ``roles`` if given (an organisation's ``admin`` always qualifies).
     """
-    statuses = sorted({400, 401, 403, *errors})
+    statuses = sorted({400, 401, 403, 503, *errors})  # 503: the database is away (api/errors.py)
     return {
         "guards": [authorize],
         "opt": {

@@ -7,6 +7,7 @@ anything refused or unreachable. Admin commands print JSON and act as the platfo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import re
@@ -165,11 +166,14 @@ def worker(check: bool) -> None:
     from redis.exceptions import RedisError
 
     from api import worker as worker_module
+    from api.worker_supervision import read_health
 
     settings = _settings()
     _json_logs(settings.log_level)
     try:
         if check:
+            if settings.worker_health_file:
+                sys.exit(0 if read_health(Path(settings.worker_health_file)) else 1)
             sys.exit(0 if _run(worker_module.check_health(settings)) else 1)
         _run(_run_worker(settings))
     except RedisError as exc:
@@ -177,16 +181,23 @@ def worker(check: bool) -> None:
 
 
 async def _run_worker(settings: Settings) -> None:
-    from api.worker import create_worker
+    import signal
 
-    arq_worker = create_worker(settings)
+    from api.worker import create_worker
+    from api.worker_supervision import supervise
+
+    health_file = settings.worker_health_file
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop, main.cancel)
     _freeze_what_lasts()
-    try:
-        await arq_worker.async_run()
-    except asyncio.CancelledError:  # arq cancels its main task on SIGINT/SIGTERM: a normal stop
-        pass
-    finally:
-        await arq_worker.close()
+    # A new arq worker whenever one ends on an outage of Redis or PostgreSQL; SIGINT/SIGTERM is a normal stop.
+    with contextlib.suppress(asyncio.CancelledError):
+        await supervise(
+            settings, lambda: create_worker(settings, handle_signals=False), Path(health_file) if health_file else None
+        )
 
 
 @cli.command()

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from api.observability import request_id_var
 from domain import errors
 from domain.credentials.models import CredentialState
+from domain.db import UNAVAILABLE_ERRORS, database_unavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -155,7 +156,32 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(status, detail, headers=headers)
 
 
+# Seconds a client should wait before trying again while the database is away: a restart takes a few.
+DATABASE_RETRY_AFTER = 2
+
+
+def database_unavailable_response() -> Response[dict[str, Any]]:
+    return problem_response(
+        503,
+        "the database (PostgreSQL) is unavailable right now; nothing was changed by this request unless a later "
+        f"read shows it: retry after {DATABASE_RETRY_AFTER} seconds (with the same Idempotency-Key for a write)",
+        slug="database-unavailable",
+        title="Database unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+def handle_database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if not database_unavailable(exc):
+        return handle_unexpected_error(_, exc)
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return database_unavailable_response()
+
+
 def handle_unexpected_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if database_unavailable(exc):  # an asyncpg.InterfaceError("connection is closed ...") lands here
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return database_unavailable_response()
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
@@ -168,6 +194,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     errors.DomainError: handle_domain_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    **{kind: handle_database_unavailable for kind in UNAVAILABLE_ERRORS},
     Exception: handle_unexpected_error,
 }
 

@@ -86,10 +86,14 @@ class JobQueue:
         except NoScriptError:  # the first time on this Redis (or after SCRIPT FLUSH); EVAL caches it
             await self.redis.eval(_ENQUEUE, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
 
-    async def dispatch(self, event_ids: Sequence[int]) -> None:
+    async def dispatch(self, event_ids: Sequence[int], generation: str | None = None) -> None:
         """EventDispatcher: the events one write committed, in one job (one round trip to Redis, not one
-        per event: this runs on every write). The job handles them in order; each is done at most once."""
+        per event: this runs on every write). The job handles them in order; each is done at most once.
+        ``generation`` (the sweep's) makes the job id one that an older job of the same events cannot block."""
+        if not event_ids:
+            return
+        job_id = events_job_id(event_ids) + (f":{generation}" if generation else "")
         if len(event_ids) == 1:
-            await self.enqueue(PROCESS_OUTBOX_EVENT, event_ids[0], job_id=events_job_id(event_ids))
-        elif event_ids:
-            await self.enqueue(PROCESS_OUTBOX_EVENTS, list(event_ids), job_id=events_job_id(event_ids))
+            await self.enqueue(PROCESS_OUTBOX_EVENT, event_ids[0], job_id=job_id)
+        else:
+            await self.enqueue(PROCESS_OUTBOX_EVENTS, list(event_ids), job_id=job_id)

@@ -100,6 +100,9 @@ class Settings:
     def session_database_url(self) -> str:
         """Where work that needs a session (a session advisory lock, LISTEN) connects."""
         return self.database_direct_url or self.database_url
+    # Where `guildhall worker` writes its health (Redis, PostgreSQL, running) for `guildhall worker --check`;
+    # None: the check reads arq's health key in Redis instead.
+    worker_health_file: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -145,22 +148,13 @@ class Settings:
                     raise SettingsError(f"{name} must be an integer, got {env[name]!r}") from exc
                 if values[attr] < 0:  # type: ignore[operator]
                     raise SettingsError(f"{name} must not be negative, got {env[name]!r}")
-        if smtp_url := env.get("SMTP_URL"):
-            from domain.mail.sending import SmtpServer
-
-            try:
-                SmtpServer.from_url(smtp_url)
-            except ValueError as exc:
-                raise SettingsError(str(exc)) from exc
-            values["smtp_url"] = smtp_url
-        if mail_from := env.get("GUILDHALL_MAIL_FROM"):
-            values["mail_from"] = mail_from
-        if dev_mail_dir := env.get("GUILDHALL_DEV_MAIL_DIR"):
-            values["dev_mail_dir"] = dev_mail_dir
         if token := env.get("GUILDHALL_METRICS_TOKEN"):
             if len(token) < 20:
                 raise SettingsError("GUILDHALL_METRICS_TOKEN needs at least 20 characters (`openssl rand -hex 24`)")
             values["metrics_token"] = token
+        if health_file := env.get("GUILDHALL_WORKER_HEALTH_FILE"):
+            values["worker_health_file"] = health_file
+        values.update(_mail_settings(env))
         values.update(_webhook_settings(env))
         values.update(_foreign_fetch_settings(env))
         values.update(overrides)
@@ -169,6 +163,23 @@ class Settings:
 
 def _items(value: str) -> list[str]:
     return [item for item in re.split(r"[\s,]+", value) if item]
+
+
+def _mail_settings(env: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if smtp_url := env.get("SMTP_URL"):
+        from domain.mail.sending import SmtpServer
+
+        try:
+            SmtpServer.from_url(smtp_url)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
+        values["smtp_url"] = smtp_url
+    if mail_from := env.get("GUILDHALL_MAIL_FROM"):
+        values["mail_from"] = mail_from
+    if dev_mail_dir := env.get("GUILDHALL_DEV_MAIL_DIR"):
+        values["dev_mail_dir"] = dev_mail_dir
+    return values
 
 
 def _foreign_fetch_settings(env: dict[str, str]) -> dict[str, object]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from arq.worker import Function, Worker, async_check_health, func
 
 from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, redis_settings
 from api.settings import Settings
+from api.worker_supervision import held, start_heartbeat, stop_heartbeat
 from domain import outbox
 from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
 from domain.credentials import batch as credential_batches  # noqa: F401  (batch forms of those handlers)
@@ -48,7 +50,12 @@ DELIVER_WEBHOOK = "deliver_webhook"
 SWEEP_WEBHOOKS = "sweep_webhooks"
 WEBHOOK_SWEEP_INTERVAL = 5  # seconds
 WEBHOOK_SWEEP_SECONDS = set(range(0, 60, WEBHOOK_SWEEP_INTERVAL))
-WEBHOOK_JOB_TIMEOUT = 60  # seconds: above any attempt (at most 30 s), below the delivery's lease (120 s)
+WEBHOOK_JOB_TIMEOUT = 60  # seconds: above any attempt (at most 30 s)
+DELIVERY_JOB_TRIES = 3
+POLL_DELAY = 0.1  # seconds between a worker's polls of the queue
+# The outbox sweep every 10 s: what was recorded while Redis was away, or held by a worker that died, waits at most
+# that long after the grace (the API's own dispatch is the fast way; this is the safety net).
+OUTBOX_SWEEP_SECONDS = set(range(0, 60, 10))
 
 
 def retry_delay(job_try: int) -> float:
@@ -107,8 +114,11 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
             break
         # Marked first: a job must not meet the marking's row locks (claim_event skips locked rows).
         await outbox.mark_dispatched(db, event_ids)
+        # A generation in the job ids: a job of the same events that a dead worker left in Redis cannot make
+        # this dispatch a no-op (its job id is a new one); a live duplicate finds the events done or held.
+        generation = f"sweep{time.time_ns() // 1_000_000}"
         for chunk in (event_ids[i : i + SWEEP_JOB_SIZE] for i in range(0, len(event_ids), SWEEP_JOB_SIZE)):
-            await JobQueue(ctx["redis"]).dispatch(chunk)
+            await JobQueue(ctx["redis"]).dispatch(chunk, generation=generation)
         swept += len(event_ids)
     if swept:
         log.info("sweep dispatched %d outbox events", swept)
@@ -145,7 +155,11 @@ async def deliver_webhook(ctx: dict[str, Any], delivery_id: str) -> bool:
     """One attempt of a delivery; a failure queues the next after its backoff, a success releases the
     next delivery of the same subject."""
     redis: ArqRedis = ctx["redis"]
-    outcome = await webhook_delivery.attempt(ctx["db"], UUID(delivery_id), webhook_options(ctx["settings"]))
+    # A second try of this job means its first worker died holding it (a failed attempt is not an arq retry).
+    taken_over = ctx.get("job_try", 1) > 1
+    outcome = await webhook_delivery.attempt(
+        ctx["db"], UUID(delivery_id), webhook_options(ctx["settings"]), take_over=taken_over
+    )
     if outcome.retry_in is not None and outcome.retry_in <= WEBHOOK_SWEEP_INTERVAL:
         # A short wait is kept by arq; a longer one by PostgreSQL alone, and the sweep hands it out.
         await enqueue_webhook_delivery(redis, UUID(delivery_id), outcome.attempts, defer=outcome.retry_in)
@@ -167,16 +181,27 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> int:
 # Modules that handle outbox topics register with domain.outbox.register when imported: import
 # them in this module as they are added, so that every worker process knows every topic.
 
-# keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused.
+# keep_result=0: the job id frees as soon as the job is done, so a later dispatch is not refused. The worker's own
+# keep_result is 0 too (create_worker): arq stores a job that ran out of tries under the worker's setting, not
+# the function's, and that result would block the job id for the worker-wide default of an hour.
+# ``held``: the job records its worker, so that a dead worker's jobs are run again within seconds (see
+# api/worker_supervision.py).
 FUNCTIONS: list[Function] = [
-    func(process_outbox_event, name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
-    func(process_outbox_events, name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
-    # A failed attempt is not an arq retry: the delivery's own backoff queues the next attempt.
-    func(deliver_webhook, name=DELIVER_WEBHOOK, keep_result=0, max_tries=1, timeout=WEBHOOK_JOB_TIMEOUT),
+    func(held(process_outbox_event), name=PROCESS_OUTBOX_EVENT, keep_result=0, max_tries=MAX_TRIES),
+    func(held(process_outbox_events), name=PROCESS_OUTBOX_EVENTS, keep_result=0, max_tries=MAX_TRIES),
+    # A failed attempt is not an arq retry: the delivery's own backoff queues the next attempt. The tries are
+    # for a job whose worker died (freed by a live worker's reaper): run again, it takes the delivery's lease over.
+    func(
+        held(deliver_webhook),
+        name=DELIVER_WEBHOOK,
+        keep_result=0,
+        max_tries=DELIVERY_JOB_TRIES,
+        timeout=WEBHOOK_JOB_TIMEOUT,
+    ),
     func(sweep_webhooks, name=SWEEP_WEBHOOKS, keep_result=0, max_tries=1),
 ]
 CRON_JOBS = [
-    cron(sweep_outbox, second={0, 30}, run_at_startup=True),
+    cron(sweep_outbox, second=OUTBOX_SWEEP_SECONDS, run_at_startup=True),
     cron(sweep_webhooks, second=WEBHOOK_SWEEP_SECONDS, run_at_startup=True),
 ]
 
@@ -202,9 +227,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     if "redis" in ctx:  # arq's pool: what a write here emits is dispatched when it commits, as in the API
         ctx["db"].dispatcher = JobQueue(ctx["redis"])
+    start_heartbeat(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await stop_heartbeat(ctx)
     db: Database | None = ctx.pop("db", None)
     if db is not None:
         await db.close()
@@ -222,6 +249,11 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "ctx": {"settings": settings},
         "health_check_interval": HEALTH_CHECK_INTERVAL,
         "max_tries": MAX_TRIES,
+        "keep_result": 0,
+        # arq starts new jobs only when it polls: at its default (every 0.5 s, 10 jobs at once) a worker sent at
+        # most 20 webhooks a second, however fast the receiver. The number of jobs at once stays arq's 10: the
+        # chunks of the outbox are CPU-bound, and more of them at once would only hold their transactions longer.
+        "poll_delay": POLL_DELAY,
     }
     return Worker(**{**options, **overrides})
 

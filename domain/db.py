@@ -61,6 +61,30 @@ async def _keep_connection(conn: asyncpg.Connection) -> None:
     default reset would cost a round trip on every release."""
 
 
+CONNECT_TIMEOUT = 5.0  # seconds for a new connection to PostgreSQL
+MAX_INACTIVE_SECONDS = 10.0
+
+# What PostgreSQL being away looks like to asyncpg: refused or reset sockets, a connection the server ended (a
+# shutdown or crash of the server, a failover), a server starting up or shutting down, a connect that timed out.
+# The API answers these with 503 and Retry-After (api/errors.py); a dead pooled connection is closed by asyncpg
+# as soon as it sees the socket end, and ``pool.acquire`` replaces a closed one with a fresh connection.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionRefusedError, ConnectionResetError, and a connect's TimeoutError
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.ConnectionDoesNotExistError,  # the connection was closed in the middle of an operation
+    asyncpg.CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
+    asyncpg.AdminShutdownError,  # 57P01: fast or smart shutdown ended the session
+    asyncpg.CrashShutdownError,  # 57P02: immediate shutdown or a crash
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says PostgreSQL is away (rather than a query being wrong)."""
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+
+
 class Database:
     """A pool plus the one way to run work in a transaction.
 
@@ -89,6 +113,12 @@ class Database:
             init=_init_connection,
             statement_cache_size=statement_cache_size,
             reset=_keep_connection,
+            # A server that does not answer (a failover, a dropped route) fails a request in seconds, as a 503,
+            # rather than holding it for asyncpg's default minute.
+            timeout=CONNECT_TIMEOUT,
+            # Idle connections are closed within this: a `pg_ctl stop -m smart` (which waits for every session
+            # to end) completes, and a pool never keeps a connection a restart left behind for long.
+            max_inactive_connection_lifetime=MAX_INACTIVE_SECONDS,
         )
         assert pool is not None
         return cls(pool)

@@ -1241,6 +1241,8 @@ CREATE INDEX credentials_awarding_idx ON public.credentials USING btree (awardin
 
 CREATE INDEX credentials_cosign_queue_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (state = 'awaiting_cosignature'::text);
 
+CREATE INDEX credentials_cosigner_idx ON public.credentials USING btree (cosigner_id, created_at, id) WHERE (cosigner_id IS NOT NULL);
+
 CREATE INDEX credentials_provider_idx ON public.credentials USING btree (provider_id, created_at, id);
 
 CREATE INDEX design_changes_version_idx ON public.design_changes USING btree (version_id, id);
@@ -1326,6 +1328,8 @@ CREATE INDEX vc_api_exchanges_credential_idx ON public.vc_api_exchanges USING bt
 CREATE INDEX vc_api_exchanges_person_idx ON public.vc_api_exchanges USING btree (person_id, created_at);
 
 CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+CREATE INDEX webhook_deliveries_endpoint_due_idx ON public.webhook_deliveries USING btree (endpoint_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX webhook_deliveries_event_idx ON public.webhook_deliveries USING btree (event_id);
 
@@ -1650,4 +1654,6 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207030100');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207060000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');

@@ -26,16 +26,28 @@ async def test_readiness_reports_postgres_redis_and_migrations(client: AsyncTest
     assert response.json()["checks"] == {"postgres": "ok", "redis": "ok", "migrations": "current"}
 
 
-async def test_readiness_names_redis_when_it_is_down(settings: Settings) -> None:
+async def test_readiness_stays_ready_and_reports_redis_degraded_when_it_is_down(settings: Settings) -> None:
+    """The API records without Redis (the outbox keeps the work): a load balancer must not take it out."""
     app = create_app(dataclasses.replace(settings, redis_url="redis://127.0.0.1:1/0"))
     async with AsyncTestClient(app=app) as client:
         assert (await client.get("/healthz")).status_code == 200  # the API runs without Redis
         response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["redis"].startswith("degraded: unreachable")
+    assert body["checks"]["postgres"] == "ok" and body["checks"]["migrations"] == "current"
+
+
+async def test_readiness_is_503_naming_postgres_when_it_is_down(settings: Settings) -> None:
+    """Unready only for what the API cannot do without: PostgreSQL (the problem names it, Retry-After says when)."""
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        client.app.state.db.pool.terminate()  # every connection gone, and the pool refuses to make more
+        response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert "redis unreachable" in problem["detail"]
-    assert problem["checks"]["postgres"] == "ok"
+    assert response.headers["retry-after"] == "2"
+    assert "postgres unreachable" in response.json()["detail"]
 
 
 async def test_unknown_url_is_a_problem_document(client: AsyncTestClient[Litestar]) -> None:

@@ -33,6 +33,7 @@ class Answer:
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering: a receiver that hangs
 
 
 def free_port() -> int:
@@ -80,6 +81,8 @@ class Receiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.requests.append(Received(method, path, headers, body))
             answer = self.script.pop(0) if self.script else self.default
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
             extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
             writer.write(
                 f"HTTP/1.1 {answer.status} Scripted\r\nContent-Length: {len(answer.body)}\r\n"

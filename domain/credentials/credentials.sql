@@ -25,13 +25,35 @@ WHERE c.id = $1
 FOR UPDATE OF c;
 
 -- name: list_for_organisation
--- Credentials an organisation awarded, assessed or co-signs, newest first; filters are optional.
-SELECT id FROM credentials
-WHERE (awarding_body_id = $1 OR provider_id = $1 OR cosigner_id = $1)
-  AND ($2::text IS NULL OR state = $2)
-  AND ($3::uuid IS NULL OR learner_id = $3)
-  AND ($4::uuid IS NULL OR design_id = $4)
-  AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+-- Credentials an organisation awarded, assessed or co-signs, newest first; filters are optional. Three branches,
+-- one per role, each read backwards along its own index (role, created_at, id) from the cursor and stopped at the
+-- page's size, then merged: the cost follows the page, not the organisation's credentials (an OR over the three
+-- columns is a scan and a sort of all of them). A credential in two roles is kept by its first branch only.
+SELECT id FROM (
+    (SELECT id, created_at FROM credentials
+     WHERE awarding_body_id = $1
+       AND (created_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+       AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR learner_id = $3)
+       AND ($4::uuid IS NULL OR design_id = $4)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $7)
+    UNION ALL
+    (SELECT id, created_at FROM credentials
+     WHERE provider_id = $1 AND awarding_body_id <> $1
+       AND (created_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+       AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR learner_id = $3)
+       AND ($4::uuid IS NULL OR design_id = $4)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $7)
+    UNION ALL
+    (SELECT id, created_at FROM credentials
+     WHERE cosigner_id = $1 AND awarding_body_id <> $1 AND provider_id <> $1
+       AND (created_at, id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+       AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR learner_id = $3)
+       AND ($4::uuid IS NULL OR design_id = $4)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $7)
+) AS mine
 ORDER BY created_at DESC, id DESC
 LIMIT $7;
 

@@ -8,7 +8,8 @@ receiver is being called.
 Retries follow ``DeliveryOptions.retry_schedule`` with jitter; when it is exhausted the delivery has
 failed and its endpoint turns ``failing``: nothing more is attempted there until an admin re-enables it.
 Deliveries of one subject to one endpoint go in the order of their events: a later one waits while an
-earlier one is pending.
+earlier one is pending. When an endpoint answers again after failures, its backlog is brought forward: what
+waited there on the backoff of earlier failures is due at once, and goes out in order per subject.
 """
 
 from __future__ import annotations
@@ -43,7 +44,17 @@ DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 
 JITTER = 0.2  # each wait is stretched or shrunk by up to this fraction, so that retries do not come in waves
 EXCERPT_BYTES = 1024
 MAX_TIMEOUT = 30.0  # seconds; the lease and the worker's job timeout are set well above it
-LEASE = timedelta(seconds=120)
+# The lease outlives the attempt (its timeout) by this much: a worker that died mid-attempt holds the delivery no
+# longer than that, then the sweep hands it out again (api/worker.py); the attempt's own record comes well within.
+LEASE_MARGIN = 15.0
+# When an endpoint that was failing answers again, this many of its due deliveries are handed out at once.
+BACKLOG_DISPATCH = 500
+
+
+def lease_for(options: DeliveryOptions) -> timedelta:
+    return timedelta(seconds=min(options.timeout, MAX_TIMEOUT) + LEASE_MARGIN)
+
+
 _MAX_ERROR = 500
 _USER_AGENT = "Guildhall-Webhooks/1"
 _random = secrets.SystemRandom()
@@ -221,12 +232,19 @@ async def pending_deliveries_of_events(db: Database, event_ids: list[int]) -> li
 
 
 async def attempt(
-    db: Database, delivery_id: UUID, options: DeliveryOptions, resolve: Resolver = resolve_host
+    db: Database,
+    delivery_id: UUID,
+    options: DeliveryOptions,
+    resolve: Resolver = resolve_host,
+    *,
+    take_over: bool = False,
 ) -> Attempted:
-    """One attempt of a delivery, if it is due and not held back or held by another worker."""
+    """One attempt of a delivery, if it is due and not held back or held by another worker. ``take_over``: the
+    worker that held the delivery died mid-attempt, so its lease is taken at once rather than left to run out
+    (should it still be alive after all, its record finds the lease gone: the attempt is counted, no more)."""
     lease = uuid4()
     async with db.transaction() as conn:
-        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, LEASE)
+        claimed = await conn.fetchrow(q.claim_delivery, delivery_id, lease, lease_for(options), take_over)
     if claimed is None:
         return Attempted()
     secrets_ = [keys.decrypt(options.master_key, claimed["secret_ciphertext"], secret_aad(claimed["endpoint_id"]))]
@@ -299,6 +317,12 @@ async def _record(
                 follower = await w.conn.fetchrow(q.next_in_subject, row["endpoint_id"], row["subject"], row["event_id"])
                 if follower is not None:
                     released.append((follower["id"], follower["attempts"]))
+            if await w.conn.fetchval(q.bring_backlog_forward, row["endpoint_id"]):
+                # The receiver is back: the first due delivery of each subject goes now; each success releases
+                # its subject's next, and the sweep hands out anything beyond this many.
+                for due in await w.conn.fetch(q.due_of_endpoint, row["endpoint_id"], BACKLOG_DISPATCH):
+                    if (due["id"], due["attempts"]) not in released:
+                        released.append((due["id"], due["attempts"]))
             return Attempted(attempted=True, attempts=number, released=released)
         failures = row["failures"] + 1
         wait = backoff(failures, options.retry_schedule)

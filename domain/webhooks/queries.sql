@@ -119,7 +119,8 @@ WHERE d.subject IN (SELECT subject FROM outbox WHERE id = ANY ($1::bigint[]))
 
 -- name: claim_delivery
 -- Takes the delivery for one attempt (the same conditions as due_deliveries); a second claimant finds the
--- lease and gets nothing. A crashed worker's lease runs out and the sweep hands the delivery out again.
+-- lease and gets nothing. A crashed worker's lease runs out and the sweep hands the delivery out again; $4
+-- takes over a lease at once (the job is run again because the worker that held it died).
 UPDATE webhook_deliveries d
 SET lease = $2, leased_until = now() + $3::interval
 FROM webhook_endpoints e
@@ -128,7 +129,7 @@ WHERE d.id = $1
   AND e.status = 'enabled'
   AND d.status = 'pending'
   AND d.next_attempt_at <= now()
-  AND (d.leased_until IS NULL OR d.leased_until < now())
+  AND (d.leased_until IS NULL OR d.leased_until < now() OR $4::boolean)
   AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id)
 RETURNING d.id, d.endpoint_id, d.body, e.url, e.secret_ciphertext,
           CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret_ciphertext END
@@ -173,3 +174,26 @@ UPDATE webhook_endpoints
 SET status = 'failing', failing_since = now(), version = version + 1, updated_at = now()
 WHERE id = $1 AND status = 'enabled'
 RETURNING id;
+
+-- name: bring_backlog_forward
+-- The endpoint answered: what waits there on the backoff of earlier failures is due now (the receiver is back),
+-- rather than each delivery on its own old timer. Returns how many were moved.
+WITH moved AS (
+    UPDATE webhook_deliveries
+    SET next_attempt_at = now()
+    WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at > now() AND failures > 0
+    RETURNING 1
+)
+SELECT count(*) FROM moved;
+
+-- name: due_of_endpoint
+-- The endpoint's deliveries to hand out now (the same conditions as due_deliveries), oldest event first.
+SELECT d.id, d.attempts
+FROM webhook_deliveries d
+WHERE d.endpoint_id = $1
+  AND d.status = 'pending'
+  AND d.next_attempt_at <= now()
+  AND (d.leased_until IS NULL OR d.leased_until < now())
+  AND NOT webhook_delivery_held_back(d.endpoint_id, d.subject, d.event_id)
+ORDER BY d.event_id
+LIMIT $2;
