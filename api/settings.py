@@ -100,6 +100,7 @@ class Settings:
     def session_database_url(self) -> str:
         """Where work that needs a session (a session advisory lock, LISTEN) connects."""
         return self.database_direct_url or self.database_url
+
     # Where `guildhall worker` writes its health (Redis, PostgreSQL, running) for `guildhall worker --check`;
     # None: the check reads arq's health key in Redis instead.
     worker_health_file: str | None = None
