@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from api.cli import cli
+from api import settings as settings_module
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,8 +23,9 @@ OURS = [name for name, service in SERVICES.items() if "build" in service]  # bui
 
 
 def settings_env_names() -> set[str]:
-    """The environment variables Settings.from_env reads: the upper-case strings in its code."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(Settings.from_env)))
+    """The environment variables Settings.from_env reads: the upper-case strings in the settings module's code
+    (from_env and the helpers it reads groups of settings with)."""
+    tree = ast.parse(inspect.getsource(settings_module))
     return {
         node.value
         for node in ast.walk(tree)
@@ -32,6 +33,14 @@ def settings_env_names() -> set[str]:
         and isinstance(node.value, str)
         and re.fullmatch(r"[A-Z][A-Z0-9_]+", node.value)
     }
+
+
+def as_compose_runs_it(environment: dict[str, str]) -> dict[str, str]:
+    """The environment with compose's `${NAME:-default}` interpolation done for an empty shell environment
+    (`${NAME:-}` unset variables become empty strings, which Settings treats as unset)."""
+    expand = re.compile(r"\$\{[A-Z0-9_]+(?::?-([^}]*))?\}")
+    values = {name: expand.sub(lambda m: m.group(1) or "", value) for name, value in environment.items()}
+    return {name: value for name, value in values.items() if value}
 
 
 def resolve(args: list[str]) -> click.Command:
@@ -112,7 +121,8 @@ def test_the_api_and_workers_go_through_pgbouncer_in_transaction_mode_and_migrat
         assert "@pgbouncer:" in environment["DATABASE_URL"]
         assert environment["DATABASE_DIRECT_URL"] == direct  # a session of its own, when one is needed
         assert environment["DB_STATEMENT_CACHE_SIZE"] == "0"  # no named prepared statements through PgBouncer
-        assert Settings.from_env({**environment, "GUILDHALL_MASTER_KEY": "a" * 43}).db_statement_cache_size == 0
+        as_run = {**as_compose_runs_it(environment), "GUILDHALL_MASTER_KEY": "a" * 43}
+        assert Settings.from_env(as_run).db_statement_cache_size == 0
 
 
 def test_the_dockerfile() -> None:
