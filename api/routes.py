@@ -14,6 +14,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.elm import ElmController
     from api.controllers.endorsements import EndorsementController, OrganisationEndorsementController
+    from api.controllers.guidance import GuidanceController
     from api.controllers.issuer_keys import IssuerKeyController
     from api.controllers.learners import LearnerController
     from api.controllers.me import MeController
@@ -37,6 +38,7 @@ def route_handlers() -> list[Any]:
         ProgrammeController,
         QualificationController,
         RegisterController,
+        GuidanceController,
         ProfileController,
         OAuthController,
         MetadataController,

@@ -338,6 +338,46 @@ CREATE TABLE public.enrolments (
     enrolled_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.esco_occupation_skills (
+    occupation_uri text NOT NULL,
+    skill_uri text NOT NULL,
+    relation text NOT NULL,
+    CONSTRAINT esco_occupation_skills_relation_check CHECK ((relation = ANY (ARRAY['essential'::text, 'optional'::text])))
+);
+
+CREATE TABLE public.esco_occupations (
+    uri text NOT NULL,
+    isco_code text,
+    code text,
+    labels jsonb NOT NULL,
+    essential_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    optional_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    release text NOT NULL,
+    CONSTRAINT esco_occupations_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT esco_occupations_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$'::text))
+);
+
+CREATE TABLE public.esco_releases (
+    version text NOT NULL,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL,
+    languages text[] NOT NULL,
+    occupations integer NOT NULL,
+    skills integer NOT NULL,
+    relations integer NOT NULL,
+    changes jsonb NOT NULL,
+    CONSTRAINT esco_releases_version_check CHECK (((length(version) >= 1) AND (length(version) <= 64)))
+);
+
+CREATE TABLE public.esco_skills (
+    uri text NOT NULL,
+    skill_type text,
+    reuse_level text,
+    labels jsonb NOT NULL,
+    release text NOT NULL,
+    CONSTRAINT esco_skills_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT esco_skills_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$'::text))
+);
+
 CREATE TABLE public.idempotency_keys (
     scope text NOT NULL,
     key text NOT NULL,
@@ -578,7 +618,27 @@ CREATE TABLE public.register_entries (
     provider_ids uuid[] DEFAULT '{}'::uuid[] NOT NULL,
     awarding_body_id uuid,
     quality_assurance_type text,
-    published_at timestamp with time zone NOT NULL
+    published_at timestamp with time zone NOT NULL,
+    search_folded jsonb
+);
+
+CREATE TABLE public.register_offers (
+    version_id uuid NOT NULL,
+    unit_key text DEFAULT ''::text NOT NULL,
+    design_id uuid NOT NULL,
+    number integer NOT NULL,
+    is_latest boolean DEFAULT true NOT NULL,
+    title jsonb NOT NULL,
+    programme_title jsonb NOT NULL,
+    default_language text NOT NULL,
+    hours double precision,
+    eqf_level integer,
+    languages text[] DEFAULT '{}'::text[] NOT NULL,
+    country text,
+    region text,
+    validity_months integer,
+    quality_assurance_type text,
+    skills text[] NOT NULL
 );
 
 CREATE TABLE public.result_batches (
@@ -756,6 +816,18 @@ ALTER TABLE ONLY public.endorsements
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_pkey PRIMARY KEY (occupation_uri, skill_uri);
+
+ALTER TABLE ONLY public.esco_occupations
+    ADD CONSTRAINT esco_occupations_pkey PRIMARY KEY (uri);
+
+ALTER TABLE ONLY public.esco_releases
+    ADD CONSTRAINT esco_releases_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.esco_skills
+    ADD CONSTRAINT esco_skills_pkey PRIMARY KEY (uri);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
@@ -815,6 +887,9 @@ ALTER TABLE ONLY public.persons
 
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_pkey PRIMARY KEY (version_id, unit_key);
 
 ALTER TABLE ONLY public.result_batches
     ADD CONSTRAINT result_batches_pkey PRIMARY KEY (id);
@@ -887,6 +962,8 @@ CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learne
 
 CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
 
+CREATE INDEX esco_occupation_skills_essential_idx ON public.esco_occupation_skills USING btree (skill_uri, occupation_uri) WHERE (relation = 'essential'::text);
+
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
 CREATE UNIQUE INDEX learner_claim_codes_live_idx ON public.learner_claim_codes USING btree (learner_id) WHERE ((used_at IS NULL) AND (revoked_at IS NULL));
@@ -932,6 +1009,8 @@ CREATE UNIQUE INDEX persons_email_canonical_key ON public.persons USING btree (e
 CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
 
 CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
+
+CREATE INDEX register_offers_skills_idx ON public.register_offers USING gin (skills) WHERE is_latest;
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
 
@@ -1065,6 +1144,12 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_occupation_uri_fkey FOREIGN KEY (occupation_uri) REFERENCES public.esco_occupations(uri) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_skill_uri_fkey FOREIGN KEY (skill_uri) REFERENCES public.esco_skills(uri) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.issuing_holds
     ADD CONSTRAINT issuing_holds_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
 
@@ -1143,6 +1228,12 @@ ALTER TABLE ONLY public.register_entries
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.register_entries(version_id);
+
 ALTER TABLE ONLY public.result_batches
     ADD CONSTRAINT result_batches_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
 
@@ -1184,3 +1275,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207050000');
