@@ -73,7 +73,7 @@ class GuidanceController(Controller):
             f"and `why`. Nothing is stored.\n\n{_PORTFOLIO_ACCESS}"
         ),
         status_code=200,
-        **public(errors=[400, 401, 403, 404, 415, 422]),
+        **public(errors=[400, 401, 403, 404, 422]),
     )
     async def gap(self, request: Request[Any, Any, Any], data: JSONBody[GapRequest]) -> Response[GapReport]:
         person = await _person(request, data.use_portfolio)

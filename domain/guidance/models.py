@@ -39,8 +39,9 @@ class GapRequest(Input):
     limit: Annotated[int, Meta(ge=1, le=50, description="Recommendations to return (default 10)")] = 10
 
 
-class Evidence(Model):
-    """Why a skill counts as held: named in the request, or attested by one of the person's credentials."""
+class Evidence(Model, omit_defaults=True):
+    """Why a skill counts as held: named in the request (declared), or attested by one of the person's credentials
+    (its id, achievement and issuer)."""
 
     source: Literal["declared", "credential"]
     credential_id: UUID | None = None
