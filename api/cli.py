@@ -456,6 +456,35 @@ def profiles_import(folder: Path | None, occupations: tuple[str, ...], language:
         _echo_json(_run(_with_db(url, run)))
 
 
+@cli.group()
+def esco() -> None:
+    """The ESCO classification, for skills-gap guidance."""
+
+
+@esco.command("import")
+@click.option(
+    "--dir",
+    "folder",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="ESCO's CSV download: occupations_<lang>.csv, skills_<lang>.csv, occupationSkillRelations_<lang>.csv.",
+)
+@click.option("--version", "version", required=True, help="The ESCO release, e.g. v1.2.0: imported once.")
+@click.option("--language", "languages", multiple=True, help="Only these languages of the folder (default: every one).")
+def esco_import(folder: Path, version: str, languages: tuple[str, ...]) -> None:
+    """Import the whole ESCO classification in every language of the download (nothing is downloaded).
+
+    A new release writes only the rows it changed; a release already imported writes nothing. Prints what
+    changed as JSON."""
+    from domain.guidance import classification
+
+    url = _database_url()
+    with _one_line_errors():
+        _echo_json(
+            _run(_with_db(url, lambda db: classification.import_release(db, folder, version, languages or None)))
+        )
+
+
 def main() -> None:
     cli(prog_name="guildhall")
 

@@ -364,3 +364,17 @@ async def test_profiles_are_imported_from_the_esco_layout(database_url: str, tmp
     assert [p["id"] for p in again.json()] == [p["id"] for p in imported.json()]  # nothing new
     bad = await guildhall("profiles", "import", "--dir", str(tmp_path), env=env)
     assert bad.code == 2 and "--occupation" in bad.err
+
+
+async def test_the_esco_classification_is_imported_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL=database_url)
+    fixture = str(Path(__file__).parent / "fixtures" / "esco")
+    imported = await guildhall("esco", "import", "--dir", fixture, "--version", "v1", env=env)
+    assert imported.code == 0, imported.err
+    result = imported.json()
+    assert result["languages"] == ["de", "en", "pl"] and result["relations"] == 46
+    assert result["changes"]["skills"] == {"added": 38, "changed": 0, "removed": 0}
+    again = await guildhall("esco", "import", "--dir", fixture, "--version", "v1", env=env)
+    assert again.json()["alreadyImported"] is True
+    empty = await guildhall("esco", "import", "--dir", str(tmp_path), "--version", "v2", env=env)
+    assert_one_line_error(empty, 1, "has no ESCO CSV files")

@@ -134,12 +134,19 @@ def read_classification(folder: Path, languages: Iterable[str] | None = None) ->
     files = esco_files(folder)
     wanted = sorted(set(languages) if languages else files)
     problems = _Problems()
+    if not wanted:
+        problems.add(
+            None,
+            None,
+            f"{folder} has no ESCO CSV files: occupations_<lang>.csv, skills_<lang>.csv and "
+            "occupationSkillRelations_<lang>.csv, as ESCO's download names them",
+        )
     complete = [lang for lang in wanted if {"occupations", "skills"} <= set(files.get(lang, {}))]
     for lang in wanted:
         if lang not in complete:
             problems.add(None, None, f"{folder} has no occupations_{lang}.csv and skills_{lang}.csv")
     with_relations = [lang for lang in complete if "occupationSkillRelations" in files[lang]]
-    if complete and not with_relations:
+    if not with_relations:
         problems.add(None, None, f"{folder} has no occupationSkillRelations_<lang>.csv")
     problems.raise_if_any()
     found = Classification(languages=complete)
