@@ -31,11 +31,11 @@ from api.settings import Settings
 from domain import outbox
 from domain.credentials import handlers  # noqa: F401  (registers the credential handlers)
 from domain.db import Database
+from domain.guidance import classification
 from domain.oauth.clients import create_client
 from domain.oauth.models import ClientCreate
 from domain.organisations.models import OrganisationCreate
 from domain.organisations.service import create_organisation, organisation_exists
-from domain.guidance import classification
 from domain.profiles.esco import SAMPLE_DIR, import_esco_sample
 from domain.writes import Actor
 

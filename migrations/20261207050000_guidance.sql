@@ -31,6 +31,7 @@ CREATE TABLE esco_occupations (
     -- Kept equal to esco_occupation_skills by the importer: what a gap or a closeness needs in one row.
     essential_skills text[] NOT NULL DEFAULT '{}',
     optional_skills text[] NOT NULL DEFAULT '{}',
+    essential_count integer NOT NULL DEFAULT 0,   -- cardinality(essential_skills), without reading the array
     release text NOT NULL
 );
 
@@ -48,6 +49,7 @@ CREATE INDEX esco_occupation_skills_essential_idx ON esco_occupation_skills (ski
 -- its units that can be certified alone, with the ESCO skills its learning outcomes are mapped to and the
 -- facts guidance ranks by. Written when a version is published, beside its register entry.
 CREATE TABLE register_offers (
+    id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     version_id uuid NOT NULL REFERENCES register_entries (version_id),
     unit_key text NOT NULL DEFAULT '',           -- '' for the whole programme
     design_id uuid NOT NULL REFERENCES designs (id),
@@ -66,7 +68,26 @@ CREATE TABLE register_offers (
     skills text[] NOT NULL,
     PRIMARY KEY (version_id, unit_key)
 );
-CREATE INDEX register_offers_skills_idx ON register_offers USING gin (skills) WHERE is_latest;
+CREATE INDEX register_offers_design_idx ON register_offers (design_id) WHERE is_latest;
+
+-- The skill -> offer map guidance ranks from: one row per ESCO skill of each latest offer, carrying what the
+-- ranking compares, so that ranking the offers that teach a gap's skills reads these rows alone (an index
+-- range per skill) and joins the offers only for the few it returns.
+CREATE TABLE register_offer_skills (
+    skill_uri text NOT NULL,
+    offer_id bigint NOT NULL REFERENCES register_offers (id) ON DELETE CASCADE,
+    design_id uuid NOT NULL,
+    unit_key text NOT NULL,
+    hours double precision,
+    eqf_level integer,
+    languages text[] NOT NULL,
+    country text,
+    region text,
+    validity_months integer,
+    quality_assurance_type text,
+    PRIMARY KEY (skill_uri, offer_id)
+);
+CREATE INDEX register_offer_skills_offer_idx ON register_offer_skills (offer_id);
 
 -- Register search in every language: the searchable text folded (lower case, accents and ligatures
 -- removed, by the application, which PostgreSQL's unaccent extension cannot be relied on for: the
@@ -75,4 +96,4 @@ ALTER TABLE register_entries ADD COLUMN search_folded jsonb;
 
 -- migrate:down
 ALTER TABLE register_entries DROP COLUMN search_folded;
-DROP TABLE register_offers, esco_occupation_skills, esco_occupations, esco_skills, esco_releases;
+DROP TABLE register_offer_skills, register_offers, esco_occupation_skills, esco_occupations, esco_skills, esco_releases;

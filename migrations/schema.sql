@@ -352,6 +352,7 @@ CREATE TABLE public.esco_occupations (
     labels jsonb NOT NULL,
     essential_skills text[] DEFAULT '{}'::text[] NOT NULL,
     optional_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    essential_count integer DEFAULT 0 NOT NULL,
     release text NOT NULL,
     CONSTRAINT esco_occupations_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
     CONSTRAINT esco_occupations_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$'::text))
@@ -622,7 +623,22 @@ CREATE TABLE public.register_entries (
     search_folded jsonb
 );
 
+CREATE TABLE public.register_offer_skills (
+    skill_uri text NOT NULL,
+    offer_id bigint NOT NULL,
+    design_id uuid NOT NULL,
+    unit_key text NOT NULL,
+    hours double precision,
+    eqf_level integer,
+    languages text[] NOT NULL,
+    country text,
+    region text,
+    validity_months integer,
+    quality_assurance_type text
+);
+
 CREATE TABLE public.register_offers (
+    id bigint NOT NULL,
     version_id uuid NOT NULL,
     unit_key text DEFAULT ''::text NOT NULL,
     design_id uuid NOT NULL,
@@ -639,6 +655,15 @@ CREATE TABLE public.register_offers (
     validity_months integer,
     quality_assurance_type text,
     skills text[] NOT NULL
+);
+
+ALTER TABLE public.register_offers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.register_offers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.result_batches (
@@ -888,6 +913,12 @@ ALTER TABLE ONLY public.persons
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
 
+ALTER TABLE ONLY public.register_offer_skills
+    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_id_key UNIQUE (id);
+
 ALTER TABLE ONLY public.register_offers
     ADD CONSTRAINT register_offers_pkey PRIMARY KEY (version_id, unit_key);
 
@@ -1010,7 +1041,9 @@ CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree 
 
 CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
 
-CREATE INDEX register_offers_skills_idx ON public.register_offers USING gin (skills) WHERE is_latest;
+CREATE INDEX register_offer_skills_offer_idx ON public.register_offer_skills USING btree (offer_id);
+
+CREATE INDEX register_offers_design_idx ON public.register_offers USING btree (design_id) WHERE is_latest;
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
 
@@ -1227,6 +1260,9 @@ ALTER TABLE ONLY public.register_entries
 
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.register_offer_skills
+    ADD CONSTRAINT register_offer_skills_offer_id_fkey FOREIGN KEY (offer_id) REFERENCES public.register_offers(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.register_offers
     ADD CONSTRAINT register_offers_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);

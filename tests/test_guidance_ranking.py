@@ -9,12 +9,14 @@ import random
 import uuid
 
 import msgspec
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.guidance.models import Preferences
 from domain.guidance.ranking import CRITERIA, QUALITY_ASSURANCE_ORDER, Offer, rank, sort_key
 
+# No deadline: a loaded machine (the tests share it) must not turn a slow example into a failure.
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SKILLS = [f"http://data.europa.eu/esco/skill/00000000-0000-4000-8000-{i:012d}" for i in range(12)]
 
 preferences = st.builds(
@@ -44,6 +46,7 @@ def position(ranked: list[tuple[Offer, object]], offer: Offer) -> int:
     return next(i for i, (o, _) in enumerate(ranked) if o is offer)
 
 
+@PROPERTY
 @given(offers, st.lists(offers, max_size=6), preferences, st.data())
 def test_covering_more_missing_essential_skills_per_hour_never_ranks_lower(
     offer: Offer, others: list[Offer], wanted: Preferences, data: st.DataObject
@@ -63,6 +66,7 @@ def test_covering_more_missing_essential_skills_per_hour_never_ranks_lower(
     assert position(ranked, b) < position(ranked, a)
 
 
+@PROPERTY
 @given(st.lists(offers, min_size=1, max_size=12), preferences, st.randoms())
 def test_the_order_does_not_depend_on_the_input_and_each_step_down_names_its_criterion(
     candidates: list[Offer], wanted: Preferences, shuffler: random.Random
@@ -79,6 +83,7 @@ def test_the_order_does_not_depend_on_the_input_and_each_step_down_names_its_cri
     assert ranked[-1][1].decided_by is None
 
 
+@PROPERTY
 @given(offers, preferences)
 def test_all_else_equal_the_language_asked_for_ranks_first(offer: Offer, wanted: Preferences) -> None:
     base = dataclasses.replace(offer, covers_essential=frozenset(SKILLS[:2]), hours=10.0)

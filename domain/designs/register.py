@@ -148,6 +148,7 @@ async def publish(
                 for key, (title, hours, eqf, skills) in _offers(content, profile)
             ],
         )
+        await conn.execute(q.insert_offer_skills, version_id)
 
 
 async def search(

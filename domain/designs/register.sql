@@ -1,6 +1,8 @@
 -- name: retire_entries
-WITH retired AS (UPDATE register_entries SET is_latest = false WHERE design_id = $1 AND is_latest)
-UPDATE register_offers SET is_latest = false WHERE design_id = $1 AND is_latest;
+-- The earlier version leaves the register's search and guidance (its offers' skill rows go).
+WITH retired AS (UPDATE register_entries SET is_latest = false WHERE design_id = $1 AND is_latest),
+     offers AS (UPDATE register_offers SET is_latest = false WHERE design_id = $1 AND is_latest RETURNING id)
+DELETE FROM register_offer_skills WHERE offer_id IN (SELECT id FROM offers);
 
 -- name: insert_entry
 INSERT INTO register_entries (version_id, design_id, kind, number, title, default_language, search_text,
@@ -18,6 +20,15 @@ SELECT e.version_id, $2, e.design_id, e.number, $3, $7, e.default_language, $4, 
        o.region, $8, e.quality_assurance_type, $6
 FROM register_entries e LEFT JOIN organisations o ON o.id = e.awarding_body_id
 WHERE e.version_id = $1;
+
+-- name: insert_offer_skills
+-- The skill rows of the offers just written for the version $1.
+INSERT INTO register_offer_skills (skill_uri, offer_id, design_id, unit_key, hours, eqf_level, languages, country,
+                                   region, validity_months, quality_assurance_type)
+SELECT s, r.id, r.design_id, r.unit_key, r.hours, r.eqf_level, r.languages, r.country, r.region, r.validity_months,
+       r.quality_assurance_type
+FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) AS s
+WHERE r.version_id = $1;
 
 -- name: search
 SELECT e.version_id, e.design_id, e.kind, e.number, e.title, e.default_language, e.esco_occupation_uri,

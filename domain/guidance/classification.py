@@ -182,6 +182,7 @@ def _occupation_rows(found: Classification) -> list[tuple[Any, ...]]:
             msgspec.json.encode(o["labels"]).decode(),
             sorted(essential.get(uri, [])),
             sorted(optional.get(uri, [])),
+            len(essential.get(uri, [])),
         )
         for uri, o in found.occupations.items()
     ]
@@ -221,7 +222,7 @@ async def store_classification(db: Database, version: str, found: Classification
             conn,
             "occupations",
             _occupation_rows(found),
-            ["uri", "isco_code", "code", "labels", "essential_skills", "optional_skills"],
+            ["uri", "isco_code", "code", "labels", "essential_skills", "optional_skills", "essential_count"],
         )
         await _merge(
             conn,

@@ -13,7 +13,8 @@ TRUNCATE new_skills;
 
 -- name: create_new_occupations
 CREATE TEMP TABLE IF NOT EXISTS new_occupations (uri text PRIMARY KEY, isco_code text, code text, labels text,
-                                                 essential_skills text[], optional_skills text[])
+                                                 essential_skills text[], optional_skills text[],
+                                                 essential_count integer)
     ON COMMIT DROP;
 TRUNCATE new_occupations;
 
@@ -42,13 +43,14 @@ FROM written;
 
 -- name: merge_occupations
 WITH written AS (
-    INSERT INTO esco_occupations AS o (uri, isco_code, code, labels, essential_skills, optional_skills, release)
-    SELECT n.uri, n.isco_code, n.code, n.labels::jsonb, n.essential_skills, n.optional_skills, $1
+    INSERT INTO esco_occupations AS o (uri, isco_code, code, labels, essential_skills, optional_skills,
+                                       essential_count, release)
+    SELECT n.uri, n.isco_code, n.code, n.labels::jsonb, n.essential_skills, n.optional_skills, n.essential_count, $1
     FROM new_occupations n
     ON CONFLICT (uri) DO UPDATE
         SET isco_code = excluded.isco_code, code = excluded.code, labels = o.labels || excluded.labels,
             essential_skills = excluded.essential_skills, optional_skills = excluded.optional_skills,
-            release = excluded.release
+            essential_count = excluded.essential_count, release = excluded.release
         WHERE (o.isco_code, o.code, o.labels || excluded.labels, o.essential_skills, o.optional_skills)
               IS DISTINCT FROM (excluded.isco_code, excluded.code, o.labels, excluded.essential_skills,
                                 excluded.optional_skills)

@@ -11,10 +11,14 @@ WHERE l.person_id = $1
 ORDER BY c.issued_at DESC, c.id DESC;
 
 -- name: esco_occupation
-SELECT uri, labels, isco_code, essential_skills, optional_skills FROM esco_occupations WHERE uri = $1;
+-- The occupation with its label in $2 (else English, else any): the labels of 28 languages stay in the database.
+SELECT uri, isco_code, essential_skills, optional_skills,
+       coalesce(labels ->> $2, labels ->> 'en', (SELECT value FROM jsonb_each_text(labels) LIMIT 1)) AS label
+FROM esco_occupations WHERE uri = $1;
 
 -- name: esco_skill_labels
-SELECT uri, labels FROM esco_skills WHERE uri = ANY($1::text[]);
+SELECT uri, coalesce(labels ->> $2, labels ->> 'en', (SELECT value FROM jsonb_each_text(labels) LIMIT 1)) AS label
+FROM esco_skills WHERE uri = ANY($1::text[]);
 
 -- name: latest_profile_of_occupation
 -- An occupational profile here that names the ESCO occupation (the oldest), when ESCO itself is not imported.
@@ -27,36 +31,69 @@ WHERE v.esco_occupation_uri = $1
 ORDER BY p.created_at, p.id
 LIMIT 1;
 
--- name: offers_covering
--- The published programmes and units teaching any of the missing skills ($1 essential, $2 optional), with
--- the ones each covers. The GIN index on skills finds them; $3 bounds the work on a pathological register.
+-- name: ranked_offers
+-- The best $8 offers (programmes and units) teaching the missing skills ($1 essential, $2 optional), in the order
+-- of domain/guidance/ranking.py's sort_key — the same criteria, in the same order, compared the same way (it
+-- orders these rows again and must agree): missing essential skills per hour, EQF distance from $3, language
+-- $4, country $5 / region $6, validity, quality assurance (its rank in $7), missing optional skills, then the
+-- programme id and unit key as text in code-point order. Read from the skill rows alone; the offers' own rows
+-- only for the few returned.
+WITH hits AS (
+    SELECT p.offer_id, p.design_id, p.unit_key,
+           count(*) FILTER (WHERE p.skill_uri = ANY($1::text[]))::int AS essential,
+           count(*) FILTER (WHERE p.skill_uri = ANY($2::text[]))::int AS optional,
+           min(p.hours) AS hours, min(p.eqf_level) AS eqf_level, max(p.languages) AS languages,
+           min(p.country) AS country, min(p.region) AS region, min(p.validity_months) AS validity_months,
+           min(p.quality_assurance_type) AS quality_assurance_type
+    FROM register_offer_skills p
+    WHERE p.skill_uri = ANY($1::text[] || $2::text[])
+    GROUP BY p.offer_id, p.design_id, p.unit_key
+), best AS (
+    SELECT h.offer_id, h.essential, h.optional
+    FROM hits h
+    ORDER BY
+        (h.essential > 0 AND coalesce(h.hours, 0) > 0) DESC,
+        CASE WHEN h.essential > 0 AND coalesce(h.hours, 0) > 0 THEN h.essential::float8 / h.hours
+             ELSE h.essential END DESC,
+        CASE WHEN $3::int IS NULL THEN 0 WHEN h.eqf_level IS NULL THEN 9 ELSE abs(h.eqf_level - $3) END,
+        CASE WHEN $4::text IS NULL OR $4 = ANY(h.languages) THEN 0 ELSE 1 END,
+        CASE WHEN coalesce($5::text, left($6::text, 2)) IS NULL THEN 0
+             WHEN $6 IS NOT NULL AND h.region = $6 THEN 0
+             WHEN h.country = coalesce($5, left($6, 2)) THEN 1
+             ELSE 2 END,
+        h.validity_months IS NOT NULL, h.validity_months DESC,
+        coalesce(array_position($7::text[], h.quality_assurance_type) - 1, cardinality($7::text[])),
+        h.optional DESC,
+        h.design_id::text COLLATE "C", h.unit_key COLLATE "C"
+    LIMIT $8
+)
 SELECT r.design_id, r.number, r.unit_key, r.title, r.programme_title, r.default_language, r.hours, r.eqf_level,
        r.languages, r.country, r.region, r.validity_months, r.quality_assurance_type,
        ARRAY(SELECT s FROM unnest(r.skills) s WHERE s = ANY($1::text[])) AS covers_essential,
        ARRAY(SELECT s FROM unnest(r.skills) s WHERE s = ANY($2::text[])) AS covers_optional
-FROM register_offers r
-WHERE r.is_latest AND r.skills && ($1::text[] || $2::text[])
-LIMIT $3;
+FROM best b JOIN register_offers r ON r.id = b.offer_id;
+
+-- name: skills_offered
+-- Which of the skills some latest offer teaches.
+SELECT s FROM unnest($1::text[]) AS s WHERE EXISTS (SELECT 1 FROM register_offer_skills p WHERE p.skill_uri = s);
 
 -- name: closest_occupations
--- The occupations whose essential skills the person's skills ($1) cover most (by share, then number),
--- a page at a time ($2 offset, $3 rows), each with its missing essential skills labelled in $4 (else English).
+-- The occupations whose essential skills the person's skills ($1) cover most (by share, then number), a page at
+-- a time ($2 offset, $3 rows), labelled in $4 (else English), each with its essential skills the person lacks.
 WITH hits AS (
     SELECT occupation_uri, count(*)::int AS covered
     FROM esco_occupation_skills
     WHERE relation = 'essential' AND skill_uri = ANY($1::text[])
     GROUP BY occupation_uri
 ), page AS (
-    SELECT o.uri, o.labels, o.isco_code, o.essential_skills, h.covered,
-           cardinality(o.essential_skills) AS essential,
-           h.covered::float8 / greatest(cardinality(o.essential_skills), 1) AS share
+    SELECT o.uri, h.covered, o.essential_count AS essential,
+           h.covered::float8 / greatest(o.essential_count, 1) AS share
     FROM hits h JOIN esco_occupations o ON o.uri = h.occupation_uri
-    ORDER BY share DESC, h.covered DESC, o.uri
+    ORDER BY share DESC, h.covered DESC, o.uri COLLATE "C"
     OFFSET $2 LIMIT $3
 )
-SELECT p.uri, p.labels, p.isco_code, p.covered, p.essential, p.share,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('uri', s.uri, 'labels', s.labels) ORDER BY s.uri)
-                 FROM esco_skills s
-                 WHERE s.uri = ANY(p.essential_skills) AND s.uri <> ALL($1::text[])), '[]'::jsonb) AS missing
-FROM page p
-ORDER BY p.share DESC, p.covered DESC, p.uri;
+SELECT p.uri, p.covered, p.essential, p.share, o.isco_code,
+       coalesce(o.labels ->> $4, o.labels ->> 'en', (SELECT value FROM jsonb_each_text(o.labels) LIMIT 1)) AS label,
+       ARRAY(SELECT s FROM unnest(o.essential_skills) s WHERE s <> ALL($1::text[])) AS missing
+FROM page p JOIN esco_occupations o ON o.uri = p.uri
+ORDER BY p.share DESC, p.covered DESC, p.uri COLLATE "C";

@@ -35,7 +35,6 @@ from domain.profiles.service import fetch_latest_version, fetch_profile_version
 from domain.sql import load_queries
 
 q = load_queries(__file__, "queries.sql")
-MAX_OFFERS = 5000  # candidates read per gap: far more than any real register has for one occupation's skills
 
 
 def label(labels: Mapping[str, str] | None, language: str | None, fallback: str) -> str:
@@ -52,7 +51,7 @@ def label(labels: Mapping[str, str] | None, language: str | None, fallback: str)
 class _TargetSkill:
     key: str
     uri: str | None
-    labels: Mapping[str, str]
+    label: str
     relation: str
 
 
@@ -90,14 +89,18 @@ async def person_skills(conn: Connection, declared: Iterable[str], person_id: UU
 
 
 def _from_profile(version: ProfileVersion, language: str | None) -> _Target:
+    language = language or version.default_language
     return _Target(
         Target(
             esco_occupation_uri=version.esco_occupation_uri,
             profile_version_id=version.id,
-            label=label(version.title, language or version.default_language, str(version.id)),
+            label=label(version.title, language, str(version.id)),
             isco_code=version.isco_code,
         ),
-        [_TargetSkill(c.esco_skill_uri or c.key, c.esco_skill_uri, c.title, c.relation) for c in version.competences],
+        [
+            _TargetSkill(c.esco_skill_uri or c.key, c.esco_skill_uri, label(c.title, language, c.key), c.relation)
+            for c in version.competences
+        ],
     )
 
 
@@ -113,7 +116,7 @@ async def _target(conn: Connection, request: GapRequest, language: str | None) -
         return _from_profile(await fetch_latest_version(conn, request.profile_id), language)
     uri = request.occupation
     assert uri is not None
-    row = await conn.fetchrow(q.esco_occupation, uri)
+    row = await conn.fetchrow(q.esco_occupation, uri, language)
     if row is None:
         version_id = await conn.fetchval(q.latest_profile_of_occupation, uri)
         if version_id is None:
@@ -122,23 +125,22 @@ async def _target(conn: Connection, request: GapRequest, language: str | None) -
                 "occupational profile here (import ESCO with `guildhall esco import`)"
             )
         return _from_profile(await fetch_profile_version(conn, version_id), language)
-    uris = [*row["essential_skills"], *row["optional_skills"]]
-    labels = {r["uri"]: r["labels"] for r in await conn.fetch(q.esco_skill_labels, uris)}
-    skills = [_TargetSkill(u, u, labels.get(u, {}), "essential") for u in row["essential_skills"]]
-    skills += [_TargetSkill(u, u, labels.get(u, {}), "optional") for u in row["optional_skills"]]
+    labels = await skill_labels(conn, [*row["essential_skills"], *row["optional_skills"]], language)
+    skills = [_TargetSkill(u, u, labels.get(u, u), "essential") for u in row["essential_skills"]]
+    skills += [_TargetSkill(u, u, labels.get(u, u), "optional") for u in row["optional_skills"]]
     return _Target(
-        Target(
-            esco_occupation_uri=uri,
-            profile_version_id=None,
-            label=label(row["labels"], language, uri),
-            isco_code=row["isco_code"],
-        ),
+        Target(esco_occupation_uri=uri, profile_version_id=None, label=row["label"] or uri, isco_code=row["isco_code"]),
         skills,
     )
 
 
-def _skill(s: _TargetSkill, language: str | None) -> Skill:
-    return Skill(key=s.key, esco_skill_uri=s.uri, label=label(s.labels, language, s.key), relation=s.relation)  # type: ignore[arg-type]
+async def skill_labels(conn: Connection, uris: list[str], language: str | None) -> dict[str, str]:
+    """The ESCO skills' labels in ``language`` (else English, else any)."""
+    return {r["uri"]: r["label"] for r in await conn.fetch(q.esco_skill_labels, uris, language)} if uris else {}
+
+
+def _skill(s: _TargetSkill) -> Skill:
+    return Skill(key=s.key, esco_skill_uri=s.uri, label=s.label, relation=s.relation)  # type: ignore[arg-type]
 
 
 def _offer(row: Mapping[str, Any]) -> ranking.Offer:
@@ -196,20 +198,30 @@ async def gap(db: Database, request: GapRequest, person_id: UUID | None, public_
         missing = [s for s in target.skills if s.uri is None or s.uri not in held.evidence]
         missing_essential = [s.uri for s in missing if s.relation == "essential" and s.uri]
         missing_optional = [s.uri for s in missing if s.relation == "optional" and s.uri]
-        rows = (
-            await conn.fetch(q.offers_covering, missing_essential, missing_optional, MAX_OFFERS)
-            if missing_essential or missing_optional
-            else []
-        )
+        rows: list[Any] = []
+        offered: set[str] = set()
+        if missing_essential or missing_optional:
+            # One more than shown, so that the last one shown can say what put it above the next.
+            rows = await conn.fetch(
+                q.ranked_offers,
+                missing_essential,
+                missing_optional,
+                preferences.eqf_level,
+                preferences.language,
+                preferences.country,
+                preferences.region,
+                list(ranking.QUALITY_ASSURANCE_ORDER),
+                request.limit + 1,
+            )
+            offered = {r["s"] for r in await conn.fetch(q.skills_offered, missing_essential)}
     ranked = ranking.rank([_offer(r) for r in rows], preferences)[: request.limit]
-    offered = {uri for r in rows for uri in r["covers_essential"]}
 
     def covered(relation: str) -> list[CoveredSkill]:
         return [
             CoveredSkill(
                 key=s.key,
                 esco_skill_uri=s.uri,
-                label=label(s.labels, language, s.key),
+                label=s.label,
                 relation=s.relation,  # type: ignore[arg-type]
                 covered_by=held.evidence[s.uri],
             )
@@ -225,8 +237,8 @@ async def gap(db: Database, request: GapRequest, person_id: UUID | None, public_
         credentials_considered=held.credentials,
         essential_covered=essential_covered,
         optional_covered=covered("optional"),
-        essential_missing=[_skill(s, language) for s in missing if s.relation == "essential"],
-        optional_missing=[_skill(s, language) for s in missing if s.relation == "optional"],
+        essential_missing=[_skill(s) for s in missing if s.relation == "essential"],
+        optional_missing=[_skill(s) for s in missing if s.relation == "optional"],
         essential_coverage=round(len(essential_covered) / essential_total, 4) if essential_total else 1.0,
         recommendations=[
             _recommendation(i, offer, key, len(missing_essential), language, public_url)
@@ -266,23 +278,19 @@ async def closest_occupations(
     async with db.connection() as conn:
         held = await person_skills(conn, skills, person_id)
         uris = sorted(held.evidence)
-        rows = await conn.fetch(q.closest_occupations, uris, offset, limit + 1) if uris else []
+        rows = await conn.fetch(q.closest_occupations, uris, offset, limit + 1, language) if uris else []
+        labels = await skill_labels(conn, sorted({m for r in rows[:limit] for m in r["missing"]}), language)
     items = [
         OccupationMatch(
             esco_occupation_uri=r["uri"],
-            label=label(r["labels"], language, r["uri"]),
+            label=r["label"] or r["uri"],
             isco_code=r["isco_code"],
             essential=r["essential"],
             essential_covered=r["covered"],
             share=round(r["share"], 4),
             missing_essential=[
-                Skill(
-                    key=m["uri"],
-                    esco_skill_uri=m["uri"],
-                    label=label(m["labels"], language, m["uri"]),
-                    relation="essential",
-                )
-                for m in r["missing"]
+                Skill(key=m, esco_skill_uri=m, label=labels.get(m, m), relation="essential")
+                for m in sorted(r["missing"], key=lambda m: str(labels.get(m, m)).casefold())
             ],
         )
         for r in rows[:limit]
