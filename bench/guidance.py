@@ -15,7 +15,7 @@
    hours and is measured elsewhere): each aims at an occupation, has 1–4 units certifiable alone of 8–80 hours
    teaching 2–6 of its skills, languages, countries and regions, EQF levels, validity and quality assurance
    varied; its register entry and offers (the programme and its units) are what ``register.publish`` writes.
-   Then ANALYZE, as autovacuum would.
+   Then VACUUM ANALYZE, as autovacuum would.
 4. Starts the API as ``make run`` does (``guildhall serve``) and loads it from ``--concurrency`` clients for
    ``--seconds`` each: ``POST /guidance/gap`` (a random occupation; a person holding 40% of its essential skills
    and a few others; preferences for language, country and EQF level), then ``GET /guidance/occupations``
@@ -218,7 +218,14 @@ async def publish_register(url: str, data: Dataset, programmes: int) -> int:
             "$12, $13, $14)",
             offers,
         )
-        await conn.execute("ANALYZE")
+        # What register.sql's insert_offer_skills writes for each published version, for all of them at once.
+        await conn.execute(
+            "INSERT INTO register_offer_skills (skill_uri, offer_id, design_id, unit_key, hours, eqf_level, languages, "
+            "country, region, validity_months, quality_assurance_type) "
+            "SELECT s, r.id, r.design_id, r.unit_key, r.hours, r.eqf_level, r.languages, r.country, r.region, "
+            "r.validity_months, r.quality_assurance_type FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) s"
+        )
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum would: statistics, and the visibility map
     finally:
         await conn.close()
     return len(offers)

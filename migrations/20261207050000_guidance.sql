@@ -44,6 +44,8 @@ CREATE TABLE esco_occupation_skills (
 -- The reverse question (which occupations need these skills) reads only this index.
 CREATE INDEX esco_occupation_skills_essential_idx ON esco_occupation_skills (skill_uri, occupation_uri)
     WHERE relation = 'essential';
+-- ... and the share of each occupation's essential skills covered needs only its count (index-only as well).
+CREATE INDEX esco_occupations_essential_count_idx ON esco_occupations (uri) INCLUDE (essential_count);
 
 -- What the register offers as training toward skills: each published programme as a whole, and each of
 -- its units that can be certified alone, with the ESCO skills its learning outcomes are mapped to and the
@@ -85,7 +87,9 @@ CREATE TABLE register_offer_skills (
     region text,
     validity_months integer,
     quality_assurance_type text,
-    PRIMARY KEY (skill_uri, offer_id)
+    -- Everything the ranking reads is in the index: an index-only range per skill, no heap page per row.
+    PRIMARY KEY (skill_uri, offer_id) INCLUDE (design_id, unit_key, hours, eqf_level, languages, country, region,
+                                               validity_months, quality_assurance_type)
 );
 CREATE INDEX register_offer_skills_offer_idx ON register_offer_skills (offer_id);
 

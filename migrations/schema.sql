@@ -914,7 +914,7 @@ ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
 
 ALTER TABLE ONLY public.register_offer_skills
-    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id);
+    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id) INCLUDE (design_id, unit_key, hours, eqf_level, languages, country, region, validity_months, quality_assurance_type);
 
 ALTER TABLE ONLY public.register_offers
     ADD CONSTRAINT register_offers_id_key UNIQUE (id);
@@ -994,6 +994,8 @@ CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learne
 CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
 
 CREATE INDEX esco_occupation_skills_essential_idx ON public.esco_occupation_skills USING btree (skill_uri, occupation_uri) WHERE (relation = 'essential'::text);
+
+CREATE INDEX esco_occupations_essential_count_idx ON public.esco_occupations USING btree (uri) INCLUDE (essential_count);
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 

@@ -36,35 +36,54 @@ LIMIT 1;
 -- of domain/guidance/ranking.py's sort_key — the same criteria, in the same order, compared the same way (it
 -- orders these rows again and must agree): missing essential skills per hour, EQF distance from $3, language
 -- $4, country $5 / region $6, validity, quality assurance (its rank in $7), missing optional skills, then the
--- programme id and unit key as text in code-point order. Read from the skill rows alone; the offers' own rows
--- only for the few returned.
-WITH hits AS (
-    SELECT p.offer_id, p.design_id, p.unit_key,
-           count(*) FILTER (WHERE p.skill_uri = ANY($1::text[]))::int AS essential,
-           count(*) FILTER (WHERE p.skill_uri = ANY($2::text[]))::int AS optional,
+-- programme id and unit key as text in code-point order.
+-- Cheap at scale: the skill rows of the missing essential skills are read from the index alone; offers teaching
+-- only optional ones are looked at only when fewer than $8 teach essential ones; and the optional skills each
+-- offer covers (the seventh criterion) are counted only for the offers tied with the first $8 on the six before
+-- it (FETCH ... WITH TIES), which must hold the first $8 on all of them.
+WITH essential AS (
+    -- An offer's attributes are the same on each of its skill rows: min() and max() just pick them.
+    SELECT p.offer_id, p.design_id, p.unit_key, count(*)::int AS essential,
            min(p.hours) AS hours, min(p.eqf_level) AS eqf_level, max(p.languages) AS languages,
            min(p.country) AS country, min(p.region) AS region, min(p.validity_months) AS validity_months,
            min(p.quality_assurance_type) AS quality_assurance_type
-    FROM register_offer_skills p
-    WHERE p.skill_uri = ANY($1::text[] || $2::text[])
+    FROM unnest($1::text[]) AS skill JOIN register_offer_skills p ON p.skill_uri = skill
     GROUP BY p.offer_id, p.design_id, p.unit_key
+), optional_only AS (
+    SELECT p.offer_id, p.design_id, p.unit_key, 0 AS essential,
+           min(p.hours) AS hours, min(p.eqf_level) AS eqf_level, max(p.languages) AS languages,
+           min(p.country) AS country, min(p.region) AS region, min(p.validity_months) AS validity_months,
+           min(p.quality_assurance_type) AS quality_assurance_type
+    FROM unnest($2::text[]) AS skill JOIN register_offer_skills p ON p.skill_uri = skill
+    WHERE (SELECT count(*) < $8 FROM essential)
+      AND NOT EXISTS (SELECT 1 FROM essential e WHERE e.offer_id = p.offer_id)
+    GROUP BY p.offer_id, p.design_id, p.unit_key
+), keyed AS (
+    SELECT c.offer_id, c.design_id, c.unit_key,
+           (c.essential > 0 AND coalesce(c.hours, 0) > 0) AS has_rate,
+           CASE WHEN c.essential > 0 AND coalesce(c.hours, 0) > 0 THEN c.essential::float8 / c.hours
+                ELSE c.essential END AS per_hour,
+           CASE WHEN $3::int IS NULL THEN 0 WHEN c.eqf_level IS NULL THEN 9 ELSE abs(c.eqf_level - $3) END AS eqf_gap,
+           CASE WHEN $4::text IS NULL OR $4 = ANY(c.languages) THEN 0 ELSE 1 END AS language_gap,
+           CASE WHEN coalesce($5::text, left($6::text, 2)) IS NULL THEN 0
+                WHEN $6 IS NOT NULL AND c.region = $6 THEN 0
+                WHEN c.country = coalesce($5, left($6, 2)) THEN 1
+                ELSE 2 END AS place_gap,
+           c.validity_months IS NOT NULL AS expires, c.validity_months,
+           coalesce(array_position($7::text[], c.quality_assurance_type) - 1, cardinality($7::text[])) AS qa_rank
+    FROM (SELECT * FROM essential UNION ALL SELECT * FROM optional_only) AS c
+), front AS (
+    SELECT * FROM keyed k
+    ORDER BY k.has_rate DESC, k.per_hour DESC, k.eqf_gap, k.language_gap, k.place_gap, k.expires,
+             k.validity_months DESC, k.qa_rank
+    FETCH FIRST $8 ROWS WITH TIES
 ), best AS (
-    SELECT h.offer_id, h.essential, h.optional
-    FROM hits h
-    ORDER BY
-        (h.essential > 0 AND coalesce(h.hours, 0) > 0) DESC,
-        CASE WHEN h.essential > 0 AND coalesce(h.hours, 0) > 0 THEN h.essential::float8 / h.hours
-             ELSE h.essential END DESC,
-        CASE WHEN $3::int IS NULL THEN 0 WHEN h.eqf_level IS NULL THEN 9 ELSE abs(h.eqf_level - $3) END,
-        CASE WHEN $4::text IS NULL OR $4 = ANY(h.languages) THEN 0 ELSE 1 END,
-        CASE WHEN coalesce($5::text, left($6::text, 2)) IS NULL THEN 0
-             WHEN $6 IS NOT NULL AND h.region = $6 THEN 0
-             WHEN h.country = coalesce($5, left($6, 2)) THEN 1
-             ELSE 2 END,
-        h.validity_months IS NOT NULL, h.validity_months DESC,
-        coalesce(array_position($7::text[], h.quality_assurance_type) - 1, cardinality($7::text[])),
-        h.optional DESC,
-        h.design_id::text COLLATE "C", h.unit_key COLLATE "C"
+    SELECT l.offer_id,
+           (SELECT count(*) FROM register_offers r, unnest(r.skills) AS s
+            WHERE r.id = l.offer_id AND s = ANY($2::text[]))::int AS optional
+    FROM front l
+    ORDER BY l.has_rate DESC, l.per_hour DESC, l.eqf_gap, l.language_gap, l.place_gap, l.expires,
+             l.validity_months DESC, l.qa_rank, optional DESC, l.design_id::text COLLATE "C", l.unit_key COLLATE "C"
     LIMIT $8
 )
 SELECT r.design_id, r.number, r.unit_key, r.title, r.programme_title, r.default_language, r.hours, r.eqf_level,
