@@ -9,9 +9,13 @@ import random
 import uuid
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.db import Database
+from domain.designs.register import q as register_queries
+from domain.guidance import service
 from domain.guidance.models import Preferences
 from domain.guidance.ranking import CRITERIA, QUALITY_ASSURANCE_ORDER, Offer, rank, sort_key
 
@@ -92,3 +96,97 @@ def test_all_else_equal_the_language_asked_for_ranks_first(offer: Offer, wanted:
     ranked = rank([not_in_polish, taught_in_polish], msgspec.structs.replace(wanted, language="pl"))
     assert ranked[0][0] is taught_in_polish and ranked[0][1].decided_by == "language"
     assert ranked[0][1].language_match is True and ranked[1][1].language_match is False
+
+
+async def store_offers(db: Database, offers: list[Offer]) -> None:
+    """The offers in the register's tables, as register.publish writes them (one published version each)."""
+    async with db.transaction() as conn:
+        body = await conn.fetchval(
+            "INSERT INTO organisations (kind, name, default_language, country) "
+            "VALUES ('vet_provider', '{\"en\": \"P\"}', 'en', 'PL') RETURNING id"
+        )
+        for offer in offers:
+            await conn.execute(
+                "INSERT INTO designs (id, kind, lead_organisation_id) VALUES ($1, 'programme', $2) "
+                "ON CONFLICT DO NOTHING",
+                offer.programme_id,
+                body,
+            )
+            version = await conn.fetchval(
+                "INSERT INTO design_versions (design_id, number, status, content, published_at) "
+                "VALUES ($1, (SELECT count(*) + 1 FROM design_versions WHERE design_id = $1), 'published', '{}', now()) "
+                "RETURNING id",
+                offer.programme_id,
+            )
+            await conn.execute(
+                "INSERT INTO register_entries (version_id, design_id, kind, number, title, default_language, "
+                "search_text, published_at) VALUES ($1, $2, 'programme', 1, '{}', 'en', '{}', now())",
+                version,
+                offer.programme_id,
+            )
+            await conn.execute(
+                "INSERT INTO register_offers (version_id, unit_key, design_id, number, title, programme_title, "
+                "default_language, hours, eqf_level, languages, country, region, validity_months, "
+                "quality_assurance_type, skills) VALUES ($1, $2, $3, 1, '{}', '{}', 'en', $4, $5, $6, $7, $8, $9, $10, $11)",
+                version,
+                offer.unit_key,
+                offer.programme_id,
+                offer.hours,
+                offer.eqf_level,
+                list(offer.languages),
+                offer.country,
+                offer.region,
+                offer.validity_months,
+                offer.quality_assurance_type,
+                sorted(offer.covers_essential | offer.covers_optional),
+            )
+            await conn.execute(register_queries.insert_offer_skills, version)
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_the_database_ranks_exactly_as_the_ranking_module(db: Database, seed: int) -> None:
+    """The SQL that picks the best offers out of the register orders them by the same key as ``sort_key``."""
+    rng = random.Random(seed)
+    essential, optional = SKILLS[:8], SKILLS[8:]
+    offers = [
+        Offer(
+            programme_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            unit_key=rng.choice(["", "u1"]),
+            covers_essential=frozenset(rng.sample(essential, rng.randint(0 if i % 3 else 1, 3))),
+            covers_optional=frozenset(rng.sample(optional, rng.randint(0, 2))),
+            hours=rng.choice([None, 8.0, 16.0, 24.0, 37.5, 40.0]),
+            eqf_level=rng.choice([None, 2, 3, 4, 5]),
+            languages=tuple(rng.sample(["pl", "de", "en"], rng.randint(0, 2))),
+            country=rng.choice(["PL", "DE", None]),
+            region=rng.choice(["PL-SL", "DE-NW", None]),
+            validity_months=rng.choice([None, 24, 36, 60]),
+            quality_assurance_type=rng.choice([None, *QUALITY_ASSURANCE_ORDER]),
+        )
+        for i in range(60)
+    ]
+    offers = [o for o in offers if o.covers_essential or o.covers_optional]
+    await store_offers(db, offers)
+    wanted = Preferences(
+        language=rng.choice([None, "pl"]),
+        country=rng.choice([None, "PL"]),
+        region=rng.choice([None, "PL-SL"]),
+        eqf_level=rng.choice([None, 3]),
+    )
+    for limit in (5, 11, 100):
+        async with db.connection() as conn:
+            rows = await conn.fetch(
+                service.q.ranked_offers,
+                essential,
+                optional,
+                wanted.eqf_level,
+                wanted.language,
+                wanted.country,
+                wanted.region,
+                list(QUALITY_ASSURANCE_ORDER),
+                limit,
+            )
+        expected = [(o.programme_id, o.unit_key) for o, _ in rank(offers, wanted)][:limit]
+        if limit <= 11:
+            # Offers teaching only optional skills count only when too few teach essential ones.
+            assert sum(1 for o in offers if o.covers_essential) >= limit
+        assert [(r["design_id"], r["unit_key"]) for r in rows] == expected

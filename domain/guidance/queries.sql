@@ -77,20 +77,25 @@ WITH essential AS (
     ORDER BY k.has_rate DESC, k.per_hour DESC, k.eqf_gap, k.language_gap, k.place_gap, k.expires,
              k.validity_months DESC, k.qa_rank
     FETCH FIRST $8 ROWS WITH TIES
-), best AS (
-    SELECT l.offer_id,
-           (SELECT count(*) FROM register_offers r, unnest(r.skills) AS s
-            WHERE r.id = l.offer_id AND s = ANY($2::text[]))::int AS optional
+), counted AS (
+    SELECT l.*, (SELECT count(*) FROM register_offers r, unnest(r.skills) AS s
+                 WHERE r.id = l.offer_id AND s = ANY($2::text[]))::int AS optional
     FROM front l
-    ORDER BY l.has_rate DESC, l.per_hour DESC, l.eqf_gap, l.language_gap, l.place_gap, l.expires,
-             l.validity_months DESC, l.qa_rank, optional DESC, l.design_id::text COLLATE "C", l.unit_key COLLATE "C"
+), best AS (
+    SELECT c.offer_id,
+           row_number() OVER (ORDER BY c.has_rate DESC, c.per_hour DESC, c.eqf_gap, c.language_gap, c.place_gap,
+                                       c.expires, c.validity_months DESC, c.qa_rank, c.optional DESC,
+                                       c.design_id::text COLLATE "C", c.unit_key COLLATE "C") AS position
+    FROM counted c
+    ORDER BY position
     LIMIT $8
 )
 SELECT r.design_id, r.number, r.unit_key, r.title, r.programme_title, r.default_language, r.hours, r.eqf_level,
        r.languages, r.country, r.region, r.validity_months, r.quality_assurance_type,
        ARRAY(SELECT s FROM unnest(r.skills) s WHERE s = ANY($1::text[])) AS covers_essential,
        ARRAY(SELECT s FROM unnest(r.skills) s WHERE s = ANY($2::text[])) AS covers_optional
-FROM best b JOIN register_offers r ON r.id = b.offer_id;
+FROM best b JOIN register_offers r ON r.id = b.offer_id
+ORDER BY b.position;
 
 -- name: skills_offered
 -- Which of the skills some latest offer teaches.
