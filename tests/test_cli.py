@@ -378,3 +378,7 @@ async def test_the_esco_classification_is_imported_from_the_command_line(databas
     assert again.json()["alreadyImported"] is True
     empty = await guildhall("esco", "import", "--dir", str(tmp_path), "--version", "v2", env=env)
     assert_one_line_error(empty, 1, "has no ESCO CSV files")
+    sample = await guildhall("esco", "import", "--sample", env=env)
+    assert sample.code == 0 and sample.json()["version"] == "sample", sample.err
+    neither = await guildhall("esco", "import", env=env)
+    assert neither.code == 2 and "--sample" in neither.err

@@ -264,8 +264,12 @@ async def import_release(
 ) -> ReleaseImport:
     """Imports ESCO's CSV download in ``folder`` as release ``version`` (the CLI's ``esco import``)."""
     started = time.perf_counter()
-    # Parsing the whole download takes seconds: off the event loop.
-    found = await asyncio.to_thread(read_classification, folder, languages)
+    if not _RELEASE.match(version):
+        raise InvalidInput(f"the ESCO version {version!r} must be 1–64 letters, digits, '.', '_' or '-' (e.g. v1.2.0)")
+    async with db.connection() as conn:
+        known = await conn.fetchval(q.select_release, version)
+    # A release already imported is not even read; otherwise parsing takes seconds: off the event loop.
+    found = Classification() if known else await asyncio.to_thread(read_classification, folder, languages)
     result = await store_classification(db, version, found)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
