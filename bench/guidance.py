@@ -220,10 +220,8 @@ async def publish_register(url: str, data: Dataset, programmes: int) -> int:
         )
         # What register.sql's insert_offer_skills writes for each published version, for all of them at once.
         await conn.execute(
-            "INSERT INTO register_offer_skills (skill_uri, offer_id, design_id, unit_key, hours, eqf_level, languages, "
-            "country, region, validity_months, quality_assurance_type) "
-            "SELECT s, r.id, r.design_id, r.unit_key, r.hours, r.eqf_level, r.languages, r.country, r.region, "
-            "r.validity_months, r.quality_assurance_type FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) s"
+            "INSERT INTO register_offer_skills (skill_uri, offer_id, hours) "
+            "SELECT s, r.id, r.hours FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) s"
         )
         await conn.execute("VACUUM ANALYZE")  # as autovacuum would: statistics, and the visibility map
     finally:

@@ -72,24 +72,14 @@ CREATE TABLE register_offers (
 );
 CREATE INDEX register_offers_design_idx ON register_offers (design_id) WHERE is_latest;
 
--- The skill -> offer map guidance ranks from: one row per ESCO skill of each latest offer, carrying what the
--- ranking compares, so that ranking the offers that teach a gap's skills reads these rows alone (an index
--- range per skill) and joins the offers only for the few it returns.
+-- The skill -> offer map guidance ranks from: one row per ESCO skill of each latest offer, with the offer's hours,
+-- so that the first ranking criterion (missing essential skills per hour) is computed from an index-only range per
+-- skill; the offers' other facts are read only for the front-runners.
 CREATE TABLE register_offer_skills (
     skill_uri text NOT NULL,
     offer_id bigint NOT NULL REFERENCES register_offers (id) ON DELETE CASCADE,
-    design_id uuid NOT NULL,
-    unit_key text NOT NULL,
     hours double precision,
-    eqf_level integer,
-    languages text[] NOT NULL,
-    country text,
-    region text,
-    validity_months integer,
-    quality_assurance_type text,
-    -- Everything the ranking reads is in the index: an index-only range per skill, no heap page per row.
-    PRIMARY KEY (skill_uri, offer_id) INCLUDE (design_id, unit_key, hours, eqf_level, languages, country, region,
-                                               validity_months, quality_assurance_type)
+    PRIMARY KEY (skill_uri, offer_id) INCLUDE (hours)
 );
 CREATE INDEX register_offer_skills_offer_idx ON register_offer_skills (offer_id);
 

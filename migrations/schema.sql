@@ -626,15 +626,7 @@ CREATE TABLE public.register_entries (
 CREATE TABLE public.register_offer_skills (
     skill_uri text NOT NULL,
     offer_id bigint NOT NULL,
-    design_id uuid NOT NULL,
-    unit_key text NOT NULL,
-    hours double precision,
-    eqf_level integer,
-    languages text[] NOT NULL,
-    country text,
-    region text,
-    validity_months integer,
-    quality_assurance_type text
+    hours double precision
 );
 
 CREATE TABLE public.register_offers (
@@ -914,7 +906,7 @@ ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
 
 ALTER TABLE ONLY public.register_offer_skills
-    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id) INCLUDE (design_id, unit_key, hours, eqf_level, languages, country, region, validity_months, quality_assurance_type);
+    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id) INCLUDE (hours);
 
 ALTER TABLE ONLY public.register_offers
     ADD CONSTRAINT register_offers_id_key UNIQUE (id);

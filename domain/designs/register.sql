@@ -23,12 +23,8 @@ WHERE e.version_id = $1;
 
 -- name: insert_offer_skills
 -- The skill rows of the offers just written for the version $1.
-INSERT INTO register_offer_skills (skill_uri, offer_id, design_id, unit_key, hours, eqf_level, languages, country,
-                                   region, validity_months, quality_assurance_type)
-SELECT s, r.id, r.design_id, r.unit_key, r.hours, r.eqf_level, r.languages, r.country, r.region, r.validity_months,
-       r.quality_assurance_type
-FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) AS s
-WHERE r.version_id = $1;
+INSERT INTO register_offer_skills (skill_uri, offer_id, hours)
+SELECT s, r.id, r.hours FROM register_offers r CROSS JOIN LATERAL unnest(r.skills) AS s WHERE r.version_id = $1;
 
 -- name: search
 SELECT e.version_id, e.design_id, e.kind, e.number, e.title, e.default_language, e.esco_occupation_uri,

@@ -125,7 +125,7 @@ async def _target(conn: Connection, request: GapRequest, language: str | None) -
                 "occupational profile here (import ESCO with `guildhall esco import`)"
             )
         return _from_profile(await fetch_profile_version(conn, version_id), language)
-    labels = await skill_labels(conn, [*row["essential_skills"], *row["optional_skills"]], language)
+    labels = row["skill_labels"] or {}
     skills = [_TargetSkill(u, u, labels.get(u, u), "essential") for u in row["essential_skills"]]
     skills += [_TargetSkill(u, u, labels.get(u, u), "optional") for u in row["optional_skills"]]
     return _Target(
@@ -213,7 +213,7 @@ async def gap(db: Database, request: GapRequest, person_id: UUID | None, public_
                 list(ranking.QUALITY_ASSURANCE_ORDER),
                 request.limit + 1,
             )
-            offered = {r["s"] for r in await conn.fetch(q.skills_offered, missing_essential)}
+            offered = set(rows[0]["offered_skills"]) if rows else set()
     ranked = ranking.rank([_offer(r) for r in rows], preferences)[: request.limit]
 
     def covered(relation: str) -> list[CoveredSkill]:
