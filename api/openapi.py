@@ -84,6 +84,7 @@ TAGS = {
     "Issuer keys": "The keys an organisation signs credentials with, and their rotation.",
     "Open Badges 3.0": "The 1EdTech Open Badges 3.0 API for wallets and learner record stores.",
     "xAPI": "Experience API statements from simulators and learning platforms.",
+    "Recognition": "What awarding bodies recognise of credentials from elsewhere, requests for it and decisions.",
     "Webhooks": "Subscriptions to events, and the record of their deliveries.",
     "Audit": "Who changed what, and when: an organisation's audit trail.",
     "Operations": "Liveness and readiness probes for load balancers and orchestrators.",

@@ -21,7 +21,14 @@ def route_handlers() -> list[Any]:
     from api.controllers.members import MemberController
     from api.controllers.ob_api import ClientRegistrationController, ObApiController
     from api.controllers.organisations import OrganisationController
+    from api.controllers.portfolio import PortfolioController
     from api.controllers.profiles import ProfileController
+    from api.controllers.recognition import (
+        MyRecognitionController,
+        ProviderRecognitionController,
+        RecognitionQueueController,
+        RecognitionRuleController,
+    )
     from api.controllers.register import RegisterController
     from api.controllers.result_batches import ResultBatchController
     from api.controllers.status_lists import StatusListController
@@ -49,6 +56,11 @@ def route_handlers() -> list[Any]:
         ClaimCodeController,
         LearnerClaimController,
         MeController,
+        PortfolioController,
+        MyRecognitionController,
+        RecognitionRuleController,
+        RecognitionQueueController,
+        ProviderRecognitionController,
         IssuerKeyController,
         CredentialController,
         OrganisationCredentialController,

@@ -62,6 +62,11 @@ class Settings:
     # Seconds to wait after each failed attempt in a row; when they run out the endpoint turns failing.
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     webhook_timeout: float = 10.0  # seconds for one attempt, at most MAX_TIMEOUT
+    # Other issuers' DID documents, JWKS and status lists are fetched only from public addresses, but for
+    # these networks (CIDRs): nothing by default, loopback only where a test says so explicitly.
+    foreign_fetch_allowed_networks: tuple[str, ...] = ()
+    # A CA bundle (PEM file) to trust for those fetches instead of the system's (a test's own TLS server).
+    foreign_fetch_ca_bundle: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -109,12 +114,30 @@ class Settings:
                 raise SettingsError("GUILDHALL_METRICS_TOKEN needs at least 20 characters (`openssl rand -hex 24`)")
             values["metrics_token"] = token
         values.update(_webhook_settings(env))
+        values.update(_foreign_fetch_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
 
 def _items(value: str) -> list[str]:
     return [item for item in re.split(r"[\s,]+", value) if item]
+
+
+def _foreign_fetch_settings(env: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if "GUILDHALL_FOREIGN_FETCH_ALLOWED_NETWORKS" in env:
+        networks = _items(env["GUILDHALL_FOREIGN_FETCH_ALLOWED_NETWORKS"])
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"GUILDHALL_FOREIGN_FETCH_ALLOWED_NETWORKS: {network!r} is not a network such as 127.0.0.1/32"
+                ) from exc
+        values["foreign_fetch_allowed_networks"] = tuple(networks)
+    if env.get("GUILDHALL_FOREIGN_FETCH_CA_BUNDLE"):
+        values["foreign_fetch_ca_bundle"] = env["GUILDHALL_FOREIGN_FETCH_CA_BUNDLE"]
+    return values
 
 
 def _webhook_settings(env: dict[str, str]) -> dict[str, object]:

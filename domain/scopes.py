@@ -21,6 +21,7 @@ SCOPES: dict[str, str] = {
     "credentials:cosign": "Co-sign or refuse credentials as a chamber",
     "credentials:revoke": "Revoke, suspend and reinstate credentials",
     "webhooks:manage": "Subscribe to events and manage webhook endpoints",
+    "portfolio:write": "Add credentials of other issuers to your own portfolio, and remove them",
     "admin": "Operate the platform: create organisations (command-line grant only)",
 }
 

@@ -154,7 +154,7 @@ CREATE TABLE public.attempts (
     recorded_by_person uuid,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT attempts_check CHECK (((corrects_attempt_id IS NULL) = (correction_reason IS NULL))),
-    CONSTRAINT attempts_source_check CHECK ((source = ANY (ARRAY['api'::text, 'bulk'::text, 'xapi'::text])))
+    CONSTRAINT attempts_source_check CHECK ((source = ANY (ARRAY['api'::text, 'bulk'::text, 'xapi'::text, 'prior_learning'::text])))
 );
 
 CREATE TABLE public.audit_log (
@@ -379,6 +379,26 @@ CREATE TABLE public.esco_skills (
     CONSTRAINT esco_skills_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$'::text))
 );
 
+CREATE TABLE public.foreign_credentials (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    person_id uuid NOT NULL,
+    form text NOT NULL,
+    body text NOT NULL,
+    digest text NOT NULL,
+    credential_uri text,
+    issuer text NOT NULL,
+    document jsonb NOT NULL,
+    verification jsonb NOT NULL,
+    verified boolean NOT NULL,
+    checked_at timestamp with time zone NOT NULL,
+    added_by_client text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT foreign_credentials_digest_check CHECK ((digest ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT foreign_credentials_form_check CHECK ((form = ANY (ARRAY['vc_jwt'::text, 'data_integrity'::text])))
+);
+
 CREATE TABLE public.idempotency_keys (
     scope text NOT NULL,
     key text NOT NULL,
@@ -600,6 +620,56 @@ CREATE TABLE public.persons (
     self_registered boolean DEFAULT false NOT NULL,
     erased_at timestamp with time zone,
     email_canonical text NOT NULL
+);
+
+CREATE TABLE public.recognition_consents (
+    person_id uuid NOT NULL,
+    organisation_id uuid NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.recognition_requests (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    person_id uuid NOT NULL,
+    awarding_body_id uuid NOT NULL,
+    design_id uuid NOT NULL,
+    version_id uuid NOT NULL,
+    unit_key text NOT NULL,
+    credentials jsonb NOT NULL,
+    status text NOT NULL,
+    rule_id uuid,
+    reasons text[] DEFAULT '{}'::text[] NOT NULL,
+    submitted_by_organisation uuid,
+    submitted_by_client text,
+    decided_by_person uuid,
+    decided_by_client text,
+    decided_at timestamp with time zone,
+    attempt_id uuid,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT recognition_requests_check CHECK (((status = 'granted'::text) = (attempt_id IS NOT NULL))),
+    CONSTRAINT recognition_requests_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'granted'::text, 'refused'::text])))
+);
+
+CREATE TABLE public.recognition_rules (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    design_id uuid NOT NULL,
+    unit_key text NOT NULL,
+    kind text NOT NULL,
+    achievement_ids text[] DEFAULT '{}'::text[] NOT NULL,
+    issuers text[] DEFAULT '{}'::text[] NOT NULL,
+    esco_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    min_eqf_level integer,
+    min_hours numeric,
+    note text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    withdrawn_at timestamp with time zone,
+    CONSTRAINT recognition_rules_check CHECK (((kind <> 'achievement'::text) OR (cardinality(achievement_ids) > 0))),
+    CONSTRAINT recognition_rules_kind_check CHECK ((kind = ANY (ARRAY['achievement'::text, 'criteria'::text, 'case_by_case'::text]))),
+    CONSTRAINT recognition_rules_min_eqf_level_check CHECK (((min_eqf_level >= 1) AND (min_eqf_level <= 8))),
+    CONSTRAINT recognition_rules_min_hours_check CHECK ((min_hours >= (0)::numeric))
 );
 
 CREATE TABLE public.register_entries (
@@ -845,6 +915,12 @@ ALTER TABLE ONLY public.esco_releases
 ALTER TABLE ONLY public.esco_skills
     ADD CONSTRAINT esco_skills_pkey PRIMARY KEY (uri);
 
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_person_id_digest_key UNIQUE (person_id, digest);
+
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
@@ -901,6 +977,15 @@ ALTER TABLE ONLY public.person_profiles
 
 ALTER TABLE ONLY public.persons
     ADD CONSTRAINT persons_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.recognition_consents
+    ADD CONSTRAINT recognition_consents_pkey PRIMARY KEY (person_id, organisation_id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.recognition_rules
+    ADD CONSTRAINT recognition_rules_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
@@ -989,6 +1074,8 @@ CREATE INDEX esco_occupation_skills_essential_idx ON public.esco_occupation_skil
 
 CREATE INDEX esco_occupations_essential_count_idx ON public.esco_occupations USING btree (uri) INCLUDE (essential_count);
 
+CREATE INDEX foreign_credentials_person ON public.foreign_credentials USING btree (person_id, created_at);
+
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
 
 CREATE UNIQUE INDEX learner_claim_codes_live_idx ON public.learner_claim_codes USING btree (learner_id) WHERE ((used_at IS NULL) AND (revoked_at IS NULL));
@@ -1030,6 +1117,12 @@ CREATE INDEX outbox_pending_idx ON public.outbox USING btree (id) WHERE (done_at
 CREATE INDEX outbox_pending_subject_idx ON public.outbox USING btree (subject, id) WHERE (done_at IS NULL);
 
 CREATE UNIQUE INDEX persons_email_canonical_key ON public.persons USING btree (email_canonical);
+
+CREATE INDEX recognition_requests_person ON public.recognition_requests USING btree (person_id, created_at);
+
+CREATE INDEX recognition_requests_queue ON public.recognition_requests USING btree (awarding_body_id, status, created_at);
+
+CREATE INDEX recognition_rules_unit ON public.recognition_rules USING btree (design_id, unit_key) WHERE (withdrawn_at IS NULL);
 
 CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
 
@@ -1177,6 +1270,9 @@ ALTER TABLE ONLY public.esco_occupation_skills
 ALTER TABLE ONLY public.esco_occupation_skills
     ADD CONSTRAINT esco_occupation_skills_skill_uri_fkey FOREIGN KEY (skill_uri) REFERENCES public.esco_skills(uri) ON DELETE CASCADE;
 
+ALTER TABLE ONLY public.foreign_credentials
+    ADD CONSTRAINT foreign_credentials_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.issuing_holds
     ADD CONSTRAINT issuing_holds_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
 
@@ -1249,6 +1345,42 @@ ALTER TABLE ONLY public.occupational_profiles
 ALTER TABLE ONLY public.person_profiles
     ADD CONSTRAINT person_profiles_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
 
+ALTER TABLE ONLY public.recognition_consents
+    ADD CONSTRAINT recognition_consents_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.recognition_consents
+    ADD CONSTRAINT recognition_consents_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_attempt_id_fkey FOREIGN KEY (attempt_id) REFERENCES public.attempts(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_awarding_body_id_fkey FOREIGN KEY (awarding_body_id) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_decided_by_person_fkey FOREIGN KEY (decided_by_person) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_rule_id_fkey FOREIGN KEY (rule_id) REFERENCES public.recognition_rules(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_submitted_by_organisation_fkey FOREIGN KEY (submitted_by_organisation) REFERENCES public.organisations(id);
+
+ALTER TABLE ONLY public.recognition_requests
+    ADD CONSTRAINT recognition_requests_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+
+ALTER TABLE ONLY public.recognition_rules
+    ADD CONSTRAINT recognition_rules_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.recognition_rules
+    ADD CONSTRAINT recognition_rules_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id);
+
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
 
@@ -1305,4 +1437,6 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000020');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000030');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000050');
 INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207040010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207050000');

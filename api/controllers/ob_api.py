@@ -37,6 +37,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import JSONBody, QueryParameter
 
 from api.auth import secured
+from api.controllers.portfolio import fetch_options
 from api.errors import (
     PROBLEM_MEDIA_TYPE,
     STATUS_BY_ERROR,
@@ -58,6 +59,7 @@ from domain.credentials.ob_api import COMPACT_JWS, GetOpenBadgeCredentialsRespon
 from domain.oauth import registration
 from domain.oauth.principals import Principal
 from domain.oauth.registration import ClientRegistered, ClientRegistration, InvalidClientMetadata
+from domain.portfolio import foreign
 from domain.scopes import (
     OB_CREDENTIAL_READONLY,
     OB_CREDENTIAL_UPSERT,
@@ -498,6 +500,19 @@ class ObApiController(Controller):
         **for_person(OB_CREDENTIAL_UPSERT, (415,)),
     )
     async def upsert(self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Response[Any]:
+        body = await request.body()
+        if foreign.foreign_issuer(body, _issuer(request)) is not None:
+            # Another issuer's credential: verified, then kept in the person's portfolio.
+            added = await foreign.add_credential(
+                request.app.state.db,
+                principal.actor(),
+                _person(principal),
+                body,
+                fetch_options(request),
+                _issuer(request),
+            )
+            form = MediaType.JSON if body.lstrip().startswith(b"{") else MediaType.TEXT
+            return Response(body.strip(), status_code=201 if added.created else 200, media_type=form)
         hosted = await ob_api.upsert_credential(
             request.app.state.db,
             principal.actor(),

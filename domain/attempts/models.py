@@ -13,7 +13,7 @@ from assessment import Decision
 from assessment.specification import Supervision
 from domain.structs import Input, Model, Page
 
-Source = Literal["api", "bulk", "xapi"]
+Source = Literal["api", "bulk", "xapi", "prior_learning"]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex SHA-256 of the content")]
 
 

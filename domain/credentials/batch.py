@@ -125,7 +125,13 @@ async def _sort(
     single_ids: set[int] = set()
     for event, attempt_id in zip(events, attempt_ids, strict=True):
         row = attempts.get(attempt_id)
-        if row is None or not row["passed"] or row["corrected"] or row["corrects_attempt_id"] is not None:
+        if (
+            row is None
+            or not row["passed"]
+            or row["corrected"]
+            or row["corrects_attempt_id"] is not None
+            or row["source"] == "prior_learning"  # recognition: its evidence, not an assessment (facts.load)
+        ):
             single_ids.add(event.id)
             continue
         content = contents[row["version_id"]]

@@ -8,6 +8,7 @@
 -- holds issuing for the programme. The decision comes as JSON text, parsed once by the engine; the version's
 -- content once per version (on its first row), not once per attempt.
 SELECT a.id, a.provider_id, a.learner_id, a.version_id, a.unit_key, a.passed, a.decision::text AS decision_json,
+       a.source,
        a.assessed_at, a.supervision, a.place, a.evidence, a.corrects_attempt_id,
        v.design_id, v.number AS version_number,
        CASE WHEN row_number() OVER (PARTITION BY a.version_id ORDER BY a.id) = 1 THEN v.content END AS content,

@@ -119,6 +119,8 @@ class CredentialFacts:
     credential_status: Json | None = None
     stands_on: list[Foundation] = field(default_factory=list)
     preferred_language: str | None = None  # the learner's, if any
+    # A unit granted by recognition of prior learning: the credentials recognised (attempt evidence items).
+    recognised: list[Json] = field(default_factory=list)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -437,6 +439,15 @@ def _evidence(facts: CredentialFacts) -> list[Json]:
             if item.get("fileRef"):
                 entry["fileRef"] = item["fileRef"]
             items.append({k: v for k, v in entry.items() if v is not None})
+    for item in facts.recognised:
+        entry = {
+            "type": ["Evidence"],
+            "id": item.get("url"),
+            "name": item.get("description") or "Recognised credential",
+            "genre": "Recognition of prior learning",
+            "digestSRI": _sri(item.get("sha256")),
+        }
+        items.append({k: v for k, v in entry.items() if v is not None})
     for foundation in facts.stands_on:
         items.append({"type": ["Evidence"], "id": f"urn:uuid:{foundation.credential_id}", "name": foundation.title})
     return items

@@ -120,8 +120,11 @@ async def load(
     )
     assert awarding is not None and provider is not None
     assessment = None
-    if row["attempt_id"] is not None and unit is not None and unit.assessment is not None:
-        attempt = await conn.fetchrow(q.attempt_facts, row["attempt_id"])
+    recognised: list[Any] = []
+    attempt = await conn.fetchrow(q.attempt_facts, row["attempt_id"]) if row["attempt_id"] is not None else None
+    if attempt is not None and attempt["source"] == "prior_learning":
+        recognised = list(attempt["evidence"])  # recognised credentials, not an assessment against the unit's
+    elif attempt is not None and unit is not None and unit.assessment is not None:
         assessment = AssessmentFacts(
             specification=parse_specification(unit.assessment),
             decision=parse_decision(attempt["decision"]),
@@ -151,6 +154,7 @@ async def load(
         unit=unit,
         profile=profile,
         assessment=assessment,
+        recognised=recognised,
         endorsements=endorsements,
         credential_status=credential_status,
         preferred_language=row["learner_language"],

@@ -3,6 +3,7 @@
 * ``attempt.passed``: the unit credential (exactly once), then the programme's if this completes it.
 * ``attempt.failed`` for a correction: what the corrected pass earned is revoked.
 * ``credential.issued`` / ``credential.cosigned`` of a unit: qualifications the learner now satisfies.
+* ``learner.claimed``: a person's records now count together; qualifications they now satisfy.
 * ``credentials.release_requested``: signs what a lifted hold left, in batches.
 """
 
@@ -55,6 +56,11 @@ async def _stack(conn: Connection, event: OutboxEvent) -> None:
 
 outbox.register("credential.issued")(_stack)
 outbox.register("credential.cosigned")(_stack)
+
+
+@outbox.register("learner.claimed")
+async def stack_on_claim(conn: Connection, event: OutboxEvent) -> None:
+    await stacking.qualifications_of_holder(_write(conn, event), UUID(event.payload["learnerId"]), handler_context())
 
 
 @outbox.register("credentials.release_requested")

@@ -50,7 +50,7 @@ WHERE c.id = $1
 FOR UPDATE OF c;
 
 -- name: attempt_facts
-SELECT decision, assessed_at, supervision, place, evidence FROM attempts WHERE id = $1;
+SELECT decision, assessed_at, supervision, place, evidence, source FROM attempts WHERE id = $1;
 
 -- name: mark_signed
 UPDATE credentials
@@ -96,15 +96,6 @@ GROUP BY a.unit_key;
 SELECT id, unit_key FROM credentials
 WHERE learner_id = $1 AND version_id = $2 AND kind = 'unit' AND state IN ('held', 'issued', 'awaiting_cosignature')
 ORDER BY unit_key, created_at;
-
--- name: valid_unit_credentials
--- The learner's valid unit credentials, with the content of their programme version.
-SELECT c.id, c.design_id, c.unit_key, c.version_id, v.content
-FROM credentials c JOIN design_versions v ON v.id = c.version_id
-WHERE c.learner_id = $1 AND c.kind = 'unit' AND c.state = 'issued' AND NOT c.suspended
-  AND (c.valid_until IS NULL OR c.valid_until > now())
-  AND NOT EXISTS (SELECT 1 FROM credential_signatures s WHERE s.credential_id = c.id AND s.withdrawn_at IS NOT NULL)
-ORDER BY c.created_at;
 
 -- name: qualifications_using
 -- The latest published version of each qualification whose rule names the programme.

@@ -1,6 +1,12 @@
 """Credentials that stand on others: a programme's when every core unit is passed, a qualification's
-when the learner's valid unit credentials satisfy its rule (all of, at least N of, minimum hours,
-ECTS credits and EQF level over the units counted)."""
+when the holder's valid unit credentials satisfy its rule (all of, at least N of, minimum hours,
+ECTS credits and EQF level over the units counted).
+
+The holder is the person who claimed the learner record: units from every provider where they claimed a
+record count together, so a qualification can stand on units of two providers. A record nobody claimed
+counts alone. Exactly once: one advisory lock per holder and qualification, a check for a live award, and
+the unique issuance key (per person, or per unclaimed record, and version).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from domain.sql import load_queries
 from domain.writes import Write
 
 q = load_queries(__file__, "issuing.sql")
+sq = load_queries(__file__, "stacking.sql")
 
 
 async def programme_completed(
@@ -101,23 +108,36 @@ def satisfied(rule: QualificationRule, held: Mapping[tuple[UUID, str], Held]) ->
 
 
 async def qualifications_completed(w: Write, learner_id: UUID, design_id: UUID, context: HandlerContext) -> list[UUID]:
-    """Issues each qualification whose rule names ``design_id`` and that the learner now satisfies."""
+    """Issues each qualification whose rule names ``design_id`` and that the learner's holder now satisfies:
+    the units counted are those of every learner record the same person claimed, at every provider."""
     candidates = await w.conn.fetch(q.qualifications_using, str(design_id))
     if not candidates:
         return []
-    held = _held(await w.conn.fetch(q.valid_unit_credentials, learner_id))
+    records = [r["id"] for r in await w.conn.fetch(sq.holder_records, learner_id)]
+    person_id = await w.conn.fetchval(sq.holder_person, learner_id)
+    holder = f"person:{person_id}" if person_id is not None else str(learner_id)
     provider_id = await w.conn.fetchval(q.learner_provider, learner_id)
     issued = []
     for candidate in candidates:
         content = facts.published_content(candidate["version_id"], "qualification", candidate["content"])
         assert isinstance(content, QualificationContent)
-        stands_on = satisfied(content.rule, held) if content.rule else None
+        if not content.rule:
+            continue
+        await w.conn.execute(sq.lock_holder_qualification, holder, candidate["design_id"])
+        # Read after the lock: a unit credential another worker just committed counts.
+        held = _held(await w.conn.fetch(sq.valid_unit_credentials_of_records, records))
+        stands_on = satisfied(content.rule, held)
         if stands_on is None:
             continue
+        if await w.conn.fetchval(sq.live_qualification_of_records, records, candidate["design_id"]) is not None:
+            continue  # awarded already (before the person linked a second record, or by another unit's event)
+        # Unclaimed records keep their key of old; a person's qualification is theirs, whichever record the
+        # event came from (two providers' events racing insert one row).
+        key = f"{person_id}:person" if person_id is not None else str(learner_id)
         credential_id = await create(
             w,
             kind="qualification",
-            issuance_key=f"qualification:{learner_id}:{candidate['version_id']}",
+            issuance_key=f"qualification:{key}:{candidate['version_id']}",
             learner_id=learner_id,
             provider_id=provider_id,
             content=content,
@@ -130,4 +150,14 @@ async def qualifications_completed(w: Write, learner_id: UUID, design_id: UUID, 
         )
         if credential_id is not None:
             issued.append(credential_id)
+    return issued
+
+
+async def qualifications_of_holder(w: Write, learner_id: UUID, context: HandlerContext) -> list[UUID]:
+    """Every qualification the holder of ``learner_id`` now satisfies, over all the programmes of which they
+    hold a unit credential (a person who links a second learner record may complete one this way)."""
+    records = [r["id"] for r in await w.conn.fetch(sq.holder_records, learner_id)]
+    issued: list[UUID] = []
+    for row in await w.conn.fetch(sq.unit_designs_of_records, records):
+        issued += await qualifications_completed(w, learner_id, row["design_id"], context)
     return issued

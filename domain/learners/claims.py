@@ -179,6 +179,13 @@ async def claim(db: Database, request_id: str | None, data: LearnerClaim, *, key
         if created:
             await w.audit("person.registered", "person", person_id, None, {"via": "learner_claim"})
         await w.audit("learner.claimed", "learner", learner["id"], provider_id, {"personId": str(person_id)})
+        # Units of this record now count with the person's other records (stacking across providers).
+        await w.emit(
+            "learner.claimed",
+            f"learner/{learner['id']}",
+            provider_id,
+            {"learnerId": str(learner["id"]), "personId": str(person_id)},
+        )
         rows = await _record_rows(w.conn, person_id, None, MAX_LIMIT)
     return ClaimResult(
         person_id=person_id,

@@ -6,7 +6,8 @@ bodies must keep to meet their legal duties and to answer for the certificates t
 
 * The login becomes a tombstone — no password, no name, an address in the reserved ``.invalid``
   domain — and every token of the person is revoked, their unused authorization codes deleted, their
-  Open Badges profile and the credential copies their wallets stored here deleted. The row stays
+  Open Badges profile, the credential copies their wallets stored here, the credentials of other issuers
+  they added to their portfolio and the consents they gave providers to ask for recognition deleted. The row stays
   because tokens and the audit trail point at its id, which now names nobody.
 * Each learner record is pseudonymised: name ``erased``, no e-mail address, no date of birth, its
   identifiers (student numbers, national ids) deleted. The row stays, linked to the tombstone, so it
@@ -302,6 +303,7 @@ async def erase(
         await conn.execute(q.delete_authorization_codes, person_id)
         await conn.execute(q.delete_profile, person_id)
         await conn.execute(q.delete_hosted_copies, person_id)
+        await conn.execute(q.delete_portfolio_additions, person_id)
         erased_at = await conn.fetchval(q.close_login, person_id)
         await w.audit(
             "person.erased",

@@ -125,3 +125,8 @@ DELETE FROM person_profiles WHERE person_id = $1;
 
 -- name: delete_hosted_copies
 DELETE FROM ob_hosted_credentials WHERE person_id = $1;
+
+-- name: delete_portfolio_additions
+-- Credentials of other issuers the person added to their portfolio, and the consents they gave providers.
+WITH added AS (DELETE FROM foreign_credentials WHERE person_id = $1)
+DELETE FROM recognition_consents WHERE person_id = $1;

@@ -130,14 +130,16 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
-class _PinnedTransport(httpx.AsyncHTTPTransport):
+class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool built on ``_PinnedBackend`` (httpx has no option for a
-    network backend): one connection, no proxy, no environment."""
+    network backend): one connection, no proxy, no environment. Also used to fetch other issuers' keys and
+    status lists (``domain.credentials.foreign``), which may trust another CA bundle."""
 
-    def __init__(self, address: str) -> None:
-        super().__init__(verify=_tls_context(), trust_env=False)
+    def __init__(self, address: str, ssl_context: ssl.SSLContext | None = None) -> None:
+        context = ssl_context or _tls_context()
+        super().__init__(verify=context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_tls_context(), max_connections=1, network_backend=_PinnedBackend(address)
+            ssl_context=context, max_connections=1, network_backend=_PinnedBackend(address)
         )
 
 
@@ -173,7 +175,7 @@ async def post(
     try:
         async with asyncio.timeout(options.timeout):
             target: Target = await check_url(url, options.url_policy, resolve)
-            transport = _PinnedTransport(str(target.addresses[0]))
+            transport = PinnedTransport(str(target.addresses[0]))
             async with (
                 httpx.AsyncClient(
                     transport=transport,

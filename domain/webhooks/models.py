@@ -26,6 +26,9 @@ EventType = Literal[
     "credential.revoked",
     "credential.suspended",
     "credential.reinstated",
+    "recognition.requested",
+    "recognition.granted",
+    "recognition.refused",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 PING = "webhook.ping"  # the type of a test message; not subscribable, sent on request only
