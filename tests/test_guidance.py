@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -20,6 +22,7 @@ from tests.test_attempts import welding
 from tests.test_codesign_tekniq import ASSESSMENT, programme_content
 from tests.test_esco_classification import FIXTURE, PIPE_FITTER, WELDER
 from tests.test_learner_claims import claim, issue, learner_token
+from tests.test_portfolio_foreign import did_key_credential
 
 SKILL = "http://data.europa.eu/esco/skill/"
 AUTOMATION = "http://data.europa.eu/esco/occupation/e3cdb267-313c-49b5-b27f-546959da86d5"
@@ -136,7 +139,7 @@ async def town(client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Data
     assert recorded.status_code == 201 and recorded.json()["passed"], recorded.text
     await drain(db, settings)
     assert (await claim(client, await issue(client, amu, learner_id))).status_code == 200
-    headers = await learner_token(client, bootstrap, scopes="credentials:read assessments:read")
+    headers = await learner_token(client, bootstrap, scopes="credentials:read assessments:read portfolio:write")
     mine = (await client.get("/me/credentials", headers=headers)).json()["items"]
     assert [c["valid"] for c in mine] == [True], mine
     return Town(headers, mine[0]["id"], welding_programme, pipe_programme, german_programme, profiles)
@@ -217,6 +220,58 @@ async def test_anyone_may_ask_with_skills_named_and_all_else_equal_the_preferenc
     assert by_profile.status_code == 200, by_profile.text
     assert by_profile.json()["target"]["profileVersionId"] == str(t.profiles[WELDER].id)
     assert [s["escoSkillUri"] for s in by_profile.json()["essentialCovered"]] == [MAG]
+
+
+async def test_a_credential_of_another_issuer_in_the_portfolio_counts_too(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    t = await town(client, bootstrap, db, settings)
+    alignment = [{"type": ["Alignment"], "targetName": "pipes", "targetUrl": skill} for skill in (CUT, BEND)]
+    foreign = did_key_credential(
+        ed25519.Ed25519PrivateKey.generate(),
+        credentialSubject={
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "https://pipeline.example/achievements/cutting",
+                "type": ["Achievement"],
+                "name": "Cutting and bending pipes",
+                "criteria": {"narrative": "Cuts and bends pipes"},
+                "alignment": alignment,
+            },
+        },
+    )
+    added = await client.post("/me/portfolio/credentials", json={"credential": foreign}, headers=t.welder_headers)
+    assert added.status_code == 201, added.text
+    response = await client.post(
+        "/guidance/gap", json={"occupation": PIPE_FITTER, "usePortfolio": True}, headers=t.welder_headers
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["credentialsConsidered"] == 2
+    covered = {s["escoSkillUri"]: s["coveredBy"] for s in report["essentialCovered"]}
+    assert set(covered) == {SAFETY, DRAWINGS, CUT, BEND}
+    assert covered[CUT] == [
+        {
+            "source": "credential",
+            "credentialId": added.json()["id"],
+            "origin": "added",
+            "achievementName": "Cutting and bending pipes",
+            "issuerId": foreign_issuer(foreign),
+            "issuerName": "Pipeline Academy",
+        }
+    ]
+    assert covered[SAFETY][0]["origin"] == "guildhall"
+    # Cutting and bending are held now: the unit teaching them is no longer recommended.
+    assert [(r["programmeId"], r["unitKey"]) for r in report["recommendations"]] == [
+        (t.pipe_programme, "u2"),
+        (t.pipe_programme, None),
+        (t.german_programme, None),
+    ]
+
+
+def foreign_issuer(token: str) -> str:
+    issuer: str = jwt.decode(token, options={"verify_signature": False})["iss"]
+    return issuer
 
 
 async def test_the_occupations_closest_to_a_portfolio_come_a_page_at_a_time(

@@ -45,6 +45,8 @@ class Evidence(Model, omit_defaults=True):
 
     source: Literal["declared", "credential"]
     credential_id: UUID | None = None
+    # "guildhall": issued here to one of the person's learner records; "added": another issuer's, in their portfolio
+    origin: Literal["guildhall", "added"] | None = None
     achievement_name: str | None = None
     issuer_id: str | None = None
     issuer_name: str | None = None

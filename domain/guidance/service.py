@@ -80,6 +80,7 @@ async def person_skills(conn: Connection, declared: Iterable[str], person_id: UU
                     Evidence(
                         source="credential",
                         credential_id=credential.id,
+                        origin=credential.origin,
                         achievement_name=credential.achievement_name,
                         issuer_id=credential.issuer_id,
                         issuer_name=credential.issuer_name,
