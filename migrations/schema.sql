@@ -1440,3 +1440,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261206000070');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207050000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207050010');

@@ -4,7 +4,9 @@ the occupations a person's skills are closest to, and the register found in ever
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -38,6 +40,7 @@ PRESSURE = SKILL + "81cae0f6-e00f-4c18-a5f0-6e595f825df8"
 MEASURING = SKILL + "43f61513-391b-4909-be3a-9d9118eb6d35"
 MATERIALS = SKILL + "a960f9ff-314a-42b0-b306-0569b01d3847"
 HYDRAULICS = SKILL + "bca134ce-0e16-4b54-abb4-b46a6e8b96fe"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 PIPE_ESSENTIAL_MISSING = [CUT, BEND, INSTALL, JOIN, PRESSURE, MEASURING, MATERIALS, HYDRAULICS]
 
 
@@ -349,3 +352,24 @@ async def test_the_register_finds_words_in_every_language_accents_and_prefixes_a
     # of a word does not.
     assert await found("stal", "da") == await found("stålkonstruktion", "da") == [t.welding_programme]
     assert await found("konstruktioner", "da") == []
+
+
+async def test_programmes_published_before_guidance_get_the_offers_publication_writes(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
+) -> None:
+    """The backfill migration writes, for programmes already in the register, what register.publish writes."""
+    t = await town(client, bootstrap, db, settings)
+    columns = (
+        "version_id, unit_key, design_id, number, title, programme_title, default_language, hours, eqf_level, "
+        "languages, country, region, validity_months, quality_assurance_type, skills"
+    )
+    query = f"SELECT {columns} FROM register_offers ORDER BY design_id, unit_key"
+    backfill = (MIGRATIONS / "20261207050010_guidance_backfill.sql").read_text().split("-- migrate:down")[0]
+    async with db.transaction() as conn:
+        published = [dict(r) for r in await conn.fetch(query)]
+        skill_rows = await conn.fetch("SELECT skill_uri, hours FROM register_offer_skills ORDER BY 1, 2")
+        assert {r["design_id"] for r in published} >= {UUID(t.pipe_programme), UUID(t.german_programme)}
+        await conn.execute("DELETE FROM register_offers")
+        await conn.execute(backfill)
+        assert [dict(r) for r in await conn.fetch(query)] == published
+        assert await conn.fetch("SELECT skill_uri, hours FROM register_offer_skills ORDER BY 1, 2") == skill_rows
