@@ -127,8 +127,12 @@ async def _target(conn: Connection, request: GapRequest, language: str | None) -
             )
         return _from_profile(await fetch_profile_version(conn, version_id), language)
     labels = row["skill_labels"] or {}
-    skills = [_TargetSkill(u, u, labels.get(u, u), "essential") for u in row["essential_skills"]]
-    skills += [_TargetSkill(u, u, labels.get(u, u), "optional") for u in row["optional_skills"]]
+    # Essential first, each group by label (the order of a profile's competences, for ESCO).
+    skills = [
+        _TargetSkill(u, u, labels.get(u, u), relation)
+        for relation in ("essential", "optional")
+        for u in sorted(row[f"{relation}_skills"], key=lambda u: (str(labels.get(u, u)).casefold(), u))
+    ]
     return _Target(
         Target(esco_occupation_uri=uri, profile_version_id=None, label=row["label"] or uri, isco_code=row["isco_code"]),
         skills,
