@@ -94,7 +94,7 @@ async def test_the_export_holds_the_person_their_record_attempts_and_credentials
         for c in data["credentials"]
     )
     assert [a["scope"] for a in data["authorisations"]] == ["credentials:read assessments:read"]
-    assert data["profile"] == {} and data["hostedCopies"] == []
+    assert data["profile"] == {} and data["hostedCopies"] == [] and data["addedCredentials"] == []
 
     # Someone else's records are in nobody's export but their own.
     assert all(c["learnerId"] == room.learner_id for c in data["credentials"])

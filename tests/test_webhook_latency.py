@@ -26,6 +26,7 @@ from tests.outbox_drain import drain
 from tests.scenarios import classroom
 from tests.test_attempts import welding
 from tests.test_codesign_tekniq import programme_content, welder_profile
+from tests.test_learner_claims import claim, issue, learner_token
 from tests.webhook_receiver import Received, Receiver
 from tests.worker_harness import running_worker, undone
 
@@ -178,6 +179,41 @@ async def test_every_event_type_arrives_within_seconds_of_its_call(
             started, "credential.cosigned", "credential.issued", "qualification.awarded"
         )
         assert issued.message["data"]["kind"] == awarded.message["data"]["kind"] == "qualification"
+
+        # Recognition: the learner asks the awarding body to recognise their unit credential; a rule grants at
+        # once (a prior_learning attempt, passed: they hold the unit already, so nothing more is issued); a
+        # request for the other unit waits for an assessor, who refuses it.
+        assert (await claim(client, await issue(client, provider, room.learner_id))).status_code == 200
+        me = await learner_token(client, bootstrap, scopes="credentials:read portfolio:write")
+        unit_id = cosigned.message["data"]["credentialId"]
+        [unit] = [e for e in (await client.get("/me/portfolio", headers=me)).json()["entries"] if e["id"] == unit_id]
+        rule = {
+            "programmeId": room.programme_id,
+            "unitKey": "u1",
+            "kind": "achievement",
+            "achievementIds": [unit["achievement"]["id"]],
+        }
+        ruled = await client.post(
+            f"/organisations/{provider.org_id}/recognition-rules/", json=rule, headers=provider.headers
+        )
+        assert ruled.status_code == 201, ruled.text
+        asked = {"programmeId": room.programme_id, "credentials": [{"source": "guildhall", "id": unit_id}]}
+        started, _ = await timed(client.post("/me/recognition-requests", json={**asked, "unitKey": "u1"}, headers=me))
+        await arrivals.after(
+            started, "recognition.requested", "recognition.granted", "attempt.recorded", "attempt.passed"
+        )
+        started, pending = await timed(
+            client.post("/me/recognition-requests", json={**asked, "unitKey": "sim"}, headers=me)
+        )
+        await arrivals.after(started, "recognition.requested")
+        started, _ = await timed(
+            client.post(
+                f"/organisations/{provider.org_id}/recognition-requests/{pending.json()['id']}/decision",
+                json={"decision": "refuse", "reasons": ["a welding unit does not cover the simulation"]},
+                headers={**provider.headers, "If-Match": '"v1"'},
+            )
+        )
+        await arrivals.after(started, "recognition.refused")
 
         # The awarding body suspends, reinstates and revokes.
         reason = {"reason": "Under investigation"}

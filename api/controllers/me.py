@@ -184,7 +184,8 @@ class MeController(Controller):
         description=(
             "Your login (e-mail, name), every learner record you have claimed (provider, name, e-mail, date of "
             "birth, identifiers), enrolments, attempts with their decisions, credentials with their Open Badges "
-            "JSON, and the apps that can act for you now. Machine-readable JSON."
+            "JSON, credentials of other issuers you added to your portfolio, and the apps that can act for you "
+            "now. Machine-readable JSON."
         ),
         **for_person("assessments:read", "credentials:read", errors=[404]),
     )

@@ -15,7 +15,7 @@ from api.controllers.me import for_person, person_of
 from api.controllers.portfolio import fetch_options
 from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, actor, etag, expected_version, idempotency_key
 from domain.oauth.principals import Principal
-from domain.recognition import service
+from domain.recognition import rules, service
 from domain.recognition.models import (
     ProviderRecognitionRequestCreate,
     RecognitionDecision,
@@ -62,7 +62,7 @@ class RecognitionRuleController(Controller):
         idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> Response[RecognitionRule]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        rule = await service.create_rule(request.app.state.db, actor(principal), org_id, data, key)
+        rule = await rules.create_rule(request.app.state.db, actor(principal), org_id, data, key)
         return _rule(rule, 201)
 
     @get(
@@ -74,7 +74,7 @@ class RecognitionRuleController(Controller):
     async def list_rules(
         self, request: Request[Any, Any, Any], org_id: FromPath[UUID], cursor: Cursor = None, limit: Limit = 20
     ) -> RecognitionRulePage:
-        return await service.list_rules(request.app.state.db, org_id, cursor=cursor, limit=limit)
+        return await rules.list_rules(request.app.state.db, org_id, cursor=cursor, limit=limit)
 
     @get(
         "/{rule_id:uuid}",
@@ -85,7 +85,7 @@ class RecognitionRuleController(Controller):
     async def get_rule(
         self, request: Request[Any, Any, Any], org_id: FromPath[UUID], rule_id: FromPath[UUID]
     ) -> Response[RecognitionRule]:
-        return _rule(await service.get_rule(request.app.state.db, org_id, rule_id))
+        return _rule(await rules.get_rule(request.app.state.db, org_id, rule_id))
 
     @delete(
         "/{rule_id:uuid}",
@@ -101,7 +101,7 @@ class RecognitionRuleController(Controller):
         rule_id: FromPath[UUID],
         if_match: IfMatch = None,
     ) -> None:
-        await service.withdraw_rule(request.app.state.db, actor(principal), org_id, rule_id, expected_version(if_match))
+        await rules.withdraw_rule(request.app.state.db, actor(principal), org_id, rule_id, expected_version(if_match))
 
 
 class RecognitionQueueController(Controller):

@@ -49,6 +49,8 @@ from domain.db import Connection, Database
 from domain.errors import Conflict, NotFound
 from domain.learners.claims import LearnerRecord
 from domain.learners.models import Enrolment
+from domain.portfolio import service as portfolio
+from domain.portfolio.models import PortfolioEntry
 from domain.sql import load_queries
 from domain.structs import Input, Model, from_row
 from domain.writes import Actor, EventDispatcher, write
@@ -134,6 +136,7 @@ class PersonalData(Model):
     attempts: list[Attempt]
     credentials: list[MyCredentialDetail]
     hosted_copies: list[HostedCopy]
+    added_credentials: list[PortfolioEntry]  # credentials of other issuers added to the portfolio
     authorisations: list[Authorisation]
 
 
@@ -155,6 +158,7 @@ async def export(db: Database, person_id: UUID, public_url: str) -> PersonalData
             attempts=[from_row(Attempt, r) for r in await conn.fetch(q.attempts, person_id)],
             credentials=await all_mine(conn, person_id, public_url),
             hosted_copies=[from_row(HostedCopy, r) for r in await conn.fetch(q.hosted_copies, person_id)],
+            added_credentials=await portfolio.added_credentials(conn, person_id),
             authorisations=[from_row(Authorisation, r) for r in await conn.fetch(q.authorisations, person_id)],
         )
 

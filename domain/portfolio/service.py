@@ -86,8 +86,12 @@ async def person_portfolio(conn: Connection, person_id: UUID) -> Portfolio:
     credential of another issuer they added (oldest first, each with its last verification result)."""
     now = datetime.now(UTC).replace(microsecond=0)
     own = [issued_here_entry(r, now) for r in await conn.fetch(q.valid_credentials_of_person, person_id)]
-    added = [added_entry(r) for r in await conn.fetch(q.foreign_of_person, person_id)]
-    return Portfolio(person_id=person_id, entries=own + added)
+    return Portfolio(person_id=person_id, entries=own + await added_credentials(conn, person_id))
+
+
+async def added_credentials(conn: Connection, person_id: UUID) -> list[PortfolioEntry]:
+    """The credentials of other issuers the person added, oldest first, with their last verification."""
+    return [added_entry(r) for r in await conn.fetch(q.foreign_of_person, person_id)]
 
 
 async def get_portfolio(db: Database, person_id: UUID) -> Portfolio:
