@@ -580,6 +580,43 @@ def profiles_import(folder: Path | None, occupations: tuple[str, ...], language:
         _echo_json(_run(_with_db(url, run)))
 
 
+@cli.group()
+def esco() -> None:
+    """The ESCO classification, for skills-gap guidance."""
+
+
+@esco.command("import")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="ESCO's CSV download: occupations_<lang>.csv, skills_<lang>.csv, occupationSkillRelations_<lang>.csv.",
+)
+@click.option("--version", "version", help="The ESCO release, e.g. v1.2.0: imported once.")
+@click.option("--language", "languages", multiple=True, help="Only these languages of the folder (default: every one).")
+@click.option(
+    "--sample", is_flag=True, help="Import the hand-made sample that ships with Guildhall (release 'sample')."
+)
+def esco_import(folder: Path | None, version: str | None, languages: tuple[str, ...], sample: bool) -> None:
+    """Import the whole ESCO classification in every language of the download (nothing is downloaded).
+
+    A new release writes only the rows it changed; a release already imported writes nothing. Prints what
+    changed as JSON."""
+    from domain.guidance import classification
+    from domain.profiles.esco import SAMPLE_DIR
+
+    if sample == (folder is not None):
+        raise click.UsageError("give either --dir with --version, or --sample")
+    if folder is not None and not version:
+        raise click.UsageError("name the ESCO release with --version (e.g. v1.2.0)")
+    source, release = (SAMPLE_DIR, "sample") if folder is None else (folder, version or "")
+    url = _database_url()
+    with _one_line_errors():
+        _echo_json(
+            _run(_with_db(url, lambda db: classification.import_release(db, source, release, languages or None)))
+        )
+
+
 def main() -> None:
     cli(prog_name="guildhall")
 

@@ -31,17 +31,19 @@ from api.settings import Settings
 from domain import outbox
 from domain.credentials import handlers  # noqa: F401  (registers the credential handlers)
 from domain.db import Database
+from domain.guidance import classification
 from domain.mail import sending  # noqa: F401  (registers sending mail)
 from domain.oauth.clients import create_client
 from domain.oauth.models import ClientCreate
 from domain.organisations.models import OrganisationCreate
 from domain.organisations.service import create_organisation, organisation_exists
-from domain.profiles.esco import import_esco_sample
+from domain.profiles.esco import SAMPLE_DIR, import_esco_sample
 from domain.writes import Actor
 
 OPERATOR = Actor(request_id="guildhall-demo")
 MARKER_NAME = "TEKNIQ Arbejdsgiverne"
 WELDER = "http://data.europa.eu/esco/occupation/77c60ebb-1151-476a-89c4-9a381bc7c32a"
+PIPE_FITTER = "http://data.europa.eu/esco/occupation/3f2f7eea-cd7b-4e19-bf6a-8433c291ea4f"
 AUTOMATION = "http://data.europa.eu/esco/occupation/e3cdb267-313c-49b5-b27f-546959da86d5"
 XAPI_PASSED = "http://adlnet.gov/expapi/verbs/passed"
 XAPI_FAILED = "http://adlnet.gov/expapi/verbs/failed"
@@ -357,6 +359,53 @@ def welding_content(welder: Any, s: Story) -> dict[str, Any]:
     }
 
 
+def pipe_content(pipe_fitter: Any, s: Story) -> dict[str, Any]:
+    """AMU Syd's pipe-fitting course for welders, in Danish and Polish (for the guidance and the Polish search)."""
+    skill = {c.title["en"]: c.key for c in pipe_fitter.competences}
+
+    def unit(key: str, title: dict[str, str], hours: int, skills: list[str]) -> dict[str, Any]:
+        return {
+            "key": key,
+            "kind": "core",
+            "title": title,
+            "workloadHours": hours,
+            "ectsCredits": hours / 25,
+            "eqfLevel": 3,
+            "learningOutcomes": [{"key": "lo1", "text": title, "competences": [skill[s] for s in skills]}],
+            "assessment": WELDING_STANDARD,
+        }
+
+    return {
+        **welding_content(pipe_fitter, s),
+        "title": {
+            "da": "Rørsvejsning og rørmontage",
+            "pl": "Spawanie rurociągów",
+            "en": "Pipeline welding and fitting",
+        },
+        "description": {"pl": "Kurs dla spawaczy przechodzących do montażu rurociągów"},
+        "languages": ["da", "pl"],
+        "validityMonths": 60,
+        "units": [
+            unit(
+                "cut",
+                {"da": "Skæring og bukning af rør", "pl": "Cięcie i gięcie rur"},
+                24,
+                ["cut pipes to length", "bend pipes"],
+            ),
+            unit(
+                "install",
+                {"da": "Montage af rørsystemer", "pl": "Montaż rurociągów"},
+                40,
+                [
+                    "install piping systems",
+                    "join pipes with threads, flanges and press fittings",
+                    "perform pressure tests on piping",
+                ],
+            ),
+        ],
+    }
+
+
 def automation_content(automation: Any, s: Story) -> dict[str, Any]:
     lo_keys = _competences(automation, 2)
     return {
@@ -407,6 +456,8 @@ async def load(db: Database, settings: Settings, app: Litestar) -> Demo:
         raise DemoError("the demo is already loaded in this database")
     demo = Demo(api=settings.issuer, parties=await _parties(db))
     profiles = {p.esco_occupation_uri: p for p in await import_esco_sample(db, OPERATOR)}
+    # The same sample as the whole ESCO classification, in English, for skills-gap guidance.
+    await classification.import_release(db, SAMPLE_DIR, "sample")
     async with AsyncTestClient(app=app, base_url=settings.issuer) as client:
         s = Story(client, db, settings, demo)
         for party in demo.parties.values():
@@ -455,11 +506,18 @@ async def load(db: Database, settings: Settings, app: Litestar) -> Demo:
             welding_content(profiles[WELDER], s),
             {"metal": ["author", "approver"], "amu": ["author"], "authority": ["approver"]},
         )
+        pipe = await s.publish(
+            s["amu"],
+            pipe_content(profiles[PIPE_FITTER], s),
+            {"metal": ["author", "approver"], "authority": ["approver"]},
+        )
         automation = await s.publish(
             s["festo"], automation_content(profiles[AUTOMATION], s), {"ihk": ["approver", "cosigner"]}
         )
         demo.ids.update(
             welding_programme=welding,
+            pipe_programme=pipe,
+            pipe_fitter=PIPE_FITTER,
             automation_programme=automation,
             automation_profile=str(profiles[AUTOMATION].id),
             automation_skill=profiles[AUTOMATION].competences[0].key,

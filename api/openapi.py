@@ -84,6 +84,8 @@ TAGS = {
     "Programmes": "Co-designed short training programmes: drafts, proposals, approvals and published versions.",
     "Qualifications": "Qualifications built from programmes and units, co-designed and versioned like programmes.",
     "Public register": "Published programmes and qualifications, readable by anyone.",
+    "Guidance": "Skills-gap guidance: what a person lacks for an occupation, the published training that closes the "
+    "gap, and the occupations their skills are closest to.",
     "Learners": "The learners a provider enrols and assesses, and their claim codes.",
     "Attempts": "Assessment attempts, one by one or in batches, and the decisions on them.",
     "Credentials": "Signed micro-credentials: issuing, co-signing, revoking, suspending and renewing.",

@@ -16,6 +16,7 @@ def route_handlers() -> list[Any]:
     from api.controllers.designs import ProgrammeController, QualificationController
     from api.controllers.elm import ElmController
     from api.controllers.endorsements import EndorsementController, OrganisationEndorsementController
+    from api.controllers.guidance import GuidanceController
     from api.controllers.invitations import (
         InvitationAcceptanceController,
         InvitationController,
@@ -71,6 +72,7 @@ def route_handlers() -> list[Any]:
         QualificationController,
         RegisterController,
         EuropassController,
+        GuidanceController,
         ProfileController,
         OAuthController,
         MetadataController,

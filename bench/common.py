@@ -258,17 +258,24 @@ class Connection:
         """Sends a JSON POST; its status and body, within 10 s."""
         return await asyncio.wait_for(self._post(path, authorization, body), 10)
 
+    async def get(self, path: str, authorization: str | None = None) -> int:
+        """Sends a GET and reads the whole answer within 10 s; its status."""
+        return (await asyncio.wait_for(self._send("GET", path, authorization, None), 10))[0]
+
     async def _post(
         self, path: str, authorization: str | None, body: bytes, idempotency_key: str | None = None
+    ) -> tuple[int, bytes]:
+        return await self._send("POST", path, authorization, body, idempotency_key)
+
+    async def _send(
+        self, method: str, path: str, authorization: str | None, body: bytes | None, idempotency_key: str | None = None
     ) -> tuple[int, bytes]:
         auth = f"Authorization: {authorization}\r\n" if authorization else ""
         if idempotency_key is not None:
             auth += f"Idempotency-Key: {idempotency_key}\r\n"
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{auth}"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
+        content = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body is not None else ""
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{auth}{content}\r\n"
+        self.writer.write(head.encode() + (body or b""))
         headers = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
         length = re.search(r"(?im)^content-length:\s*(\d+)", headers)
         if length is None:

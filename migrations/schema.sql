@@ -500,6 +500,47 @@ CREATE TABLE public.enrolments (
     enrolled_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.esco_occupation_skills (
+    occupation_uri text NOT NULL,
+    skill_uri text NOT NULL,
+    relation text NOT NULL,
+    CONSTRAINT esco_occupation_skills_relation_check CHECK ((relation = ANY (ARRAY['essential'::text, 'optional'::text])))
+);
+
+CREATE TABLE public.esco_occupations (
+    uri text NOT NULL,
+    isco_code text,
+    code text,
+    labels jsonb NOT NULL,
+    essential_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    optional_skills text[] DEFAULT '{}'::text[] NOT NULL,
+    essential_count integer DEFAULT 0 NOT NULL,
+    release text NOT NULL,
+    CONSTRAINT esco_occupations_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT esco_occupations_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/occupation/[0-9a-f-]{36}$'::text))
+);
+
+CREATE TABLE public.esco_releases (
+    version text NOT NULL,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL,
+    languages text[] NOT NULL,
+    occupations integer NOT NULL,
+    skills integer NOT NULL,
+    relations integer NOT NULL,
+    changes jsonb NOT NULL,
+    CONSTRAINT esco_releases_version_check CHECK (((length(version) >= 1) AND (length(version) <= 64)))
+);
+
+CREATE TABLE public.esco_skills (
+    uri text NOT NULL,
+    skill_type text,
+    reuse_level text,
+    labels jsonb NOT NULL,
+    release text NOT NULL,
+    CONSTRAINT esco_skills_labels_check CHECK ((jsonb_typeof(labels) = 'object'::text)),
+    CONSTRAINT esco_skills_uri_check CHECK ((uri ~ '^http://data\.europa\.eu/esco/skill/[0-9a-f-]{36}$'::text))
+);
+
 CREATE TABLE public.foreign_credentials (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     person_id uuid NOT NULL,
@@ -871,7 +912,43 @@ CREATE TABLE public.register_entries (
     provider_ids uuid[] DEFAULT '{}'::uuid[] NOT NULL,
     awarding_body_id uuid,
     quality_assurance_type text,
-    published_at timestamp with time zone NOT NULL
+    published_at timestamp with time zone NOT NULL,
+    search_folded jsonb
+);
+
+CREATE TABLE public.register_offer_skills (
+    skill_uri text NOT NULL,
+    offer_id bigint NOT NULL,
+    hours double precision
+);
+
+CREATE TABLE public.register_offers (
+    id bigint NOT NULL,
+    version_id uuid NOT NULL,
+    unit_key text DEFAULT ''::text NOT NULL,
+    design_id uuid NOT NULL,
+    number integer NOT NULL,
+    is_latest boolean DEFAULT true NOT NULL,
+    title jsonb NOT NULL,
+    programme_title jsonb NOT NULL,
+    default_language text NOT NULL,
+    hours double precision,
+    eqf_level integer,
+    languages text[] DEFAULT '{}'::text[] NOT NULL,
+    country text,
+    region text,
+    validity_months integer,
+    quality_assurance_type text,
+    skills text[] NOT NULL
+);
+
+ALTER TABLE public.register_offers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.register_offers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 CREATE TABLE public.result_batches (
@@ -1087,6 +1164,18 @@ ALTER TABLE ONLY public.endorsements
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_pkey PRIMARY KEY (occupation_uri, skill_uri);
+
+ALTER TABLE ONLY public.esco_occupations
+    ADD CONSTRAINT esco_occupations_pkey PRIMARY KEY (uri);
+
+ALTER TABLE ONLY public.esco_releases
+    ADD CONSTRAINT esco_releases_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.esco_skills
+    ADD CONSTRAINT esco_skills_pkey PRIMARY KEY (uri);
+
 ALTER TABLE ONLY public.foreign_credentials
     ADD CONSTRAINT foreign_credentials_person_id_digest_key UNIQUE (person_id, digest);
 
@@ -1177,6 +1266,15 @@ ALTER TABLE ONLY public.recognition_rules
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_pkey PRIMARY KEY (version_id);
 
+ALTER TABLE ONLY public.register_offer_skills
+    ADD CONSTRAINT register_offer_skills_pkey PRIMARY KEY (skill_uri, offer_id) INCLUDE (hours);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_id_key UNIQUE (id);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_pkey PRIMARY KEY (version_id, unit_key);
+
 ALTER TABLE ONLY public.result_batches
     ADD CONSTRAINT result_batches_pkey PRIMARY KEY (id);
 
@@ -1261,6 +1359,10 @@ CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learne
 
 CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
 
+CREATE INDEX esco_occupation_skills_essential_idx ON public.esco_occupation_skills USING btree (skill_uri, occupation_uri) WHERE (relation = 'essential'::text);
+
+CREATE INDEX esco_occupations_essential_count_idx ON public.esco_occupations USING btree (uri) INCLUDE (essential_count);
+
 CREATE INDEX foreign_credentials_person ON public.foreign_credentials USING btree (person_id, created_at);
 
 CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
@@ -1320,6 +1422,10 @@ CREATE INDEX recognition_rules_unit ON public.recognition_rules USING btree (des
 CREATE INDEX register_entries_latest_idx ON public.register_entries USING btree (kind, published_at, version_id) WHERE is_latest;
 
 CREATE INDEX register_entries_occupation_idx ON public.register_entries USING btree (esco_occupation_uri) WHERE is_latest;
+
+CREATE INDEX register_offer_skills_offer_idx ON public.register_offer_skills USING btree (offer_id);
+
+CREATE INDEX register_offers_design_idx ON public.register_offers USING btree (design_id) WHERE is_latest;
 
 CREATE INDEX signing_keys_purpose_idx ON public.signing_keys USING btree (purpose, organisation_id, created_at DESC);
 
@@ -1465,6 +1571,12 @@ ALTER TABLE ONLY public.enrolments
 ALTER TABLE ONLY public.enrolments
     ADD CONSTRAINT enrolments_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_occupation_uri_fkey FOREIGN KEY (occupation_uri) REFERENCES public.esco_occupations(uri) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.esco_occupation_skills
+    ADD CONSTRAINT esco_occupation_skills_skill_uri_fkey FOREIGN KEY (skill_uri) REFERENCES public.esco_skills(uri) ON DELETE CASCADE;
+
 ALTER TABLE ONLY public.foreign_credentials
     ADD CONSTRAINT foreign_credentials_person_id_fkey FOREIGN KEY (person_id) REFERENCES public.persons(id) ON DELETE CASCADE;
 
@@ -1600,6 +1712,15 @@ ALTER TABLE ONLY public.register_entries
 ALTER TABLE ONLY public.register_entries
     ADD CONSTRAINT register_entries_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
 
+ALTER TABLE ONLY public.register_offer_skills
+    ADD CONSTRAINT register_offer_skills_offer_id_fkey FOREIGN KEY (offer_id) REFERENCES public.register_offers(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_design_id_fkey FOREIGN KEY (design_id) REFERENCES public.designs(id);
+
+ALTER TABLE ONLY public.register_offers
+    ADD CONSTRAINT register_offers_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.register_entries(version_id);
+
 ALTER TABLE ONLY public.result_batches
     ADD CONSTRAINT result_batches_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
 
@@ -1653,6 +1774,8 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207030000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207030100');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207040010');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207050000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261207050010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207060000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');

@@ -404,3 +404,21 @@ async def test_invitations_and_verification_from_the_command_line(
     assert verified.code == 0 and verified.json()["emailVerified"] is True
     nobody = await guildhall("person", "verify", "--email", "nobody@ihk.example", env=env)
     assert nobody.code == 1 and "no person" in nobody.err
+
+
+async def test_the_esco_classification_is_imported_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    env = clean_env(DATABASE_URL=database_url)
+    fixture = str(Path(__file__).parent / "fixtures" / "esco")
+    imported = await guildhall("esco", "import", "--dir", fixture, "--version", "v1", env=env)
+    assert imported.code == 0, imported.err
+    result = imported.json()
+    assert result["languages"] == ["de", "en", "pl"] and result["relations"] == 46
+    assert result["changes"]["skills"] == {"added": 38, "changed": 0, "removed": 0}
+    again = await guildhall("esco", "import", "--dir", fixture, "--version", "v1", env=env)
+    assert again.json()["alreadyImported"] is True
+    empty = await guildhall("esco", "import", "--dir", str(tmp_path), "--version", "v2", env=env)
+    assert_one_line_error(empty, 1, "has no ESCO CSV files")
+    sample = await guildhall("esco", "import", "--sample", env=env)
+    assert sample.code == 0 and sample.json()["version"] == "sample", sample.err
+    neither = await guildhall("esco", "import", env=env)
+    assert neither.code == 2 and "--sample" in neither.err

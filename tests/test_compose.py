@@ -12,8 +12,8 @@ import click
 import pytest
 import yaml
 
-from api.cli import cli
 from api import settings as settings_module
+from api.cli import cli
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from domain.db import Connection
-from domain.designs.content import ProgrammeContent, QualificationContent
+from domain.designs.content import ProgrammeContent, QualificationContent, Unit
+from domain.designs.folding import fold, prefix_query
 from domain.designs.models import DesignKind
 from domain.pagination import decode_cursor, encode_cursor
+from domain.profiles.models import ProfileVersion
 from domain.profiles.service import fetch_profile_version
 from domain.sql import load_queries
 from domain.structs import Model, Page, from_row
@@ -71,6 +74,33 @@ def _texts(content: ProgrammeContent | QualificationContent) -> dict[str, str]:
     return {language: "\n".join(texts) for language, texts in by_language.items()}
 
 
+def _offers(content: ProgrammeContent, profile: ProfileVersion | None) -> list[tuple[str, Any]]:
+    """What guidance can recommend of a programme: the whole, and each unit certifiable alone (when there
+    are several), with the ESCO skills their learning outcomes are mapped to and their hours and level."""
+    skill_of = {c.key: c.esco_skill_uri for c in (profile.competences if profile else []) if c.esco_skill_uri}
+
+    def skills(units: list[Unit]) -> list[str]:
+        keys = {k for u in units for o in u.learning_outcomes for k in o.competences}
+        return sorted({skill_of[k] for k in keys if k in skill_of})
+
+    hours = [u.workload_hours for u in content.units if u.workload_hours]
+    whole = (
+        "",
+        content.title or {},
+        sum(hours) if hours else None,
+        content.eqf_level or max((u.eqf_level for u in content.units if u.eqf_level), default=None),
+        skills(content.units),
+    )
+    offers: list[tuple[str, Any]] = [(whole[0], whole[1:])]
+    if len(content.units) > 1:
+        offers += [
+            (u.key, (u.title, u.workload_hours, u.eqf_level or content.eqf_level, skills([u])))
+            for u in content.units
+            if u.certifiable_alone
+        ]
+    return offers
+
+
 async def publish(
     conn: Connection,
     kind: DesignKind,
@@ -80,6 +110,7 @@ async def publish(
     content: ProgrammeContent | QualificationContent,
 ) -> None:
     occupation = isco = None
+    profile = None
     levels = {content.eqf_level} if content.eqf_level else set()
     languages: list[str] = []
     providers: list[UUID] = []
@@ -89,6 +120,7 @@ async def publish(
             occupation, isco = profile.esco_occupation_uri, profile.isco_code
         levels |= {u.eqf_level for u in content.units if u.eqf_level}
         languages, providers = content.languages, content.provider_ids
+    texts = _texts(content)
     await conn.execute(q.retire_entries, design_id)
     await conn.execute(
         q.insert_entry,
@@ -98,7 +130,7 @@ async def publish(
         number,
         content.title,
         content.default_language,
-        _texts(content),
+        texts,
         occupation,
         isco,
         sorted(levels),
@@ -106,7 +138,17 @@ async def publish(
         providers,
         content.awarding_body_id,
         content.quality_assurance.type if content.quality_assurance else None,
+        {language: fold(text) for language, text in texts.items()},
     )
+    if isinstance(content, ProgrammeContent):
+        await conn.executemany(
+            q.insert_offer,
+            [
+                (version_id, key, title, hours, eqf, skills, content.title or {}, content.validity_months)
+                for key, (title, hours, eqf, skills) in _offers(content, profile)
+            ],
+        )
+        await conn.execute(q.insert_offer_skills, version_id)
 
 
 async def withdraw(conn: Connection, design_id: UUID) -> None:
@@ -137,6 +179,7 @@ async def search(
         q.search,
         kind,
         text or None,
+        prefix_query(text) if text else None,
         TEXT_SEARCH_CONFIGS.get(lang, "simple"),
         lang,
         occupation,

@@ -1,0 +1,1 @@
+"""Skills-gap guidance: occupations, skills and the training that closes a gap."""
