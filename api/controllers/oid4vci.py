@@ -215,7 +215,8 @@ class Oid4vciController(Controller):
         operation_id="getIssuerLogo",
         summary="Guildhall's logo, as the issuer metadata's display names it",
         media_type="image/svg+xml",
-        **public(),
+        include_in_schema=False,  # an image for wallets' screens, like the pages: not an API operation
+        security=[{}],
     )
     async def logo(self) -> Response[bytes]:
         return Response(_LOGO, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
