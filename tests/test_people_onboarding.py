@@ -32,7 +32,7 @@ from tests.test_attempts import welding
 
 PASSWORD = "correct horse battery staple"
 APP_SCOPES = (
-    "organisations:read organisations:write credentials:read credentials:cosign credentials:revoke credentials:issue"
+    "organisations:read organisations:write credentials:read credentials:cosign credentials:revoke credentials:issue portfolio:write"
 )
 
 
@@ -318,9 +318,24 @@ async def test_a_learners_claim_opens_the_wallet_once_the_address_is_verified(
     assert claimed.json()["emailVerified"] is False
     wallet = await bootstrap.organisation("Skills Wallet", kind="employer")
     app = await person_app(bootstrap, wallet.id)
-    token = bearer(await sign_in(client, app, "jonas@example.de", CLAIM_PASSWORD, scope="credentials:read"))
+    token = bearer(
+        await sign_in(client, app, "jonas@example.de", CLAIM_PASSWORD, scope="credentials:read portfolio:write")
+    )
     closed = await client.get("/me/credentials", headers=token)
     assert closed.status_code == 403 and closed.json()["type"] == "urn:guildhall:problem:email-not-verified"
+    # Every way a credential leaves for a wallet or a portfolio waits for the verified address too.
+    some_credential = "/me/credentials/00000000-0000-4000-8000-000000000000"
+    for method, path in [
+        ("GET", "/me/portfolio"),
+        ("POST", "/me/portfolio/credentials"),
+        ("POST", "/me/credential-offers"),
+        ("POST", f"{some_credential}/sd-jwt-vc"),
+        ("POST", f"{some_credential}/wallet-exchanges"),
+        ("POST", "/me/recognition-requests"),
+    ]:
+        refused = await client.request(method, path, headers=token, json={})
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["type"] == "urn:guildhall:problem:email-not-verified", path
     await drain(db, settings)
     link = only_link(inbox, "jonas@example.de", "/account/verify-email/")
     assert (await client.post(link)).status_code == 200

@@ -313,7 +313,7 @@ class CredentialOfferController(Controller):
         operation_id="createMyCredentialOffer",
         summary="Offer your own credentials to your wallet (OpenID4VCI)",
         description=_OFFER_DESCRIPTION,
-        **for_person("credentials:read", errors=[404, 409, 422, 429]),
+        **for_person("credentials:read", errors=[404, 409, 422, 429], verified=True),
     )
     async def create_mine(
         self,

@@ -55,7 +55,7 @@ class PortfolioController(Controller):
             "credits it attests and how it was verified. A credential of another issuer counts only while its "
             "verification is valid; it is checked again whenever it is used (stacking, recognition)."
         ),
-        **for_person("credentials:read", errors=[]),
+        **for_person("credentials:read", errors=[], verified=True),
     )
     async def portfolio(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
@@ -75,7 +75,7 @@ class PortfolioController(Controller):
             "201 when added, 200 when the same credential was already in your portfolio."
         ),
         status_code=201,
-        **for_person("portfolio:write", errors=[409, 422]),
+        **for_person("portfolio:write", errors=[409, 422], verified=True),
     )
     async def add(
         self,
@@ -101,7 +101,7 @@ class PortfolioController(Controller):
         operation_id="recheckMyForeignCredential",
         summary="Verify one of the credentials you added again, now (keys, dates, status list)",
         status_code=200,
-        **for_person("portfolio:write", errors=[404]),
+        **for_person("portfolio:write", errors=[404], verified=True),
     )
     async def recheck(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], foreign_id: FromPath[UUID]
@@ -119,7 +119,7 @@ class PortfolioController(Controller):
         "/credentials/{foreign_id:uuid}",
         operation_id="removeMyForeignCredential",
         summary="Remove a credential you added from your portfolio",
-        **for_person("portfolio:write", errors=[404]),
+        **for_person("portfolio:write", errors=[404], verified=True),
     )
     async def remove(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], foreign_id: FromPath[UUID]

@@ -217,7 +217,7 @@ class MyRecognitionController(Controller):
             "that earns the unit); otherwise the request waits for an assessor (status pending)."
         ),
         status_code=201,
-        **for_person("portfolio:write", errors=[404, 409, 422]),
+        **for_person("portfolio:write", errors=[404, 409, 422], verified=True),
     )
     async def submit(
         self,
@@ -242,7 +242,7 @@ class MyRecognitionController(Controller):
         "/recognition-requests",
         operation_id="listMyRecognitionRequests",
         summary="Your recognition requests, oldest first, with their decisions",
-        **for_person("credentials:read", errors=[422]),
+        **for_person("credentials:read", errors=[422], verified=True),
     )
     async def list_mine(
         self,
@@ -258,7 +258,7 @@ class MyRecognitionController(Controller):
         operation_id="grantRecognitionConsent",
         summary="Let an organisation (your provider) ask for recognition on your behalf",
         status_code=204,
-        **for_person("portfolio:write", errors=[404]),
+        **for_person("portfolio:write", errors=[404], verified=True),
     )
     async def consent(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], organisation_id: FromPath[UUID]
@@ -269,7 +269,7 @@ class MyRecognitionController(Controller):
         "/recognition-consents/{organisation_id:uuid}",
         operation_id="withdrawRecognitionConsent",
         summary="Withdraw the consent you gave an organisation to ask for recognition on your behalf",
-        **for_person("portfolio:write", errors=[404]),
+        **for_person("portfolio:write", errors=[404], verified=True),
     )
     async def withdraw_consent(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal], organisation_id: FromPath[UUID]

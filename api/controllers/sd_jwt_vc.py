@@ -82,7 +82,7 @@ class MySdJwtVcController(Controller):
         ),
         status_code=200,
         media_type=SD_JWT_MEDIA_TYPE,
-        **for_person("credentials:read", errors=[404, 409, 422]),
+        **for_person("credentials:read", errors=[404, 409, 422], verified=True),
     )
     async def issue(
         self,

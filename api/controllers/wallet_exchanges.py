@@ -68,7 +68,7 @@ class MyWalletExchangeController(Controller):
             "it is revoked."
         ),
         status_code=201,
-        **for_person("credentials:read", errors=[404, 409, 422, 429]),
+        **for_person("credentials:read", errors=[404, 409, 422, 429], verified=True),
     )
     async def create(
         self,
