@@ -31,9 +31,7 @@ from tests.smtp_server import Inbox
 from tests.test_attempts import welding
 
 PASSWORD = "correct horse battery staple"
-APP_SCOPES = (
-    "organisations:read organisations:write credentials:read credentials:cosign credentials:revoke credentials:issue portfolio:write"
-)
+APP_SCOPES = "organisations:read organisations:write credentials:read credentials:cosign credentials:revoke credentials:issue portfolio:write"
 
 
 async def sign_in(
