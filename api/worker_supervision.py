@@ -14,8 +14,12 @@ that lives until the job's timeout (minutes): no other worker takes them meanwhi
 an id and a heartbeat key in Redis that lives ``HEARTBEAT_TTL`` seconds, and each job records which worker
 holds it (``hold``); every worker, each heartbeat, removes the in-progress keys of jobs whose holder's
 heartbeat has gone (``reap_dead_holders``). The job is still in arq's queue, so the next poll of a live
-worker runs it again (arq counts the try). PostgreSQL decides what it does: the events and deliveries a
-dead worker held were rolled back with its connection, and are claimed again exactly once.
+worker runs it again (arq counts the try). A worker killed in the instant between arq marking a job in progress
+and the job recording its holder leaves an in-progress key nobody holds: a live worker that sees such a key of a
+held job (``HELD_JOB_PREFIXES``) go unclaimed for ``ORPHAN_GRACE`` seconds removes it too
+(``reap_orphans``); a live worker records its holder within milliseconds of the mark. PostgreSQL decides
+what it does: the events and deliveries a dead worker held were rolled back with its connection, and are
+claimed again exactly once.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ HEALTH_STALE_AFTER = 10.0  # `worker --check`: a health file older than this is 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
 HOLDERS_KEY = "guildhall:job-holders"  # hash: arq job id -> id of the worker running it
+HELD_JOB_PREFIXES = ("outbox:", "webhook:")  # the ids of the jobs that record their holder (``held``)
+ORPHAN_GRACE = 6.0  # seconds an in-progress key of a held job may go without a holder before it is freed
 
 
 def heartbeat_key(worker_id: str) -> str:
@@ -105,6 +111,42 @@ async def reap_dead_holders(redis: ArqRedis) -> list[str]:
     return dead_jobs
 
 
+async def reap_orphans(redis: ArqRedis, unheld_since: dict[str, float], now: float | None = None) -> list[str]:
+    """Frees the in-progress keys of held jobs that no worker has claimed for ``ORPHAN_GRACE`` seconds (their
+    worker died before recording itself); ``unheld_since`` is this worker's memory of when it first saw each
+    unclaimed. Returns the ids freed."""
+    now = time.monotonic() if now is None else now
+    keys = [
+        _text(key)
+        for prefix in HELD_JOB_PREFIXES
+        async for key in redis.scan_iter(match=f"{in_progress_key_prefix}{prefix}*", count=500)
+    ]
+    jobs = [key.removeprefix(in_progress_key_prefix) for key in keys]
+    holders = {_text(job) for job in await redis.hkeys(HOLDERS_KEY)}  # type: ignore[misc]
+    unheld = {job for job in jobs if job not in holders}
+    for job in list(unheld_since):
+        if job not in unheld:
+            del unheld_since[job]
+    orphans = []
+    for job in unheld:
+        first_seen = unheld_since.setdefault(job, now)
+        if now - first_seen >= ORPHAN_GRACE:
+            orphans.append(job)
+    if orphans:
+        # Only if still unclaimed: a holder recorded meanwhile keeps its job.
+        async with redis.pipeline(transaction=False) as pipe:
+            for job in orphans:
+                pipe.hexists(HOLDERS_KEY, job)
+            claimed = await pipe.execute()
+        orphans = [job for job, is_claimed in zip(orphans, claimed, strict=True) if not is_claimed]
+        if orphans:
+            await redis.delete(*(in_progress_key_prefix + job for job in orphans))
+            for job in orphans:
+                unheld_since.pop(job, None)
+            log.warning("took up %d jobs no worker held: %s", len(orphans), orphans[:10])
+    return orphans
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -113,10 +155,12 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
     """Runs while the worker does: keeps its heartbeat fresh and reaps the jobs of dead workers."""
     redis: ArqRedis = ctx["redis"]
     key = heartbeat_key(ctx["worker_id"])
+    unheld_since: dict[str, float] = {}
     while True:
         try:
             await redis.set(key, b"1", px=int(HEARTBEAT_TTL * 1000))
             await reap_dead_holders(redis)
+            await reap_orphans(redis, unheld_since)
         except (RedisError, OSError) as exc:  # the worker's poll meets the same outage and ends; supervise restarts
             log.debug("heartbeat failed: %s", exc)
         await asyncio.sleep(HEARTBEAT_INTERVAL)
