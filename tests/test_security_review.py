@@ -189,6 +189,16 @@ async def test_a_json_body_needs_a_json_content_type(client: Client, bootstrap: 
     assert "415" in document["paths"]["/occupational-profiles"]["post"]["responses"]
 
 
+async def test_every_missing_required_member_is_named_at_once(client: Client, bootstrap: Bootstrap) -> None:
+    who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
+    for _ in range(2):  # the required members are read once per body type, then remembered: the same answer
+        response = await client.post("/occupational-profiles", json={}, headers=who.headers)
+        assert response.status_code == 400, response.text
+        detail = _problem(response)["detail"]
+        for member in ("title", "defaultLanguage", "competences"):
+            assert f"{member}: required, and missing" in detail, detail
+
+
 async def test_duplicate_json_keys_are_refused_with_the_key_named(client: Client, bootstrap: Bootstrap) -> None:
     who = await bootstrap.integrator(["programmes:write"], name="TEKNIQ Arbejdsgiverne")
 
