@@ -3,6 +3,11 @@
 The guard checks the bearer token (an RFC 9068 JWT signed by our authorization server, still
 live in PostgreSQL), the scopes the operation names, and — when the path holds ``org_id`` —
 the caller's role in that organisation. The result is the request's ``Principal``.
+
+An operation declared with ``token_checked_in_write`` (the integrator's recording path) does not ask PostgreSQL
+before it runs when the token is a client's own that this process has checked before: such a token stands for
+what its row says, which never changes, so its principal is remembered, and the operation's write confirms in
+its own statement that the token is still live (``Actor.token_to_confirm``), answering 401 if it is not.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -55,6 +61,19 @@ class TokenVerifier:
         self._keys: KeySet | None = None
         self._kids: set[str] = set()
         self._verified: dict[str, dict[str, Any]] = {}  # token -> its claims
+        self._client_principals: dict[str, Principal] = {}  # jti -> the principal of a client's own token
+
+    def remember(self, principal: Principal) -> None:
+        """Keeps the principal of a client's own token (no person: nothing in it can change but whether the token
+        is live, which the write confirms); a person's memberships can, so theirs is always read afresh."""
+        if principal.person_id is not None:
+            return
+        if len(self._client_principals) >= self.remembered:
+            self._client_principals.clear()
+        self._client_principals[principal.token_id] = replace(principal, request_id=None)
+
+    def remembered_principal(self, jti: str) -> Principal | None:
+        return self._client_principals.get(jti)
 
     async def _key_set(self, kid: str | None) -> KeySet:
         if self._keys is None or (kid is not None and kid not in self._kids):
@@ -97,22 +116,31 @@ class TokenVerifier:
 
 
 def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    header = connection.headers.get("authorization", "")
+    # Read from the raw ASGI headers: building the request's Headers costs more than the rest of this check.
+    header = next((v.decode("latin-1") for k, v in connection.scope["headers"] if k == b"authorization"), "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an access token in the Authorization header: 'Bearer <token>'")
     return token.strip()
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], *, write_confirms: bool = False) -> Principal:
+    """The token's principal. ``write_confirms``: the operation's write confirms the token is live, so a
+    remembered client principal is taken as it is (``token_confirmed`` false) without asking PostgreSQL."""
     state = connection.app.state
-    claims = await state.token_verifier.verify(_bearer_token(connection))
+    verifier: TokenVerifier = state.token_verifier
+    claims = await verifier.verify(_bearer_token(connection))
+    jti = claims["jti"]
+    if write_confirms and (known := verifier.remembered_principal(jti)) is not None:
+        return replace(known, request_id=request_id_var.get(), token_confirmed=False)
     async with state.db.connection() as conn:
-        return await principal_for_token(conn, claims["jti"], request_id_var.get())
+        principal = await principal_for_token(conn, jti, request_id_var.get())
+    verifier.remember(principal)
+    return principal
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    principal = await authenticate(connection)
+    principal = await authenticate(connection, write_confirms=handler.opt.get("token_checked_in_write", False))
     missing = [s for s in handler.opt.get("scopes", ()) if not principal.has_scope(s)]
     if missing:
         raise Forbidden(f"the access token lacks the scope {' '.join(missing)} that this operation needs")
@@ -129,12 +157,17 @@ def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 
 def secured(
-    *scopes: str, roles: Iterable[Role] | None = None, member_of_path_org: bool = False, errors: Iterable[int] = ()
+    *scopes: str,
+    roles: Iterable[Role] | None = None,
+    member_of_path_org: bool = False,
+    errors: Iterable[int] = (),
+    token_checked_in_write: bool = False,
 ) -> dict[str, Any]:
     """Handler keyword arguments for an operation that needs a token with ``scopes``.
 
     ``member_of_path_org``: the caller must belong to the ``{org_id}`` of the path, with one of
-    ``roles`` if given (an organisation's ``admin`` always qualifies).
+    ``roles`` if given (an organisation's ``admin`` always qualifies). ``token_checked_in_write``: every
+    outcome of the operation goes through a write that confirms ``Actor.token_to_confirm`` (see above).
     """
     statuses = sorted({400, 401, 403, 503, *errors})  # 503: the database is away (api/errors.py)
     return {
@@ -143,6 +176,7 @@ def secured(
             "scopes": scopes,
             "roles": frozenset(roles) if roles else None,
             "member_of_path_org": member_of_path_org,
+            "token_checked_in_write": token_checked_in_write,
         },
         "security": [{SECURITY_SCHEME: list(scopes)}],
         "responses": problems(*statuses),

@@ -3,6 +3,7 @@ truth; this only says "there is work", and the worker's sweep covers anything it
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -69,31 +70,84 @@ _ENQUEUE_SHA = hashlib.sha1(_ENQUEUE.encode(), usedforsecurity=False).hexdigest(
 
 
 class JobQueue:
-    """Enqueues jobs; a job id makes a second enqueue of the same work a no-op while it is queued."""
+    """Enqueues jobs; a job id makes a second enqueue of the same work a no-op while it is queued.
+
+    ``dispatch`` is called by every write when it commits. The writes that commit in one turn of the event loop
+    (concurrent requests do) share one pipeline to Redis: each still gets its own job, with the same id and
+    rule as alone, and each caller still returns only once its job is queued (or with the error that kept it
+    from Redis), but one round trip carries them all.
+    """
 
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
+        self._batch: list[tuple[tuple[str, ...], tuple[object, ...], asyncio.Future[None]]] | None = None
+        self._sending: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
 
-    async def enqueue(self, function: str, *args: object, job_id: str | None = None) -> None:
-        """As ``ArqRedis.enqueue_job(function, *args, _job_id=job_id)``, in one round trip (a script)."""
-        job_id = job_id or uuid4().hex
+    def _command(
+        self, function: str, args: tuple[object, ...], job_id: str
+    ) -> tuple[tuple[str, ...], tuple[object, ...]]:
+        """The script's keys and values for a job: arq's job key, result key and queue; expiry, job, score, id."""
         now = timestamp_ms()
         job = serialize_job(function, args, {}, None, now, serializer=self.redis.job_serializer)
         keys = (job_key_prefix + job_id, result_key_prefix + job_id, self.redis.default_queue_name)
-        values = (self.redis.expires_extra_ms, job, now, job_id)
+        return keys, (self.redis.expires_extra_ms, job, now, job_id)
+
+    async def enqueue(self, function: str, *args: object, job_id: str | None = None) -> None:
+        """As ``ArqRedis.enqueue_job(function, *args, _job_id=job_id)``, in one round trip (a script)."""
+        keys, values = self._command(function, args, job_id or uuid4().hex)
         try:
             await self.redis.evalsha(_ENQUEUE_SHA, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
         except NoScriptError:  # the first time on this Redis (or after SCRIPT FLUSH); EVAL caches it
             await self.redis.eval(_ENQUEUE, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
 
     async def dispatch(self, event_ids: Sequence[int], generation: str | None = None) -> None:
-        """EventDispatcher: the events one write committed, in one job (one round trip to Redis, not one
-        per event: this runs on every write). The job handles them in order; each is done at most once.
-        ``generation`` (the sweep's) makes the job id one that an older job of the same events cannot block."""
+        """EventDispatcher: the events one write committed, in one job (one round trip to Redis, shared with the
+        other writes committed meanwhile: this runs on every write). The job handles them in order; each is done
+        at most once. ``generation`` (the sweep's) makes the job id one that an older job of the same events
+        cannot block."""
         if not event_ids:
             return
         job_id = events_job_id(event_ids) + (f":{generation}" if generation else "")
         if len(event_ids) == 1:
-            await self.enqueue(PROCESS_OUTBOX_EVENT, event_ids[0], job_id=job_id)
+            keys, values = self._command(PROCESS_OUTBOX_EVENT, (event_ids[0],), job_id)
         else:
-            await self.enqueue(PROCESS_OUTBOX_EVENTS, list(event_ids), job_id=job_id)
+            keys, values = self._command(PROCESS_OUTBOX_EVENTS, (list(event_ids),), job_id)
+        loop = asyncio.get_running_loop()
+        queued = loop.create_future()
+        if self._batch is None:
+            self._batch = []
+            sending = loop.create_task(self._send_batch())  # runs once this turn's callers have joined
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
+        self._batch.append((keys, values, queued))
+        await queued
+
+    async def _send_batch(self) -> None:
+        batch, self._batch = self._batch or [], None
+        pipeline = self.redis.pipeline(transaction=False)
+        for keys, values, _ in batch:
+            pipeline.evalsha(_ENQUEUE_SHA, len(keys), *keys, *values)  # type: ignore[arg-type]
+        try:
+            results = await pipeline.execute(raise_on_error=False)
+        except Exception as error:  # Redis is away: every caller hears why (the sweep will dispatch)
+            for _, _, queued in batch:
+                _settle(queued, error)
+            return
+        for (keys, values, queued), result in zip(batch, results, strict=True):
+            outcome = result if isinstance(result, Exception) else None
+            if isinstance(result, NoScriptError):  # as in enqueue
+                try:
+                    await self.redis.eval(_ENQUEUE, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
+                    outcome = None
+                except Exception as error:
+                    outcome = error
+            _settle(queued, outcome)
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None = None) -> None:
+    if future.done():  # its caller was cancelled (a client that went away): nobody waits for it
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

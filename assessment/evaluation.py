@@ -48,14 +48,17 @@ from assessment.submission import (
 __all__ = ["CriterionResult", "Decision", "decision_to_json", "evaluate", "parse_decision", "to_open_badges"]
 
 
-def evaluate(specification: Specification, submission: Submission) -> Decision:
+def evaluate(specification: Specification, submission: Submission, *, as_parsed: bool = False) -> Decision:
     """The decision on ``submission`` under ``specification``.
 
     Both are checked again first, as ``parse_specification`` and ``parse_submission`` check them, so that a
     Struct built by hand that breaks a rule raises AssessmentError rather than yielding a wrong decision.
-    Raises AssessmentError, and nothing else, when they do not hold.
+    Raises AssessmentError, and nothing else, when they do not hold. ``as_parsed``: the caller vouches that both
+    are what those two functions returned (the submission parsed under this very specification), unchanged
+    since; the check is then skipped, as it could only find what they found.
     """
-    specification, submission = _rechecked(specification, submission)
+    if not as_parsed:
+        specification, submission = _rechecked(specification, submission)
     match specification, submission:
         case (
             OutcomeBasedSpecification() | PriorLearningSpecification(),

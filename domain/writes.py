@@ -14,12 +14,13 @@ import msgspec
 
 from domain.db import Connection, Database
 from domain.db import EventDispatcher as EventDispatcher  # where services import it from
-from domain.errors import IdempotencyKeyReused
+from domain.errors import IdempotencyKeyReused, Unauthenticated
 from domain.sql import load_queries
 
 q = load_queries(__file__, "writes.sql")
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TOKEN_NOT_LIVE = "the access token is expired or revoked; get a new one"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Actor:
     person_id: UUID | None = None
     organisation_id: UUID | None = None  # the client's organisation
     request_id: str | None = None
+    # The jti of an access token the guard has not confirmed as live (a remembered client principal): the write
+    # confirms it in its own transaction, before anything else, and raises Unauthenticated if it is not.
+    token_to_confirm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ async def write(
     (the first transaction's INSERT) and then sees its answer: nothing is done twice.
     """
     async with db.transaction() as conn:
+        if actor.token_to_confirm is not None and not await conn.fetchval(q.token_live, actor.token_to_confirm):
+            raise Unauthenticated(TOKEN_NOT_LIVE)
         w = Write(conn=conn, actor=actor, _idempotency=idempotency)
         if idempotency is not None:
             row = await conn.fetchrow(

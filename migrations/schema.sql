@@ -35,7 +35,7 @@ BEGIN
         USING ERRCODE = 'check_violation';
 END $$;
 
-CREATE FUNCTION public.record_attempt_at_once(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_source text, p_client_id text, p_person_id uuid, p_limit bigint, p_check_fresh boolean, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_scope text, p_key text, p_fingerprint text, p_response jsonb) RETURNS TABLE(replayed boolean, same_request boolean, response jsonb, known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids bigint[])
+CREATE FUNCTION public.record_attempt_at_once(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_source text, p_client_id text, p_person_id uuid, p_limit bigint, p_check_fresh boolean, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_scope text, p_key text, p_fingerprint text, p_response jsonb, p_token_jti text) RETURNS TABLE(replayed boolean, same_request boolean, response jsonb, known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids bigint[], token_live boolean)
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_column
@@ -47,20 +47,28 @@ DECLARE
     v_created timestamptz;
     v_events bigint[];
 BEGIN
+    IF p_token_jti IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
+        WHERE t.jti = p_token_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now()
+    ) THEN
+        RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, NULL::boolean, NULL::boolean, NULL::boolean,
+                            NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], false;
+        RETURN;
+    END IF;
     IF p_key IS NOT NULL THEN
         INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (p_scope, p_key, p_fingerprint)
         ON CONFLICT DO NOTHING;
         IF NOT FOUND THEN
             RETURN QUERY
             SELECT true, k.fingerprint = p_fingerprint, k.response, NULL::boolean, NULL::boolean, NULL::boolean,
-                   NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[]
+                   NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], true
             FROM idempotency_keys k WHERE k.scope = p_scope AND k.key = p_key;
             IF FOUND THEN
                 RETURN;
             END IF;
             -- the key's holder withdrew it between the two statements: nothing stored, the usual way decides
             RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, false, false, false, NULL::bigint, NULL::uuid,
-                                NULL::integer, NULL::timestamptz, NULL::bigint[];
+                                NULL::integer, NULL::timestamptz, NULL::bigint[], true;
             RETURN;
         END IF;
     END IF;
@@ -77,7 +85,7 @@ BEGIN
     IF NOT FOUND THEN
         DELETE FROM idempotency_keys k WHERE p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key;
         RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, false, false, false, NULL::bigint, NULL::uuid,
-                            NULL::integer, NULL::timestamptz, NULL::bigint[];
+                            NULL::integer, NULL::timestamptz, NULL::bigint[], true;
         RETURN;
     END IF;
 
@@ -99,7 +107,7 @@ BEGIN
         RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, true,
                             NOT p_check_fresh OR v_latest IS NOT DISTINCT FROM p_latest_id,
                             p_limit IS NULL OR v_used < p_limit, v_used, NULL::uuid, NULL::integer,
-                            NULL::timestamptz, NULL::bigint[];
+                            NULL::timestamptz, NULL::bigint[], true;
         RETURN;
     END IF;
 
@@ -145,7 +153,7 @@ BEGIN
     END IF;
 
     RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, true, true, true, v_used, v_id, v_number, v_created,
-                        v_events;
+                        v_events, true;
 END
 $$;
 
@@ -1780,3 +1788,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207060000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261208000000');

@@ -413,3 +413,14 @@ def test_parse_decision_raises_only_assessment_error(data: Json) -> None:
 def test_generated_specifications_round_trip(case: tuple[Json, Json]) -> None:
     spec = parse_specification(case[0])
     assert parse_specification(msgspec.json.encode(specification_to_json(spec))) == spec
+
+
+@PROPERTY
+@given(performance_case() | outcome_case() | simulation_case())
+def test_a_decision_on_what_the_parsers_returned_is_the_same_without_checking_them_again(
+    case: tuple[Json, Json],
+) -> None:
+    spec_data, submission_data = case
+    spec = parse_specification(spec_data)
+    submission = parse_submission(spec, submission_data)
+    assert evaluate(spec, submission, as_parsed=True) == evaluate(spec, submission)

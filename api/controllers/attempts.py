@@ -26,7 +26,13 @@ class AttemptController(Controller):
         operation_id="recordAttempt",
         summary="Record an attempt; the decision and its reasons come back at once",
         status_code=201,
-        **secured("assessments:write", roles=RECORDING_ROLES, member_of_path_org=True, errors=[403, 404, 409, 422]),
+        **secured(
+            "assessments:write",
+            roles=RECORDING_ROLES,
+            member_of_path_org=True,
+            errors=[403, 404, 409, 422],
+            token_checked_in_write=True,  # record_attempt's every way confirms the token (Actor.token_to_confirm)
+        ),
     )
     async def record(
         self,

@@ -11,11 +11,12 @@ later snapshot, under the lock — counts the attempts (number, maximum) and che
 is still the one the decision saw; if not, the context is read again (now fresh) and the attempt decided anew.
 
 ``record_known`` is the short way for the common case: when this process already holds the unit's specification,
-the engine decides first and one call of the function ``record_attempt_at_once`` claims the request's
-``Idempotency-Key``, locks and checks the enrolment, counts against the unit's maximum, checks that a
-simulation's runs were added to the latest standing attempt, stores, and keeps the answer under the key, in a
-transaction of its own (one round trip instead of seven with a key). Anything that does not check out there
-goes the usual way, which says what is wrong.
+the engine decides first and one call of the function ``record_attempt_at_once`` confirms the caller's access
+token when the guard did not (``Actor.token_to_confirm``), claims the request's ``Idempotency-Key``, locks and
+checks the enrolment, counts against the unit's maximum, checks that a simulation's runs were added to the latest
+standing attempt, stores, and keeps the answer under the key, in a transaction of its own (one round trip instead
+of seven with a key, eight with the token's). Anything that does not check out there goes the usual way, which
+says what is wrong.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
 from domain.attempts.models import Attempt, Source
 from domain.db import Connection, Database
-from domain.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, Unauthenticated
 from domain.sql import load_queries
-from domain.writes import Actor, EventDispatcher, IdempotencyKey, Write, dispatch_after_commit
+from domain.writes import TOKEN_NOT_LIVE, Actor, EventDispatcher, IdempotencyKey, Write, dispatch_after_commit
 
 q = load_queries(__file__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -327,7 +328,10 @@ async def record_known(
             *new.events_and_audit(actor, audit, None),
             *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
             new.answer(actor) if idempotency else None,
+            actor.token_to_confirm,
         )
+    if not stored["token_live"]:
+        raise Unauthenticated(TOKEN_NOT_LIVE)
     if stored["replayed"]:
         if not stored["same_request"]:
             raise IdempotencyKeyReused(
@@ -480,11 +484,11 @@ def submission_of(specification: Specification, data: object, latest: object | N
     return submission
 
 
-def decide(specification: Specification, submission: Submission) -> Decision:
+def decide(specification: Specification, submission: Submission, *, as_parsed: bool = False) -> Decision:
     """The engine's decision; it checks the combined runs again (one actor, in time order), so its
-    refusal is the caller's input problem too, never a server error."""
+    refusal is the caller's input problem too, never a server error. ``as_parsed``: as ``evaluate``'s."""
     try:
-        return evaluate(specification, submission)
+        return evaluate(specification, submission, as_parsed=as_parsed)
     except AssessmentError as exc:
         raise _unfit(exc) from exc
 
@@ -495,4 +499,7 @@ def _unfit(exc: AssessmentError) -> InvalidInput:
 
 def _decide(specification: Specification, data: object, latest: object | None) -> tuple[Submission, Decision]:
     submission = submission_of(specification, data, latest)
-    return submission, decide(specification, submission)
+    # The specification is parse_specification's (kept unchanged by _Specifications), the submission
+    # parse_submission's, but for a simulation's runs added to earlier ones: the engine checks those again.
+    combined = isinstance(specification, SimulationSpecification) and latest is not None
+    return submission, decide(specification, submission, as_parsed=not combined)

@@ -9,7 +9,7 @@ from domain.db import Connection
 from domain.errors import Forbidden, Unauthenticated
 from domain.scopes import ROLES, Role, satisfies
 from domain.sql import load_queries
-from domain.writes import Actor
+from domain.writes import TOKEN_NOT_LIVE, Actor
 
 q = load_queries(__file__, "principals.sql")
 
@@ -32,6 +32,9 @@ class Principal:
     amr: frozenset[str] = frozenset()  # how the person signed in for this token (RFC 8176): pwd, otp
     second_factor_organisations: frozenset[UUID] = frozenset()  # whose policy asks this person for one
     email_verified: bool = False  # the person's address (a client's own token: not a person)
+    # False when the guard took a remembered client principal without asking PostgreSQL (api/auth.py): the
+    # write this request makes must confirm the token is still live (Actor.token_to_confirm).
+    token_confirmed: bool = True
 
     @property
     def is_operator(self) -> bool:
@@ -84,13 +87,14 @@ class Principal:
             person_id=self.person_id,
             organisation_id=self.client_organisation_id,
             request_id=self.request_id,
+            token_to_confirm=None if self.token_confirmed else self.token_id,
         )
 
 
 async def principal_for_token(conn: Connection, jti: str, request_id: str | None = None) -> Principal:
     row = await conn.fetchrow(q.token_principal, jti)
     if row is None or not row["active"]:
-        raise Unauthenticated("the access token is expired or revoked; get a new one")
+        raise Unauthenticated(TOKEN_NOT_LIVE)
     return Principal(
         token_id=jti,
         client_id=row["client_id"],
