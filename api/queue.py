@@ -13,7 +13,10 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
+from litestar.background_tasks import BackgroundTask
 from redis.exceptions import NoScriptError
+
+from domain.writes import EventDispatcher, dispatch_after_commit
 
 PROCESS_OUTBOX_EVENT = "process_outbox_event"
 PROCESS_OUTBOX_EVENTS = "process_outbox_events"
@@ -69,19 +72,22 @@ return 1
 _ENQUEUE_SHA = hashlib.sha1(_ENQUEUE.encode(), usedforsecurity=False).hexdigest()  # how Redis names scripts
 
 
+_Queued = tuple[tuple[str, ...], tuple[object, ...], "asyncio.Future[None]"]  # a job's keys, values and caller
+
+
 class JobQueue:
     """Enqueues jobs; a job id makes a second enqueue of the same work a no-op while it is queued.
 
-    ``dispatch`` is called by every write when it commits. The writes that commit in one turn of the event loop
-    (concurrent requests do) share one pipeline to Redis: each still gets its own job, with the same id and
-    rule as alone, and each caller still returns only once its job is queued (or with the error that kept it
-    from Redis), but one round trip carries them all.
+    ``dispatch`` is called by every write when it commits. Writes that commit together share a pipeline to
+    Redis: one is on its way at a time, and the jobs of the writes that commit meanwhile wait and go together in
+    the next. Each still gets its own job, with the same id and rule as alone, and each caller returns only once
+    its job is queued (or with the error that kept it from Redis), but one round trip carries them all.
     """
 
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
-        self._batch: list[tuple[tuple[str, ...], tuple[object, ...], asyncio.Future[None]]] | None = None
-        self._sending: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+        self._batch: list[_Queued] = []  # waiting for the next pipeline
+        self._sender: asyncio.Task[None] | None = None  # sending pipelines while there are jobs waiting
 
     def _command(
         self, function: str, args: tuple[object, ...], job_id: str
@@ -114,16 +120,21 @@ class JobQueue:
             keys, values = self._command(PROCESS_OUTBOX_EVENTS, (list(event_ids),), job_id)
         loop = asyncio.get_running_loop()
         queued = loop.create_future()
-        if self._batch is None:
-            self._batch = []
-            sending = loop.create_task(self._send_batch())  # runs once this turn's callers have joined
-            self._sending.add(sending)
-            sending.add_done_callback(self._sending.discard)
         self._batch.append((keys, values, queued))
+        if self._sender is None:
+            self._sender = loop.create_task(self._send_batches())
         await queued
 
-    async def _send_batch(self) -> None:
-        batch, self._batch = self._batch or [], None
+    async def _send_batches(self) -> None:
+        """One pipeline at a time: what callers add while one is on its way goes in the next."""
+        try:
+            while self._batch:
+                batch, self._batch = self._batch, []
+                await self._send_batch(batch)
+        finally:
+            self._sender = None
+
+    async def _send_batch(self, batch: list[_Queued]) -> None:
         pipeline = self.redis.pipeline(transaction=False)
         for keys, values, _ in batch:
             pipeline.evalsha(_ENQUEUE_SHA, len(keys), *keys, *values)  # type: ignore[arg-type]
@@ -151,3 +162,23 @@ def _settle(future: asyncio.Future[None], error: Exception | None = None) -> Non
         future.set_result(None)
     else:
         future.set_exception(error)
+
+
+class AfterResponse:
+    """The EventDispatcher of one request whose client need not wait for Redis: it keeps the events its writes
+    committed and hands them to the job queue once the answer is sent (``task()``, a Litestar background task).
+    Within the test client the task ends before the answer is returned; should it fail, the sweep dispatches."""
+
+    def __init__(self, jobs: EventDispatcher | None) -> None:
+        self.jobs = jobs
+        self.writes: list[list[int]] = []
+
+    async def dispatch(self, event_ids: Sequence[int]) -> None:
+        self.writes.append(list(event_ids))
+
+    def task(self) -> BackgroundTask | None:
+        return BackgroundTask(self._send) if self.writes else None
+
+    async def _send(self) -> None:
+        for event_ids in self.writes:
+            await dispatch_after_commit(self.jobs, event_ids)

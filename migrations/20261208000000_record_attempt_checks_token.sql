@@ -6,6 +6,15 @@
 -- token's jti as p_token_jti, and the function confirms, before anything else, that the token is still live —
 -- not revoked, its client not disabled, not expired — exactly as token_principal's "active" does. A dead token
 -- writes nothing and answers token_live false (the API answers 401). p_token_jti NULL: checked already.
+--
+-- The attempt's number no longer counts the learner's earlier attempts at the unit (a scan of all of them, every
+-- one a heap fetch: a learner with hundreds of simulator runs made each recording slower than the last) but
+-- takes the highest number so far from attempts_numbers_idx, one index entry. The two are the same: a learner's
+-- attempts at a unit are numbered 1, 2, 3… (by a count under the enrolment's lock, or the highest number plus
+-- one), and a correction keeps its attempt's number (and is left out here, as from the count). With a maximum
+-- of attempts the count is still read, as the maximum is about attempts used.
+CREATE INDEX attempts_numbers_idx ON attempts (learner_id, version_id, unit_key, attempt_number)
+    WHERE corrects_attempt_id IS NULL;
 DROP FUNCTION record_attempt_at_once(
     uuid, uuid, uuid, uuid, uuid, text, uuid, timestamptz, text, text, jsonb, jsonb, jsonb, boolean, text, text, uuid,
     bigint, boolean, uuid, text, text, text, jsonb, text, jsonb, text, text, text, jsonb
@@ -101,9 +110,9 @@ BEGIN
                               assessor_person_id, assessed_at, place, supervision, submission, evidence, decision,
                               passed, source, recorded_by_client, recorded_by_person, created_at)
         SELECT p_id, p_provider_id, p_learner_id, p_enrolment_id, p_version_id, p_unit_key,
-               coalesce(v_used, (SELECT count(*) FROM attempts s
+               coalesce(v_used, (SELECT max(s.attempt_number) FROM attempts s
                                  WHERE s.learner_id = p_learner_id AND s.version_id = p_version_id
-                                   AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL))::integer + 1,
+                                   AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL), 0)::integer + 1,
                p_assessor_person_id, p_assessed_at, p_place, p_supervision, p_submission, p_evidence, p_decision,
                p_passed, p_source, p_client_id, p_person_id, clock_timestamp()
         ON CONFLICT DO NOTHING
@@ -269,3 +278,5 @@ BEGIN
                         v_events;
 END
 $$;
+
+DROP INDEX attempts_numbers_idx;

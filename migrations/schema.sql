@@ -116,9 +116,9 @@ BEGIN
                               assessor_person_id, assessed_at, place, supervision, submission, evidence, decision,
                               passed, source, recorded_by_client, recorded_by_person, created_at)
         SELECT p_id, p_provider_id, p_learner_id, p_enrolment_id, p_version_id, p_unit_key,
-               coalesce(v_used, (SELECT count(*) FROM attempts s
+               coalesce(v_used, (SELECT max(s.attempt_number) FROM attempts s
                                  WHERE s.learner_id = p_learner_id AND s.version_id = p_version_id
-                                   AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL))::integer + 1,
+                                   AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL), 0)::integer + 1,
                p_assessor_person_id, p_assessed_at, p_place, p_supervision, p_submission, p_evidence, p_decision,
                p_passed, p_source, p_client_id, p_person_id, clock_timestamp()
         ON CONFLICT DO NOTHING
@@ -1324,6 +1324,8 @@ CREATE INDEX accreditations_organisation_idx ON public.accreditations USING btre
 CREATE UNIQUE INDEX attempts_dedupe_idx ON public.attempts USING btree (provider_id, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
 CREATE INDEX attempts_learner_unit_idx ON public.attempts USING btree (learner_id, version_id, unit_key, created_at);
+
+CREATE INDEX attempts_numbers_idx ON public.attempts USING btree (learner_id, version_id, unit_key, attempt_number) WHERE (corrects_attempt_id IS NULL);
 
 CREATE INDEX attempts_provider_idx ON public.attempts USING btree (provider_id, created_at, id);
 

@@ -115,6 +115,26 @@ async def test_concurrent_attempts_in_one_round_trip_get_distinct_numbers(
         await db.close()
 
 
+async def test_the_next_number_follows_the_attempts_so_far_corrections_left_out(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    provider, learner_id, enrolment_id = await outcome_classroom(client, bootstrap)
+    url = f"/organisations/{provider.org_id}/attempts"
+    numbers = []
+    for n in range(4):
+        answer = await client.post(url, json=judged(learner_id, enrolment_id), headers=provider.headers)
+        assert answer.status_code == 201, answer.text
+        numbers.append(answer.json()["attemptNumber"])
+        if n == 1:  # a correction keeps its attempt's number and is not an attempt of its own
+            correction = {"reason": "lo2 was misjudged", "submission": judged(learner_id, enrolment_id)["submission"]}
+            corrected = await client.post(
+                f"{url}/{answer.json()['id']}/corrections", json=correction, headers=provider.headers
+            )
+            assert corrected.status_code == 201, corrected.text
+            assert corrected.json()["attemptNumber"] == 2
+    assert numbers == [1, 2, 3, 4]
+
+
 async def test_what_does_not_check_out_goes_the_usual_way_and_gets_its_error(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap
 ) -> None:
