@@ -20,9 +20,11 @@ from typing import Any
 import msgspec
 from aiosmtpd.controller import Controller as SmtpController
 from aiosmtpd.smtp import Envelope, Session
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.enums import MediaType
 from litestar.params import FromQuery
+
+from api.routing import get
 
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 PAGE_HEADERS = {

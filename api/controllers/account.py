@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -15,6 +15,7 @@ from api.auth import public
 from api.controllers.me import for_person, person_of
 from api.observability import request_id_var
 from api.ratelimit import enforce
+from api.routing import delete, post
 from domain.accounts import service, totp
 from domain.errors import Forbidden
 from domain.oauth.principals import Principal

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, URLEncodedBody
 
 from api.controllers.account import limit_reset_requests
@@ -21,6 +21,7 @@ from api.observability import request_id_var
 from api.pages import design
 from api.pages.design import error_box, field, form, page, text
 from api.ratelimit import enforce
+from api.routing import get, post
 from domain.accounts import links, service, totp
 from domain.errors import DomainError, InvalidInput, NotFound, RateLimited, Unauthenticated
 from domain.organisations import invitations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -13,6 +13,7 @@ from api.auth import secured
 from api.controllers.learners import RECORDING_ROLES
 from api.http import Cursor, IdempotencyKeyHeader, Limit, actor, idempotency_key
 from api.queue import AfterResponse
+from api.routing import get, post
 from domain.attempts import service
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
 from domain.oauth.principals import Principal

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request
 from litestar.params import FromPath, FromQuery
 
 from api.auth import secured
 from api.http import Cursor, Limit
+from api.routing import get
 from domain import audit
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -14,6 +14,7 @@ from api.controllers.learners import RECORDING_ROLES
 from api.http import actor
 from api.observability import request_id_var
 from api.ratelimit import enforce
+from api.routing import post
 from domain.learners import claims
 from domain.learners.claims import ClaimCode, ClaimCodeCreate, ClaimResult, LearnerClaim
 from domain.oauth.principals import Principal

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.auth import secured
 from api.http import Cursor, IdempotencyKeyHeader, Limit, actor, etag, idempotency_key
+from api.routing import delete, get, post
 from domain.errors import Forbidden
 from domain.oauth import clients
 from domain.oauth.models import Client, ClientCreate, ClientPage, ClientWithSecret

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import secured
 from api.errors import signed_download
 from api.http import Cursor, IdempotencyKeyHeader, Limit, idempotency_key
+from api.routing import delete, get, post, put
 from domain.credentials import service
 from domain.credentials.data_integrity import forms
 from domain.credentials.models import (

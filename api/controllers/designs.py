@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
@@ -26,6 +26,7 @@ from api.http import (
     expected_version,
     idempotency_key,
 )
+from api.routing import delete, get, post, put
 from domain.attempts import service as attempt_service
 from domain.attempts.models import AttemptPage
 from domain.designs import service

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from api.auth import secured
 from api.controllers.credentials import public_url
 from api.errors import signed_download
+from api.routing import get
 from domain.credentials import service
 from domain.credentials.elm import ELM_MEDIA_TYPE
 from domain.credentials.elm_sources import elm_document

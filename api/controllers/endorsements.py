@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.auth import public, secured
 from api.http import IdempotencyKeyHeader, idempotency_key
+from api.routing import delete, get, post
 from domain.credentials import endorsements
 from domain.credentials.endorsements import Endorsement, EndorsementCreate
 from domain.oauth.principals import Principal

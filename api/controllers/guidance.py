@@ -6,12 +6,13 @@ import re
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.params import JSONBody, QueryParameter
 
 from api.auth import authenticate, public
 from api.controllers.credentials import public_url
 from api.http import Cursor, Limit
+from api.routing import get, post
 from domain.errors import Forbidden, InvalidInput
 from domain.guidance import service
 from domain.guidance.models import GapReport, GapRequest, OccupationMatchPage

@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 
 from api.auth import public
 from api.errors import problem_response
+from api.routing import get
 from domain import migrations
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
@@ -14,6 +14,7 @@ from api.auth import public, secured
 from api.http import IdempotencyKeyHeader, actor, idempotency_key
 from api.observability import request_id_var
 from api.ratelimit import enforce
+from api.routing import get, post, put
 from domain.db import Database
 from domain.errors import NotFound
 from domain.oauth.principals import Principal

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.auth import public, secured
 from api.http import IdempotencyKeyHeader, actor, idempotency_key
+from api.routing import get, post
 from domain.credentials import keys
 from domain.oauth.principals import Principal
 

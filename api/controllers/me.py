@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
@@ -16,6 +16,7 @@ from api.auth import secured
 from api.controllers.credentials import VC_JWT_MEDIA_TYPE, public_url
 from api.errors import signed_download
 from api.http import Cursor, Limit
+from api.routing import get, post
 from domain.attempts.models import AttemptPage
 from domain.credentials import service, wallet
 from domain.credentials.data_integrity import forms

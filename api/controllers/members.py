@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.auth import secured
 from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, actor, etag, expected_version, idempotency_key
+from api.routing import delete, get, patch, post
 from domain.oauth.principals import Principal
 from domain.organisations import members
 from domain.organisations.models import Member, MemberCreate, MemberPage, MemberUpdate

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
@@ -53,6 +53,7 @@ from api.http import MISSING
 from api.oauth.controller import OAuthErrorBody
 from api.observability import request_id_var
 from api.ratelimit import enforce
+from api.routing import get, post, put
 from domain import errors
 from domain.credentials import ob_api
 from domain.credentials.ob_api import COMPACT_JWS, GetOpenBadgeCredentialsResponse, ObProfile, ProfileUpdate

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import ClientException, ValidationException
@@ -29,6 +29,7 @@ from api.controllers.verification import credential_page, html_page, not_found_p
 from api.errors import handle_http_exception, problems
 from api.observability import request_id_var
 from api.ratelimit import enforce
+from api.routing import get, post
 from domain.credentials.oid4vci import issuance, metadata, nonces, offers
 from domain.credentials.oid4vci.errors import InvalidCredentialRequest, InvalidToken, Oid4vciError
 from domain.credentials.oid4vci.metadata import LOGO_PATH, NONCE_LIFETIME

@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from api.controllers.me import NO_STORE, for_person, person_of
 from api.http import IdempotencyKeyHeader, idempotency_key
+from api.routing import delete, get, post
 from domain.credentials.foreign.fetch import FetchOptions
 from domain.oauth.principals import Principal
 from domain.portfolio import foreign, service

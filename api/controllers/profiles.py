@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, KwargDefinition, MultipartBody, QueryParameter
@@ -23,6 +23,7 @@ from api.http import (
     expected_version,
     idempotency_key,
 )
+from api.routing import get, post
 from domain.oauth.principals import Principal
 from domain.profiles import esco, service
 from domain.profiles.models import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -14,6 +14,7 @@ from api.auth import secured
 from api.controllers.me import for_person, person_of
 from api.controllers.portfolio import fetch_options
 from api.http import Cursor, IdempotencyKeyHeader, IfMatch, Limit, actor, etag, expected_version, idempotency_key
+from api.routing import delete, get, post, put
 from domain.oauth.principals import Principal
 from domain.recognition import rules, service
 from domain.recognition.models import (

@@ -7,13 +7,14 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from api.auth import public
 from api.controllers.status_lists import IfNoneMatch, matches_etag, public_with_not_modified
 from api.http import Cursor, Limit, VersionNumber
+from api.routing import get
 from domain.designs import europass, loq, register, service
 from domain.designs.content import QualityAssuranceType
 from domain.designs.models import DesignKind, ProgrammeRegisterView, QualificationRegisterView

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
@@ -18,6 +18,7 @@ from api.auth import secured
 from api.controllers.learners import RECORDING_ROLES
 from api.errors import problem_response, problem_spec
 from api.http import actor
+from api.routing import get, post
 from domain.attempts import bulk, csv_rows
 from domain.attempts.bulk_models import ResultBatch
 from domain.attempts.bulk_rows import MAX_ROWS, Format, JsonBatch, MalformedBatch, TooManyRows

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.auth import public
 from api.controllers.credentials import public_url
 from api.controllers.me import NO_STORE, for_person, person_of
+from api.routing import get, post
 from domain.credentials.sd_jwt import issuance, issuer_metadata, type_metadata
 from domain.credentials.sd_jwt.issuer_metadata import JwtVcIssuerMetadata
 from domain.errors import NotFound

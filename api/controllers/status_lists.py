@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, HeaderParameter
 
 from api.auth import public
+from api.routing import get
 from domain.credentials import status_lists
 from domain.credentials.data_integrity import forms
 from domain.credentials.sd_jwt import token_status_list

@@ -34,7 +34,7 @@ from uuid import UUID
 
 import msgspec
 import segno
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -42,6 +42,7 @@ from litestar.params import FromPath
 
 from api.auth import public
 from api.errors import problem_spec
+from api.routing import get, post
 from domain.credentials import envelopes, service, verification
 from domain.credentials.data_integrity import contexts, forms
 from domain.credentials.verification import NotACredential, Verification

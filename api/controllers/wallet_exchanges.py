@@ -8,7 +8,7 @@ from html import escape
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.openapi.spec import Example
@@ -20,6 +20,7 @@ from api.controllers.me import NO_STORE, for_person, person_of
 from api.controllers.verification import credential_page, html_page, not_found_page, qr_svg, shown_credential
 from api.http import IdempotencyKeyHeader, actor, idempotency_key
 from api.ratelimit import enforce
+from api.routing import get, post
 from domain.credentials.vc_api import exchanges
 from domain.credentials.vc_api.models import ExchangeMessage, WalletExchange
 from domain.oauth.principals import Principal

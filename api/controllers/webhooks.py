@@ -6,7 +6,7 @@ import logging
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -21,6 +21,7 @@ from api.http import (
     expected_version,
     idempotency_key,
 )
+from api.routing import delete, get, patch, post
 from api.worker import enqueue_webhook_delivery, enqueue_webhook_sweep, webhook_options
 from domain.oauth.principals import Principal
 from domain.webhooks import service

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.params import HeaderParameter, JSONBody
 
 from api.auth import secured
 from api.http import actor
+from api.routing import post
 from domain.attempts import xapi
 from domain.attempts.xapi import StatementsReceived
 from domain.errors import Forbidden

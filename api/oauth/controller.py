@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import scope_to_list
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -29,6 +29,7 @@ from api.oauth.grants import ANY_AUTH_METHOD, CONFIDENTIAL_AUTH_METHODS, Person
 from api.oauth.server import GuildhallAuthorizationServer, HttpRequest, authorization_server, in_thread
 from api.pages import design
 from api.ratelimit import enforce
+from api.routing import get, post
 from domain import keys
 from domain.accounts.totp import check_second_factor
 from domain.credentials.oid4vci.metadata import PRE_AUTHORIZED_GRANT

@@ -9,10 +9,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, Router
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.params import FromPath
+
+from api.routing import get
 
 VERSION = "5.35.0"  # swagger-ui-dist, pinned in tests/node/package.json too
 _HERE = Path(__file__).parent
