@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from types import TracebackType
 from typing import Any, Protocol
 
 import asyncpg
@@ -31,13 +32,16 @@ class EventDispatcher(Protocol):
     async def dispatch(self, event_ids: Sequence[int]) -> None: ...
 
 
+NUL_REFUSED = "text cannot contain the NUL character (U+0000): remove it and send again"
+
+
 @contextmanager
 def _text_postgres_can_store() -> Iterator[None]:
     """PostgreSQL refuses the NUL character in text and jsonb, wherever a request's text reaches it."""
     try:
         yield
     except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
-        raise InvalidInput("text cannot contain the NUL character (U+0000): remove it and send again") from exc
+        raise InvalidInput(NUL_REFUSED) from exc
 
 
 def _decode_json(value: str) -> Any:
@@ -85,6 +89,27 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
 
 
+class _Acquired:
+    """``Database.connection()``: the pool's connection for a block, NUL refused as ``_text_postgres_can_store``
+    says. A class rather than a generator-based context manager: every request goes through it."""
+
+    __slots__ = ("_acquiring", "_pool")
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._acquiring = self._pool.acquire()
+        return await self._acquiring.__aenter__()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self._acquiring.__aexit__(kind, error, traceback)
+        if isinstance(error, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
+            raise InvalidInput(NUL_REFUSED) from error
+
+
 class Database:
     """A pool plus the one way to run work in a transaction.
 
@@ -126,11 +151,9 @@ class Database:
     async def close(self) -> None:
         await self.pool.close()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        with _text_postgres_can_store():
-            async with self.pool.acquire() as conn:
-                yield conn
+    def connection(self) -> _Acquired:
+        """A pooled connection for the block (``async with db.connection() as conn``)."""
+        return _Acquired(self.pool)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

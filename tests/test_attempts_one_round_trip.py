@@ -135,6 +135,22 @@ async def test_the_next_number_follows_the_attempts_so_far_corrections_left_out(
     assert numbers == [1, 2, 3, 4]
 
 
+async def test_a_nul_character_is_refused_on_the_short_way_as_on_the_usual_one(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    provider, learner_id, enrolment_id = await outcome_classroom(client, bootstrap)
+    url = f"/organisations/{provider.org_id}/attempts"
+    for way in ("usual", "short"):  # the first teaches the process the unit
+        body = judged(learner_id, enrolment_id)
+        body["submission"]["judgements"][0]["note"] = f"seen on the {way} way\u0000"
+        refused = await client.post(url, json=body, headers=provider.headers)
+        assert refused.status_code == 422, refused.text
+        assert "NUL character" in refused.json()["detail"]
+        assert (
+            await client.post(url, json=judged(learner_id, enrolment_id), headers=provider.headers)
+        ).status_code == 201
+
+
 async def test_what_does_not_check_out_goes_the_usual_way_and_gets_its_error(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap
 ) -> None:

@@ -62,6 +62,23 @@ async def test_writes_committed_together_share_one_round_trip_each_with_its_own_
     assert await redis.zcard(default_queue_name) == 31
 
 
+async def test_under_a_steady_stream_of_writes_a_pipeline_leaves_at_most_every_batch_interval(redis: ArqRedis) -> None:
+    jobs = queue.JobQueue(redis)
+    await jobs.dispatch([1])
+
+    async def write_then_dispatch(n: int) -> float:
+        await asyncio.sleep(n * queue.BATCH_INTERVAL / 8)  # eight writes per interval, for five intervals
+        started = asyncio.get_running_loop().time()
+        await jobs.dispatch([1000 + n])
+        return asyncio.get_running_loop().time() - started
+
+    CountingRedis.round_trips = 0
+    waited = await asyncio.gather(*(write_then_dispatch(n) for n in range(40)))
+    assert CountingRedis.round_trips <= 8  # not forty
+    assert max(waited) < 0.25  # and none waits long (an interval and a round trip, on a quiet machine)
+    assert await redis.zcard(default_queue_name) == 41
+
+
 async def test_a_caller_that_goes_away_leaves_the_others_their_jobs(redis: ArqRedis) -> None:
     jobs = queue.JobQueue(redis)
     await jobs.dispatch([1])
