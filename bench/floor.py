@@ -22,6 +22,8 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -75,20 +77,27 @@ async def serve_and_load(
     folder: Path,
     paths: tuple[str, ...] = ("/echo", "/row", "/rows"),
 ) -> list[tuple[str, Phase]]:
+    async with floor_server(url, workers, folder) as (port, pid):
+        probe = CpuProbe(url, {"api": pid}, {"load": os.getpid()})
+        results = []
+        for path in paths:
+            for concurrency in args.concurrency:
+                results.append((path, await drive(port, path, concurrency, args.seconds, probe)))
+    return results
+
+
+@asynccontextmanager
+async def floor_server(url: str, workers: int, folder: Path) -> AsyncIterator[tuple[int, int]]:
+    """The floor app served as Guildhall is, on a free loopback port: its port and process id."""
     port = free_port()
     command = [
         *("-m", "uvicorn", "bench.floor_app:create_app", "--factory", "--port", str(port)),
         *("--workers", str(workers), "--no-access-log", "--no-server-header", "--log-level", "warning"),
     ]
     env = {**os.environ, "DATABASE_URL": url}
-    results = []
     with processes([command], env, [folder / f"floor-{workers}.log"], program=sys.executable) as [server]:
         await wait_listening(port, server.pid)
-        probe = CpuProbe(url, {"api": server.pid}, {"load": os.getpid()})
-        for path in paths:
-            for concurrency in args.concurrency:
-                results.append((path, await drive(port, path, concurrency, args.seconds, probe)))
-    return results
+        yield port, server.pid
 
 
 async def wait_listening(port: int, pid: int) -> None:
