@@ -387,14 +387,11 @@ class _NewAttempt:
             decision_to_json(self.decision), self.decision.passed, rec.source, actor.client_id, actor.person_id,
         )  # fmt: skip
 
-    def answer(self, actor: Actor) -> dict[str, Any]:
-        """The answer stored under an Idempotency-Key, but for the attempt's number and time, which
-        ``record_attempt_at_once`` adds as the usual way's ``Write.remember`` would have stored them."""
-        answer: dict[str, Any] = msgspec.to_builtins(
-            self.attempt({"attempt_number": 0, "created_at": _EPOCH}, None, None)
-        )
-        del answer["attemptNumber"], answer["createdAt"]
-        return answer
+    def answer(self, actor: Actor) -> Attempt:
+        """The answer stored under an Idempotency-Key (the jsonb codec encodes the Struct), but for the attempt's
+        number and time, placeholders here, which ``record_attempt_at_once`` sets as the usual way's
+        ``Write.remember`` would have stored them."""
+        return self.attempt({"attempt_number": 0, "created_at": _EPOCH}, None, None)
 
     def events_and_audit(self, actor: Actor, audit: AuditEntry | None, corrects: UUID | None) -> tuple[Any, ...]:
         """``store_attempt``'s $25 to $30 (``record_attempt_at_once``'s $21 to $26): the decision's topic, the
