@@ -1365,6 +1365,8 @@ CREATE INDEX designs_lead_idx ON public.designs USING btree (lead_organisation_i
 
 CREATE INDEX endorsements_achievement_idx ON public.endorsements USING btree (design_id, unit_key) WHERE (withdrawn_at IS NULL);
 
+CREATE UNIQUE INDEX enrolments_identity_idx ON public.enrolments USING btree (id, learner_id, provider_id, version_id);
+
 CREATE UNIQUE INDEX enrolments_once_idx ON public.enrolments USING btree (learner_id, version_id, COALESCE(unit_key, ''::text));
 
 CREATE INDEX enrolments_provider_idx ON public.enrolments USING btree (provider_id, enrolled_at, id);
@@ -1480,16 +1482,7 @@ ALTER TABLE ONLY public.attempts
     ADD CONSTRAINT attempts_corrects_attempt_id_fkey FOREIGN KEY (corrects_attempt_id) REFERENCES public.attempts(id);
 
 ALTER TABLE ONLY public.attempts
-    ADD CONSTRAINT attempts_enrolment_id_fkey FOREIGN KEY (enrolment_id) REFERENCES public.enrolments(id);
-
-ALTER TABLE ONLY public.attempts
-    ADD CONSTRAINT attempts_learner_id_fkey FOREIGN KEY (learner_id) REFERENCES public.learners(id);
-
-ALTER TABLE ONLY public.attempts
-    ADD CONSTRAINT attempts_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES public.organisations(id);
-
-ALTER TABLE ONLY public.attempts
-    ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES public.design_versions(id);
+    ADD CONSTRAINT attempts_enrolment_fkey FOREIGN KEY (enrolment_id, learner_id, provider_id, version_id) REFERENCES public.enrolments(id, learner_id, provider_id, version_id);
 
 ALTER TABLE ONLY public.credential_offer_deliveries
     ADD CONSTRAINT credential_offer_deliveries_credential_id_fkey FOREIGN KEY (credential_id) REFERENCES public.credentials(id);
