@@ -5,7 +5,9 @@
 -- checked once and, on the recording route, no longer asks PostgreSQL before the request runs: it passes the
 -- token's jti as p_token_jti, and the function confirms, before anything else, that the token is still live —
 -- not revoked, its client not disabled, not expired — exactly as token_principal's "active" does. A dead token
--- writes nothing and answers token_live false (the API answers 401). p_token_jti NULL: checked already.
+-- writes nothing and answers token_live false (the API answers 401). p_token_jti NULL: checked already. As
+-- before, the stored answer is p_response with "attemptNumber" and "createdAt" set by the insert (jsonb ||
+-- replaces them): the caller sends placeholders there.
 --
 -- The attempt's number no longer counts the learner's earlier attempts at the unit (a scan of all of them, every
 -- one a heap fetch: a learner with hundreds of simulator runs made each recording slower than the last) but
