@@ -66,7 +66,7 @@ class TokenVerifier:
     def remember(self, principal: Principal) -> None:
         """Keeps the principal of a client's own token (no person: nothing in it can change but whether the token
         is live, which the write confirms); a person's memberships can, so theirs is always read afresh."""
-        if principal.person_id is not None:
+        if principal.person_id is not None or principal.token_id in self._client_principals:
             return
         if len(self._client_principals) >= self.remembered:
             self._client_principals.clear()
