@@ -22,7 +22,5 @@ ORDER BY n
 RETURNING id;
 
 -- name: token_live
--- An access token the guard did not check against PostgreSQL (Actor.token_to_confirm): what token_principal
--- (domain/oauth/principals.sql) calls active.
-SELECT EXISTS (SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
-               WHERE t.jti = $1 AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now());
+-- An access token the guard did not check against PostgreSQL (Actor.token_to_confirm).
+SELECT access_token_live($1);

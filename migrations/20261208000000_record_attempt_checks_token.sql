@@ -4,7 +4,8 @@
 -- (its client, organisation and scopes never change), so the API keeps the principal of a client token it has
 -- checked once and, on the recording route, no longer asks PostgreSQL before the request runs: it passes the
 -- token's jti as p_token_jti, and the function confirms, before anything else, that the token is still live —
--- not revoked, its client not disabled, not expired — exactly as token_principal's "active" does. A dead token
+-- not revoked, its client not disabled, not expired (access_token_live, which token_principal and the usual way's
+-- check use too: what "live" means is said once). A dead token
 -- writes nothing and answers token_live false (the API answers 401). p_token_jti NULL: checked already. As
 -- before, the stored answer is p_response with "attemptNumber" and "createdAt" set by the insert (jsonb ||
 -- replaces them): the caller sends placeholders there.
@@ -15,6 +16,11 @@
 -- attempts at a unit are numbered 1, 2, 3… (by a count under the enrolment's lock, or the highest number plus
 -- one), and a correction keeps its attempt's number (and is left out here, as from the count). With a maximum
 -- of attempts the count is still read, as the maximum is about attempts used.
+CREATE FUNCTION access_token_live(p_jti text) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
+                   WHERE t.jti = p_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now())
+$$;
+
 CREATE INDEX attempts_numbers_idx ON attempts (learner_id, version_id, unit_key, attempt_number)
     WHERE corrects_attempt_id IS NULL;
 
@@ -57,10 +63,7 @@ DECLARE
     v_created timestamptz;
     v_events bigint[];
 BEGIN
-    IF p_token_jti IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
-        WHERE t.jti = p_token_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now()
-    ) THEN
+    IF p_token_jti IS NOT NULL AND NOT access_token_live(p_token_jti) THEN
         RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, NULL::boolean, NULL::boolean, NULL::boolean,
                             NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], false;
         RETURN;
@@ -304,3 +307,4 @@ ALTER TABLE attempts
     ADD CONSTRAINT attempts_enrolment_id_fkey FOREIGN KEY (enrolment_id) REFERENCES enrolments (id),
     ADD CONSTRAINT attempts_version_id_fkey FOREIGN KEY (version_id) REFERENCES design_versions (id);
 DROP INDEX enrolments_identity_idx;
+DROP FUNCTION access_token_live(text);

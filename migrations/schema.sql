@@ -1,3 +1,10 @@
+CREATE FUNCTION public.access_token_live(p_jti text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
+                   WHERE t.jti = p_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now())
+$$;
+
 CREATE FUNCTION public.attempts_are_append_only() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -47,10 +54,7 @@ DECLARE
     v_created timestamptz;
     v_events bigint[];
 BEGIN
-    IF p_token_jti IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
-        WHERE t.jti = p_token_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now()
-    ) THEN
+    IF p_token_jti IS NOT NULL AND NOT access_token_live(p_token_jti) THEN
         RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, NULL::boolean, NULL::boolean, NULL::boolean,
                             NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], false;
         RETURN;

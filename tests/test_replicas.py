@@ -9,6 +9,7 @@ APIs is issued by the three workers, each credential once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -76,11 +77,9 @@ async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while time.monotonic() < deadline:
             assert process.poll() is None, f"the API on {base} exited with {process.returncode}"
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet: try again
                 if (await http.get("/readyz")).status_code == 200:
                     return
-            except httpx.HTTPError:
-                pass
             await asyncio.sleep(0.2)
     raise AssertionError(f"the API on {base} was not ready within 60 s")
 

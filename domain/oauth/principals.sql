@@ -2,7 +2,7 @@
 -- One round trip per authenticated request: is the token live, and the person's memberships.
 SELECT t.client_id, t.organisation_id, t.person_id, t.scope, t.amr,
        EXISTS (SELECT 1 FROM persons p WHERE p.id = t.person_id AND p.email_verified_at IS NOT NULL) AS email_verified,
-       t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now() AS active,
+       access_token_live(t.jti) AS active,  -- not revoked, client not disabled, not expired
        CASE WHEN t.person_id IS NULL THEN '{}'::jsonb
             -- An unverified address acts for no organisation.
             ELSE coalesce((SELECT jsonb_object_agg(m.organisation_id::text, m.roles)
@@ -15,5 +15,4 @@ SELECT t.client_id, t.organisation_id, t.person_id, t.scope, t.amr,
                        WHERE m.person_id = t.person_id AND m.roles && o.second_factor_roles)
        END AS second_factor_organisations
 FROM oauth_tokens t
-JOIN oauth_clients c USING (client_id)
 WHERE t.jti = $1;
