@@ -6,6 +6,7 @@ or the API could not enqueue it, the sweep finds the row again.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -20,7 +21,7 @@ from arq.worker import Function, Worker, async_check_health, func
 
 from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, redis_settings
 from api.settings import Settings
-from api.worker_supervision import held, start_heartbeat, stop_heartbeat
+from api.worker_supervision import held, live_workers, start_heartbeat, stop_heartbeat
 from domain import outbox
 from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
 from domain.credentials import batch as credential_batches  # noqa: F401  (batch forms of those handlers)
@@ -107,18 +108,24 @@ async def process_outbox_events(ctx: dict[str, Any], event_ids: list[int]) -> in
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     """Re-dispatches events whose dispatch is missing or stale; job ids make a repeat harmless."""
     db: Database = ctx["db"]
+    jobs = JobQueue(ctx["redis"])
+    # A worker that died after marking events and before queueing them left them marked: taken again once its
+    # heartbeat is gone (a sweep run without a worker id, as in tests, marks without one and sees no such rows).
+    worker_id: str | None = ctx.get("worker_id")
+    live = await live_workers(ctx["redis"]) if worker_id else None
     swept = 0
     for _ in range(SWEEP_ROUNDS):  # a bulk upload can leave tens of thousands at once
-        event_ids = await outbox.pending_events(db, older_than=REDISPATCH_AFTER)
+        event_ids = await outbox.pending_events(db, older_than=REDISPATCH_AFTER, live_workers=live)
         if not event_ids:
             break
         # Marked first: a job must not meet the marking's row locks (claim_event skips locked rows).
-        await outbox.mark_dispatched(db, event_ids)
+        await outbox.mark_dispatched(db, event_ids, worker_id)
         # A generation in the job ids: a job of the same events that a dead worker left in Redis cannot make
         # this dispatch a no-op (its job id is a new one); a live duplicate finds the events done or held.
+        # The chunks go together, in one round trip to Redis.
         generation = f"sweep{time.time_ns() // 1_000_000}"
-        for chunk in (event_ids[i : i + SWEEP_JOB_SIZE] for i in range(0, len(event_ids), SWEEP_JOB_SIZE)):
-            await JobQueue(ctx["redis"]).dispatch(chunk, generation=generation)
+        chunks = [event_ids[i : i + SWEEP_JOB_SIZE] for i in range(0, len(event_ids), SWEEP_JOB_SIZE)]
+        await asyncio.gather(*(jobs.dispatch(chunk, generation=generation) for chunk in chunks))
         swept += len(event_ids)
     if swept:
         log.info("sweep dispatched %d outbox events", swept)

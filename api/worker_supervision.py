@@ -62,6 +62,12 @@ def heartbeat_key(worker_id: str) -> str:
     return f"guildhall:worker:{worker_id}"
 
 
+async def live_workers(redis: ArqRedis) -> list[str]:
+    """The ids of the workers whose heartbeat is fresh."""
+    prefix = heartbeat_key("")
+    return [_text(key).removeprefix(prefix) async for key in redis.scan_iter(match=heartbeat_key("*"), count=500)]
+
+
 async def hold(ctx: dict[str, Any]) -> None:
     """Records that this worker runs the job of ``ctx`` (best effort: without it, arq's timeout frees the job)."""
     worker_id, job_id = ctx.get("worker_id"), ctx.get("job_id")

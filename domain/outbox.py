@@ -187,20 +187,29 @@ async def drain(db: Database, context: HandlerContext, rounds: int = 10) -> int:
 
 
 async def pending_events(
-    db: Database, older_than: timedelta, limit: int = 500, grace: timedelta = timedelta(seconds=5)
+    db: Database,
+    older_than: timedelta,
+    limit: int = 500,
+    grace: timedelta = timedelta(seconds=5),
+    live_workers: Sequence[str] | None = None,
 ) -> list[int]:
     """Events not done whose dispatch is older than ``older_than``, or that were never marked dispatched
     and are older than ``grace`` (the API's own dispatch after commit is not marked): the sweep dispatches
-    them again (a Redis outage, a crashed worker, a job that ran out of retries)."""
+    them again (a Redis outage, a crashed worker, a job that ran out of retries). With ``live_workers``, also
+    those marked more than ``grace`` ago by the sweep of a worker not among them (it died, perhaps before its
+    jobs reached Redis)."""
+    live = list(live_workers) if live_workers is not None else None
     async with db.transaction() as conn:
-        rows = await conn.fetch(q.pending_events, older_than, limit, grace)
+        rows = await conn.fetch(q.pending_events, older_than, limit, grace, live)
     return [row["id"] for row in rows]
 
 
-async def mark_dispatched(db: Database, event_ids: Sequence[int]) -> None:
+async def mark_dispatched(db: Database, event_ids: Sequence[int], worker_id: str | None = None) -> None:
+    """Marks events handed to Redis (by ``worker_id``'s sweep: should it die before they are queued, a later sweep
+    takes them again, see ``pending_events``)."""
     if event_ids:
         async with db.connection() as conn:
-            await conn.execute(q.mark_dispatched, list(event_ids))
+            await conn.execute(q.mark_dispatched, list(event_ids), worker_id)
 
 
 # --- Many events at once ---------------------------------------------------------------------------

@@ -14,20 +14,22 @@ UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1;
 -- name: pending_events
 -- Events not done whose dispatch is missing or stale; rows a worker is processing are skipped. The API
 -- dispatches right after commit without marking the row (that would cost a round trip per write), so
--- an undispatched event gets a few seconds' grace first. An event that failed 25 times is left, with
--- its last_error, for a person to look at.
+-- an undispatched event gets a few seconds' grace first, as does one marked by a sweep whose worker has died
+-- since (it may have died before its jobs reached Redis; $4 are the live workers). An event that failed 25 times
+-- is left, with its last_error, for a person to look at.
 SELECT id
 FROM outbox
 WHERE done_at IS NULL
   AND attempts < 25
   AND (dispatched_at < now() - $1::interval
-       OR (dispatched_at IS NULL AND created_at <= now() - $3::interval))
+       OR (dispatched_at IS NULL AND created_at <= now() - $3::interval)
+       OR (dispatched_by <> ALL($4::text[]) AND dispatched_at <= now() - $3::interval))
 ORDER BY id
 LIMIT $2
 FOR UPDATE SKIP LOCKED;
 
 -- name: mark_dispatched
-UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[]) AND done_at IS NULL;
+UPDATE outbox SET dispatched_at = now(), dispatched_by = $2 WHERE id = ANY($1::bigint[]) AND done_at IS NULL;
 
 -- name: pending_topics
 -- Which of a job's events are still to do, and their topics (no lock: the batch claims them).

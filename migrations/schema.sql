@@ -804,7 +804,8 @@ CREATE TABLE public.outbox (
     dispatched_at timestamp with time zone,
     done_at timestamp with time zone,
     attempts integer DEFAULT 0 NOT NULL,
-    last_error text
+    last_error text,
+    dispatched_by text
 );
 
 ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -1788,3 +1789,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207070000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261208000000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261209000000');

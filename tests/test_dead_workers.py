@@ -26,7 +26,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from api import queue
+from api import queue, worker_supervision
 from api.app import create_app
 from api.settings import Settings
 from domain.db import Database
@@ -40,6 +40,8 @@ from tests.worker_harness import PASSING, credentials, enrol_learners, live, pas
 
 RECOVERY_LIMIT = 30.0  # seconds after the restart by which everything must be through
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+# Not the sweep's own cron job (cron:sweep_outbox:…): killed there, the worker holds no chunk yet.
+CHUNK_IN_PROGRESS = "arq:in-progress:outbox:"
 
 
 @pytest.fixture
@@ -108,6 +110,27 @@ async def in_progress(redis_url: str) -> list[str]:
         await redis.aclose()
 
 
+async def where_the_work_is(db: Database, redis_url: str) -> str:
+    """What a failure report needs: the events not done, arq's queue, its in-progress keys and their holders."""
+    settings = queue.redis_settings(redis_url)
+    redis = Redis(host=settings.host, port=settings.port, decode_responses=True)
+    try:
+        queued = await redis.zrange("arq:queue", 0, -1, withscores=True)
+        progress = await redis.keys("arq:in-progress:*")
+        holders = await redis.hgetall(worker_supervision.HOLDERS_KEY)  # type: ignore[misc]
+        beating = await redis.keys(worker_supervision.heartbeat_key("*"))
+    finally:
+        await redis.aclose()
+    async with db.connection() as conn:
+        events = await conn.fetch(
+            "SELECT id, topic, created_at, dispatched_at FROM outbox WHERE done_at IS NULL ORDER BY id LIMIT 20"
+        )
+    return (
+        f"undone events: {[dict(e) for e in events]}\nqueued: {queued}\nin progress: {progress}\n"
+        f"holders: {holders}\nheartbeats: {beating}"
+    )
+
+
 async def open_transactions(db: Database) -> int:
     async with db.connection() as conn:
         count: int = await conn.fetchval(
@@ -134,13 +157,15 @@ async def test_a_worker_killed_mid_chunk_leaves_its_passes_to_be_issued_once_wit
 
         first = workers.start()
 
+        async def chunks_held() -> list[str]:  # a chunk's job id: outbox:<first>..<last>:<count>:sweep<time>
+            return [k for k in await in_progress(env.redis_url) if k.startswith(CHUNK_IN_PROGRESS)]
+
         async def mid_chunk() -> bool:
-            held = [k for k in await in_progress(env.redis_url) if ":sweep" in k]
-            return bool(held) and await open_transactions(db) > 0
+            return bool(await chunks_held()) and await open_transactions(db) > 0
 
         await eventually(mid_chunk, 30, "the worker holding a chunk in a transaction")
         first.kill()
-        held = [k for k in await in_progress(env.redis_url) if ":sweep" in k]
+        held = await chunks_held()
         assert held, "the kill came too late: the worker held no chunk"
         issued_before = len([c for c in live(await credentials(db)) if c.kind == "unit"])
         assert issued_before < len(attempts), "the kill came too late: everything was issued"
@@ -158,6 +183,7 @@ async def test_a_worker_killed_mid_chunk_leaves_its_passes_to_be_issued_once_wit
         assert time.monotonic() - restarted < RECOVERY_LIMIT
     except AssertionError:
         print(workers.logs())
+        print(await where_the_work_is(db, env.redis_url))
         raise
     finally:
         await db.close()

@@ -12,7 +12,7 @@ from arq.connections import ArqRedis, create_pool
 from arq.constants import default_queue_name
 from arq.worker import Worker
 
-from api import queue
+from api import queue, worker_supervision
 from api import worker as worker_module
 from api.settings import Settings
 from domain import outbox
@@ -172,6 +172,31 @@ async def test_the_sweep_leaves_a_fresh_dispatch_alone(db: Database, recorder: R
     async with db.connection() as conn:  # a minute later the dispatch is presumed lost
         await conn.execute("UPDATE outbox SET dispatched_at = now() - interval '2 minutes' WHERE id = $1", event_id)
     assert await outbox.pending_events(db, older_than=worker_module.REDISPATCH_AFTER) == [event_id]
+
+
+async def test_events_a_dead_worker_marked_and_never_queued_are_swept_again_once_its_heartbeat_is_gone(
+    db: Database, redis: ArqRedis, recorder: Recorder
+) -> None:
+    async with write(db, ACTOR) as w:
+        await w.emit(TOPIC, "subject-1", None, {"n": 1})
+    event_id = w.event_ids[0]
+    # A worker's sweep marked the event and died before its job reached Redis.
+    await outbox.mark_dispatched(db, [event_id], "dead-worker")
+    live = {"redis": redis, "worker_id": "live-worker"}
+    await redis.set(worker_supervision.heartbeat_key("live-worker"), b"1", px=10_000)
+    await redis.set(worker_supervision.heartbeat_key("dead-worker"), b"1", px=10_000)
+    async with db.connection() as conn:  # past the grace, well within the minute a lost dispatch is given
+        await conn.execute("UPDATE outbox SET dispatched_at = now() - interval '10 seconds' WHERE id = $1", event_id)
+    assert await worker_module.sweep_outbox({"db": db, **live}) == 0  # its worker lives: its jobs are on their way
+    assert await worker_module.sweep_outbox({"db": db, "redis": redis}) == 0  # a sweep that knows no workers
+
+    await redis.delete(worker_supervision.heartbeat_key("dead-worker"))
+    assert await worker_module.sweep_outbox({"db": db, **live}) == 1
+    row = await outbox_row(db, event_id)
+    assert row["dispatched_by"] == "live-worker"
+    assert await worker_module.sweep_outbox({"db": db, **live}) == 0  # now marked by a live worker
+    await run_worker(redis, db)
+    assert recorder.handled == [event_id]
 
 
 async def test_a_failing_handler_is_recorded_and_succeeds_on_retry(

@@ -42,6 +42,7 @@ def worker_env(settings: Settings, health_file: Path) -> dict[str, str]:
         "GUILDHALL_ENV": "test",
         "GUILDHALL_WORKER_HEALTH_FILE": str(health_file),
         "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",  # a killed worker's log keeps its last lines
     }
 
 
