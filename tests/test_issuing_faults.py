@@ -464,9 +464,9 @@ async def test_the_worker_issues_what_its_start_up_sweep_dispatches_in_the_same_
 ) -> None:
     attempts = await record_while_redis_is_down(settings, db, redis)
 
-    async def slow_to_commit(database: Database, event_ids: Any) -> None:
+    async def slow_to_commit(database: Database, event_ids: Any, worker_id: str | None = None) -> None:
         async with database.transaction() as conn:  # the marking's row locks last until its commit
-            await conn.execute(outbox.q.mark_dispatched, list(event_ids))
+            await conn.execute(outbox.q.mark_dispatched, list(event_ids), worker_id)
             await asyncio.sleep(0.3)
 
     monkeypatch.setattr(outbox, "mark_dispatched", slow_to_commit)
