@@ -1,8 +1,10 @@
 CREATE FUNCTION public.access_token_live(p_jti text) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT EXISTS (SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
-                   WHERE t.jti = p_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now())
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM oauth_tokens t JOIN oauth_clients c USING (client_id)
+                   WHERE t.jti = p_jti AND t.revoked_at IS NULL AND c.disabled_at IS NULL AND t.expires_at > now());
+END
 $$;
 
 CREATE FUNCTION public.attempts_are_append_only() RETURNS trigger
@@ -1790,3 +1792,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207070010');
 INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261208000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261209000000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261210000000');
