@@ -46,6 +46,7 @@ END $$;
 
 CREATE FUNCTION public.record_attempt_at_once(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_source text, p_client_id text, p_person_id uuid, p_limit bigint, p_check_fresh boolean, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_scope text, p_key text, p_fingerprint text, p_response jsonb, p_token_jti text) RETURNS TABLE(replayed boolean, same_request boolean, response jsonb, known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids bigint[], token_live boolean)
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -1793,3 +1794,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261207080000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261208000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261209000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261210000000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261210000100');
