@@ -235,13 +235,15 @@ END
 $$;
 
 CREATE FUNCTION public.webhook_delivery_held_back(uuid, text, bigint) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $_$
-    SELECT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM webhook_deliveries earlier
                    WHERE earlier.endpoint_id = $1 AND earlier.subject = $2
                      AND earlier.status = 'pending' AND earlier.event_id < $3)
         OR EXISTS (SELECT 1 FROM outbox o
-                   WHERE o.subject = $2 AND o.id < $3 AND o.done_at IS NULL AND o.attempts < 25)
+                   WHERE o.subject = $2 AND o.id < $3 AND o.done_at IS NULL AND o.attempts < 25);
+END
 $_$;
 
 CREATE TABLE public.accreditations (
