@@ -48,6 +48,8 @@ async def grant(w: Write, row: Mapping[str, Any], reasons: list[str]) -> UUID:
         enrolment_id = await w.conn.fetchval(
             q.insert_enrolment, awarding_body_id, learner_id, row["version_id"], row["unit_key"]
         )
+    else:  # numbered as the other ways number attempts: under the enrolment's lock, so a concurrent one waits
+        await w.conn.execute(q.lock_enrolment, enrolment_id)
     named = msgspec.convert(row["credentials"], list[RecognisedCredential])
     evidence = [
         {

@@ -95,6 +95,10 @@ ORDER BY enrolled_at LIMIT 1;
 -- name: insert_enrolment
 INSERT INTO enrolments (provider_id, learner_id, version_id, unit_key) VALUES ($1, $2, $3, $4) RETURNING id;
 
+-- name: lock_enrolment
+-- The lock every recording of an attempt at the enrolment takes before it numbers the attempt.
+SELECT id FROM enrolments WHERE id = $1 FOR UPDATE;
+
 -- name: insert_prior_learning_attempt
 INSERT INTO attempts (provider_id, learner_id, enrolment_id, version_id, unit_key, attempt_number, assessor_person_id,
                       assessed_at, submission, evidence, decision, passed, source, recorded_by_client,
