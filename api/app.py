@@ -41,6 +41,7 @@ def _lifespan(settings: Settings) -> Any:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             statement_cache_size=settings.db_statement_cache_size,
+            command_timeout=settings.db_command_timeout,
         )
         try:
             async with db.connection() as conn:

@@ -53,6 +53,11 @@ class Settings:
     # max_prepared_statements): a named prepared statement lives in one server connection, and PgBouncer hands
     # each transaction whichever one is free. asyncpg then parses each statement anew (see README, Scaling out).
     db_statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE
+    # Seconds a statement of the API's or the worker's may wait for PostgreSQL's answer (0: for ever). A server
+    # that falls silent (a failover whose old primary vanished without closing its connections) costs a request
+    # this, answered 503, instead of the quarter of an hour before the kernel gives up on the socket; the pool then
+    # replaces its other connections (domain.db).
+    db_command_timeout: int = 30
     # A direct connection (not through a transaction-pooling PgBouncer) for what needs a session of its own:
     # `guildhall migrate` holds a session advisory lock. None: database_url is direct.
     database_direct_url: str | None = None
@@ -141,6 +146,7 @@ class Settings:
             ("DB_POOL_MIN", "db_pool_min"),
             ("DB_POOL_MAX", "db_pool_max"),
             ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size"),
+            ("DB_COMMAND_TIMEOUT", "db_command_timeout"),
         ):
             if name in env:
                 try:

@@ -231,6 +231,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         min_size=1,
         max_size=settings.db_pool_max,
         statement_cache_size=settings.db_statement_cache_size,
+        command_timeout=settings.db_command_timeout,
     )
     if "redis" in ctx:  # arq's pool: what a write here emits is dispatched when it commits, as in the API
         ctx["db"].dispatcher = JobQueue(ctx["redis"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -67,6 +68,7 @@ async def _keep_connection(conn: asyncpg.Connection) -> None:
 
 CONNECT_TIMEOUT = 5.0  # seconds for a new connection to PostgreSQL
 MAX_INACTIVE_SECONDS = 10.0
+CLOSE_TIMEOUT = 10.0  # seconds a pool's connections get to end cleanly at shutdown
 
 # What PostgreSQL being away looks like to asyncpg: refused or reset sockets, a connection the server ended (a
 # shutdown or crash of the server, a failover), a server starting up or shutting down, a connect that timed out.
@@ -89,6 +91,14 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
 
 
+async def _drop_silent(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """After a statement outlived the command timeout: the server may never answer this connection again, nor the
+    pool's others (a failover whose old primary vanished without closing them). This one is closed at once rather
+    than waited on again to be reset, and every other is replaced when next taken from the pool."""
+    conn.terminate()
+    await pool.expire_connections()
+
+
 class _Acquired:
     """``Database.connection()``: the pool's connection for a block, NUL refused as ``_text_postgres_can_store``
     says. A class rather than a generator-based context manager: every request goes through it."""
@@ -105,6 +115,8 @@ class _Acquired:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        if isinstance(error, TimeoutError) and self._acquiring.connection is not None:
+            await _drop_silent(self._pool, self._acquiring.connection)
         await self._acquiring.__aexit__(kind, error, traceback)
         if isinstance(error, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
             raise InvalidInput(NUL_REFUSED) from error
@@ -125,10 +137,17 @@ class Database:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int | None = None
+        cls,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_cache_size: int | None = None,
+        command_timeout: float | None = None,
     ) -> Database:
         """A pool on ``dsn``; ``statement_cache_size`` None: DB_STATEMENT_CACHE_SIZE's (0 behind PgBouncer in
-        transaction mode, where asyncpg then sends every statement unnamed, parsed anew)."""
+        transaction mode, where asyncpg then sends every statement unnamed, parsed anew). ``command_timeout``:
+        seconds a statement may wait for its answer (None or 0: no limit)."""
         if statement_cache_size is None:
             statement_cache_size = statement_cache_size_from_env()
         pool = await asyncpg.create_pool(
@@ -144,12 +163,18 @@ class Database:
             # Idle connections are closed within this: a `pg_ctl stop -m smart` (which waits for every session
             # to end) completes, and a pool never keeps a connection a restart left behind for long.
             max_inactive_connection_lifetime=MAX_INACTIVE_SECONDS,
+            command_timeout=command_timeout or None,
         )
         assert pool is not None
         return cls(pool)
 
     async def close(self) -> None:
-        await self.pool.close()
+        """Closes the pool's connections, waiting at most CLOSE_TIMEOUT seconds for them to end cleanly (a silent
+        server never lets them) before cutting them."""
+        try:
+            await asyncio.wait_for(self.pool.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            self.pool.terminate()
 
     def connection(self) -> _Acquired:
         """A pooled connection for the block (``async with db.connection() as conn``)."""
@@ -159,4 +184,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         with _text_postgres_can_store():
             async with self.pool.acquire() as conn, conn.transaction():
-                yield conn
+                try:
+                    yield conn
+                except TimeoutError:  # before the rollback, which would wait as long again
+                    await _drop_silent(self.pool, conn)
+                    raise

@@ -8,19 +8,25 @@ directory, migrated with the project's runner) and stops and starts them as an o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 from redis.asyncio import Redis
 
 from domain import migrations
 from tests.live_server import loopback_socket
+
+T = TypeVar("T")
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -153,3 +159,73 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+class SilentProxy:
+    """A TCP proxy in front of a server that can fall silent as a failed-over primary does: ``silence()`` leaves
+    every connection open at that moment open and carrying nothing more, in either direction (no reset, no close:
+    the kernel of a vanished host sends neither); connections made afterwards reach the server, as a new primary's
+    would behind the same address. It runs on an event loop of its own, in a thread: the test client blocks the
+    test's loop while the app starts."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._live: set[asyncio.Event] = set()  # one per open connection: set while it carries bytes
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._server = self._call(self._start())
+
+    async def _start(self) -> asyncio.Server:
+        self._stopping = asyncio.Event()
+        return await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    def silence(self) -> None:
+        self._call(self._silence())
+
+    async def _silence(self) -> None:
+        for live in self._live:
+            live.clear()
+        self._live = set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self._writers += [writer, up_writer]
+        live = asyncio.Event()
+        live.set()
+        self._live.add(live)
+        await asyncio.gather(self._pipe(reader, up_writer, live), self._pipe(up_reader, writer, live))
+
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, live: asyncio.Event) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(OSError):
+            while data := await source.read(65536):
+                if not live.is_set():
+                    await self._stopping.wait()  # silent for good: what arrives is never passed on
+                    return
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+    def stop(self) -> None:
+        self._call(self._stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _stop(self) -> None:
+        assert self._stopping is not None and self._server is not None
+        self._stopping.set()
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await asyncio.sleep(0.1)  # the pipes see their ends
+
+    def _call(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(10)
