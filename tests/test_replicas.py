@@ -72,11 +72,30 @@ def processes(commands: list[list[str]], env: dict[str, str], logs: Path) -> Ite
                 process.wait()
 
 
-async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+def start_api(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        command = [GUILDHALL, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+
+
+class PortTaken(Exception):
+    """The free port picked for an API was taken by another process (an outgoing connection's, say) before the
+    API bound it."""
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else ""
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while time.monotonic() < deadline:
-            assert process.poll() is None, f"the API on {base} exited with {process.returncode}"
+            if process.poll() is not None:
+                said = (await asyncio.to_thread(_tail, log)) or "(no log)"
+                if "address already in use" in said.lower():
+                    raise PortTaken(base)
+                raise AssertionError(f"the API on {base} exited with {process.returncode}; its log ends:\n{said}")
             with contextlib.suppress(httpx.HTTPError):  # not listening yet: try again
                 if (await http.get("/readyz")).status_code == 200:
                     return
@@ -111,7 +130,17 @@ async def replicas(database_url: str, redis_url: str, server_urls: tuple[str, st
         commands += [["worker"]] * 3
         with processes(commands, env, logs) as started:
             apis = [f"http://127.0.0.1:{port}" for port in ports]
-            await asyncio.gather(*(wait_ready(base, process) for base, process in zip(apis, started, strict=False)))
+
+            async def ready(n: int) -> None:
+                try:
+                    await wait_ready(apis[n], started[n], logs / f"{n}-serve.log")
+                except PortTaken:  # once more, on another port
+                    port = free_port()
+                    started[n] = start_api(port, env, logs / f"{n}-serve-again.log")  # stopped with the others
+                    apis[n] = f"http://127.0.0.1:{port}"
+                    await wait_ready(apis[n], started[n], logs / f"{n}-serve-again.log")
+
+            await asyncio.gather(*(ready(n) for n in range(len(ports))))
             replicas = Replicas(apis, pooled, logs)
             try:
                 yield replicas
