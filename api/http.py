@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.params import BodyKwarg, HeaderParameter, PathParameter, QueryParameter
 from litestar.typing import FieldDefinition
+from litestar.utils.scope.state import ScopeState
 
 from api.errors import problem_spec, problems
 from domain.errors import InvalidInput, PreconditionFailed, PreconditionRequired
@@ -267,27 +268,37 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
             detail=message,
             extra=[{"key": name, "message": MISSING, "source": "body"} for name in missing],
         )
-    _refuse_coerced(body, value, data.annotation)
+    decoded = _refuse_coerced(body, value, data.annotation)
+    if decoded is not None:
+        # What Litestar would decode and convert for the handler's ``data``: it takes the JSON from here (a
+        # value already of the parameter's type converts to itself), so the body is not decoded twice more.
+        ScopeState.from_scope(request.scope).json = decoded
 
 
-def _refuse_coerced(body: bytes, value: Any, annotation: Any) -> None:
-    """A JSON body must have the JSON types the API documents.
+@functools.cache
+def _strict_decoder(annotation: Any) -> msgspec.json.Decoder[Any]:
+    """Once per body type: ``msgspec.json.decode(body, type=...)`` works out the type's decoding on every call."""
+    return msgspec.json.Decoder(annotation)
+
+
+def _refuse_coerced(body: bytes, value: Any, annotation: Any) -> Any:
+    """A JSON body must have the JSON types the API documents: the body decoded as ``annotation``, strictly.
 
     Litestar 2 converts request bodies in msgspec's lax mode, which suits query strings and forms but
     turns the JSON ``"3"`` into 3 and ``0`` into false. A body that is valid only so coerced is refused;
-    one that is invalid either way is left to Litestar, which says why.
+    one that is invalid either way is left to Litestar, which says why (None).
     """
     try:
-        msgspec.json.decode(body, type=annotation)
+        return _strict_decoder(annotation).decode(body)
     except msgspec.ValidationError as strict:
         try:
             msgspec.convert(value, annotation, strict=False)
         except msgspec.ValidationError:
-            return
+            return None
         found = _AT.match(str(strict))
         message, key = (found.group(1), found.group(2)) if found else (str(strict), "")
         raise ValidationException(
             detail=message, extra=[{"key": key or "body", "message": message, "source": "body"}]
         ) from strict
     except msgspec.DecodeError:
-        return
+        return None

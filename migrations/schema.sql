@@ -44,77 +44,54 @@ BEGIN
         USING ERRCODE = 'check_violation';
 END $$;
 
-CREATE FUNCTION public.record_attempt_at_once(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_source text, p_client_id text, p_person_id uuid, p_limit bigint, p_check_fresh boolean, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_scope text, p_key text, p_fingerprint text, p_response jsonb, p_token_jti text) RETURNS TABLE(replayed boolean, same_request boolean, response jsonb, known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids bigint[], token_live boolean)
+CREATE FUNCTION public.record_attempt_at_once(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_source text, p_client_id text, p_person_id uuid, p_limit bigint, p_check_fresh boolean, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_scope text, p_key text, p_fingerprint text, p_response jsonb, p_token_jti text, OUT replayed boolean, OUT same_request boolean, OUT response jsonb, OUT known boolean, OUT fresh boolean, OUT within_limit boolean, OUT used bigint, OUT id uuid, OUT attempt_number integer, OUT created_at timestamp with time zone, OUT event_ids bigint[], OUT token_live boolean) RETURNS record
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 #variable_conflict use_column
 DECLARE
-    v_used bigint;
+    v_enrolled boolean;
     v_latest uuid;
-    v_id uuid;
-    v_number integer;
-    v_created timestamptz;
-    v_events bigint[];
 BEGIN
-    IF p_token_jti IS NOT NULL AND NOT access_token_live(p_token_jti) THEN
-        RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, NULL::boolean, NULL::boolean, NULL::boolean,
-                            NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], false;
+    replayed := false;
+    SELECT t.live, k.scope IS NOT NULL, k.fingerprint = p_fingerprint, k.response,
+           CASE WHEN t.live AND k.scope IS NULL THEN EXISTS (
+               SELECT 1 FROM enrolments e
+               WHERE e.id = p_enrolment_id AND e.provider_id = p_provider_id AND e.learner_id = p_learner_id
+                 AND e.version_id = p_version_id
+                 AND (p_assessor_person_id IS NULL
+                      OR EXISTS (SELECT 1 FROM members m WHERE m.organisation_id = e.provider_id
+                                                           AND m.person_id = p_assessor_person_id
+                                                           AND m.roles && ARRAY['assessor', 'admin']))
+               FOR UPDATE OF e) END
+    INTO token_live, replayed, same_request, response, v_enrolled
+    FROM (SELECT p_token_jti IS NULL OR access_token_live(p_token_jti) AS live) t
+    LEFT JOIN idempotency_keys k ON p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key;
+    IF NOT token_live OR replayed THEN
         RETURN;
     END IF;
-    IF p_key IS NOT NULL THEN
-        INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES (p_scope, p_key, p_fingerprint)
-        ON CONFLICT DO NOTHING;
-        IF NOT FOUND THEN
-            RETURN QUERY
-            SELECT true, k.fingerprint = p_fingerprint, k.response, NULL::boolean, NULL::boolean, NULL::boolean,
-                   NULL::bigint, NULL::uuid, NULL::integer, NULL::timestamptz, NULL::bigint[], true
-            FROM idempotency_keys k WHERE k.scope = p_scope AND k.key = p_key;
-            IF FOUND THEN
-                RETURN;
-            END IF;
-            -- the key's holder withdrew it between the two statements: nothing stored, the usual way decides
-            RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, false, false, false, NULL::bigint, NULL::uuid,
-                                NULL::integer, NULL::timestamptz, NULL::bigint[], true;
-            RETURN;
-        END IF;
-    END IF;
-
-    PERFORM 1
-    FROM enrolments e
-    WHERE e.id = p_enrolment_id AND e.provider_id = p_provider_id AND e.learner_id = p_learner_id
-      AND e.version_id = p_version_id
-      AND (p_assessor_person_id IS NULL
-           OR EXISTS (SELECT 1 FROM members m WHERE m.organisation_id = e.provider_id
-                                                AND m.person_id = p_assessor_person_id
-                                                AND m.roles && ARRAY['assessor', 'admin']))
-    FOR UPDATE OF e;
-    IF NOT FOUND THEN
-        DELETE FROM idempotency_keys k WHERE p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key;
-        RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, false, false, false, NULL::bigint, NULL::uuid,
-                            NULL::integer, NULL::timestamptz, NULL::bigint[], true;
+    known := v_enrolled;
+    fresh := v_enrolled;
+    within_limit := v_enrolled;
+    IF NOT v_enrolled THEN
         RETURN;
     END IF;
 
     -- Under the enrolment's lock, in a snapshot taken after it was granted: exact counts.
     IF p_limit IS NOT NULL THEN
-        SELECT count(*) INTO v_used FROM attempts s
+        SELECT count(*) INTO used FROM attempts s
         WHERE s.learner_id = p_learner_id AND s.version_id = p_version_id AND s.unit_key = p_unit_key
           AND s.corrects_attempt_id IS NULL;
+        within_limit := used < p_limit;
     END IF;
     IF p_check_fresh THEN
         SELECT l.id INTO v_latest FROM attempts l
         WHERE l.learner_id = p_learner_id AND l.version_id = p_version_id AND l.unit_key = p_unit_key
           AND NOT EXISTS (SELECT 1 FROM attempts c WHERE c.corrects_attempt_id = l.id)
         ORDER BY l.created_at DESC, l.id DESC LIMIT 1;
+        fresh := v_latest IS NOT DISTINCT FROM p_latest_id;
     END IF;
-    IF (p_limit IS NOT NULL AND v_used >= p_limit)
-       OR (p_check_fresh AND v_latest IS DISTINCT FROM p_latest_id) THEN
-        DELETE FROM idempotency_keys k WHERE p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key;
-        RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, true,
-                            NOT p_check_fresh OR v_latest IS NOT DISTINCT FROM p_latest_id,
-                            p_limit IS NULL OR v_used < p_limit, v_used, NULL::uuid, NULL::integer,
-                            NULL::timestamptz, NULL::bigint[], true;
+    IF NOT within_limit OR NOT fresh THEN
         RETURN;
     END IF;
 
@@ -123,9 +100,9 @@ BEGIN
                               assessor_person_id, assessed_at, place, supervision, submission, evidence, decision,
                               passed, source, recorded_by_client, recorded_by_person, created_at)
         SELECT p_id, p_provider_id, p_learner_id, p_enrolment_id, p_version_id, p_unit_key,
-               coalesce(v_used, (SELECT max(s.attempt_number) FROM attempts s
-                                 WHERE s.learner_id = p_learner_id AND s.version_id = p_version_id
-                                   AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL), 0)::integer + 1,
+               coalesce(used, (SELECT max(s.attempt_number) FROM attempts s
+                               WHERE s.learner_id = p_learner_id AND s.version_id = p_version_id
+                                 AND s.unit_key = p_unit_key AND s.corrects_attempt_id IS NULL), 0)::integer + 1,
                p_assessor_person_id, p_assessed_at, p_place, p_supervision, p_submission, p_evidence, p_decision,
                p_passed, p_source, p_client_id, p_person_id, clock_timestamp()
         ON CONFLICT DO NOTHING
@@ -145,22 +122,17 @@ BEGIN
                p_audit_details
         FROM a WHERE p_audit_action IS NOT NULL
     ),
-    answered AS (
-        UPDATE idempotency_keys k
-        SET response = p_response || jsonb_build_object(
+    answered AS (  -- without ON CONFLICT: a key stored meanwhile undoes this recording (see above)
+        INSERT INTO idempotency_keys (scope, key, fingerprint, response)
+        SELECT p_scope, p_key, p_fingerprint, p_response || jsonb_build_object(
             'attemptNumber', a.attempt_number,
             'createdAt', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-        FROM a WHERE p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key
+        FROM a WHERE p_key IS NOT NULL
     )
     SELECT a.id, a.attempt_number, a.created_at, (SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}') FROM events e)
-    INTO v_id, v_number, v_created, v_events
+    INTO id, attempt_number, created_at, event_ids
     FROM a;
-    IF v_id IS NULL THEN  -- a unique constraint refused the attempt: nothing stored, the usual way says why
-        DELETE FROM idempotency_keys k WHERE p_key IS NOT NULL AND k.scope = p_scope AND k.key = p_key;
-    END IF;
-
-    RETURN QUERY SELECT false, NULL::boolean, NULL::jsonb, true, true, true, v_used, v_id, v_number, v_created,
-                        v_events, true;
+    -- id NULL: a unique constraint refused the attempt, nothing was stored, and the usual way says why
 END
 $$;
 
@@ -1797,3 +1769,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261208000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261209000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261210000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261210000100');
+INSERT INTO public.schema_migrations (version) VALUES ('20261211000000');

@@ -76,8 +76,8 @@ SELECT id, enrolment_id, learner_id, unit_key, attempt_number, assessed_at, supe
 FROM attempts a WHERE a.id = $1 AND a.provider_id = $2;
 
 -- name: record_attempt_at_once
--- The short way in one round trip (migrations 20261207060000, 20261208000000): the token's check, the key's claim,
--- the enrolment's lock and checks,
--- the attempt, its events, its audit entry and the key's answer.
+-- The short way in one round trip (migrations 20261207060000, 20261208000000, 20261211000000): the token's check,
+-- the key's lookup, the enrolment's lock and checks, then the attempt, its events, its audit entry and the key's
+-- answer.
 SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                                      $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31);

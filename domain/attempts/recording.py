@@ -12,11 +12,12 @@ is still the one the decision saw; if not, the context is read again (now fresh)
 
 ``record_known`` is the short way for the common case: when this process already holds the unit's specification,
 the engine decides first and one call of the function ``record_attempt_at_once`` confirms the caller's access
-token when the guard did not (``Actor.token_to_confirm``), claims the request's ``Idempotency-Key``, locks and
-checks the enrolment, counts against the unit's maximum, checks that a simulation's runs were added to the latest
-standing attempt, stores, and keeps the answer under the key, in a transaction of its own (one round trip instead
-of seven with a key, eight with the token's). Anything that does not check out there goes the usual way, which
-says what is wrong.
+token when the guard did not (``Actor.token_to_confirm``), answers a request whose ``Idempotency-Key`` was stored
+already, locks and checks the enrolment, counts against the unit's maximum, checks that a simulation's runs were
+added to the latest standing attempt, stores, and keeps the answer under the key, in a transaction of its own (one
+round trip instead of seven with a key, eight with the token's). Anything that does not check out there goes the
+usual way, which says what is wrong; so does a retry that meets its original still being written (the key's
+primary key refuses the second answer, which undoes the whole recording).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 import msgspec
 
 from assessment import (
@@ -297,13 +299,13 @@ async def record_known(
     idempotency: IdempotencyKey | None = None,
 ) -> Attempt | None:
     """``record`` in one round trip, in a transaction of its own, when this process holds the specification of
-    the enrolment's unit: the function ``record_attempt_at_once`` claims the ``Idempotency-Key`` (if any), locks and
-    checks the enrolment, counts the attempts against the unit's maximum, checks that the latest standing attempt
-    is the one a simulation's runs were added to, stores, and stores the answer under the key. A key used before
-    answers what was stored (or IdempotencyKeyReused for another request). None when this process does not hold
-    what is needed, or when the enrolment, its version, the assessor, the supervision, the submission, the maximum
-    or the latest attempt does not check out: the caller then records the usual way, which says precisely what is
-    wrong, in the usual order."""
+    the enrolment's unit: the function ``record_attempt_at_once`` looks the ``Idempotency-Key`` (if any) up, locks
+    and checks the enrolment, counts the attempts against the unit's maximum, checks that the latest standing
+    attempt is the one a simulation's runs were added to, stores, and stores the answer under the key. A key used
+    before answers what was stored (or IdempotencyKeyReused for another request). None when this process does not
+    hold what is needed, when the enrolment, its version, the assessor, the supervision, the submission, the maximum
+    or the latest attempt does not check out, or when the key's original committed while this one was written: the
+    caller then records the usual way, which says precisely what is wrong, in the usual order (or replays)."""
     known = _specifications.known(rec.enrolment_id, rec.unit_key)
     if known is None or rec.dedupe_key is not None or rec.unit_key is None:
         return None
@@ -318,18 +320,23 @@ async def record_known(
     except InvalidInput:
         return None
     new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
-    async with db.connection() as conn:
-        stored = await conn.fetchrow(
-            q.record_attempt_at_once,
-            *new.columns_at_once(actor),
-            specification.max_attempts,
-            runs,
-            latest_id,
-            *new.events_and_audit(actor, audit, None),
-            *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
-            new.answer(actor) if idempotency else None,
-            actor.token_to_confirm,
-        )
+    try:
+        async with db.connection() as conn:
+            stored = await conn.fetchrow(
+                q.record_attempt_at_once,
+                *new.columns_at_once(actor),
+                specification.max_attempts,
+                runs,
+                latest_id,
+                *new.events_and_audit(actor, audit, None),
+                *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
+                new.answer(actor) if idempotency else None,
+                actor.token_to_confirm,
+            )
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name != "idempotency_keys_pkey":
+            raise
+        return None  # its key's original committed meanwhile: nothing stored, the usual way replays the answer
     if not stored["token_live"]:
         raise Unauthenticated(TOKEN_NOT_LIVE)
     if stored["replayed"]:
