@@ -1089,9 +1089,6 @@ ALTER TABLE ONLY public.accreditations
     ADD CONSTRAINT accreditations_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.attempts
-    ADD CONSTRAINT attempts_corrects_attempt_id_key UNIQUE (corrects_attempt_id);
-
-ALTER TABLE ONLY public.attempts
     ADD CONSTRAINT attempts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.audit_log
@@ -1303,6 +1300,8 @@ ALTER TABLE ONLY public.xapi_statements
 
 CREATE INDEX accreditations_organisation_idx ON public.accreditations USING btree (organisation_id);
 
+CREATE UNIQUE INDEX attempts_corrects_idx ON public.attempts USING btree (corrects_attempt_id) WHERE (corrects_attempt_id IS NOT NULL);
+
 CREATE UNIQUE INDEX attempts_dedupe_idx ON public.attempts USING btree (provider_id, dedupe_key) WHERE (dedupe_key IS NOT NULL);
 
 CREATE INDEX attempts_learner_unit_idx ON public.attempts USING btree (learner_id, version_id, unit_key, created_at);
@@ -1359,7 +1358,7 @@ CREATE INDEX esco_occupations_essential_count_idx ON public.esco_occupations USI
 
 CREATE INDEX foreign_credentials_person ON public.foreign_credentials USING btree (person_id, created_at);
 
-CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING btree (created_at);
+CREATE INDEX idempotency_keys_created_idx ON public.idempotency_keys USING brin (created_at);
 
 CREATE UNIQUE INDEX invitations_open ON public.invitations USING btree (organisation_id, email_canonical) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
@@ -1770,3 +1769,4 @@ INSERT INTO public.schema_migrations (version) VALUES ('20261209000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261210000000');
 INSERT INTO public.schema_migrations (version) VALUES ('20261210000100');
 INSERT INTO public.schema_migrations (version) VALUES ('20261211000000');
+INSERT INTO public.schema_migrations (version) VALUES ('20261211000100');
