@@ -1,6 +1,6 @@
 """The integrator's recording path: an attempt sent with an ``Idempotency-Key`` costs one round trip to PostgreSQL
-(``record_attempt_at_once``: the key's claim, the enrolment's lock and checks, the attempt, its events and audit
-entry, and the stored answer, in one statement), as does one at a unit with a maximum of attempts, and a
+(``record_attempt_at_once``: the key's lookup, the enrolment's lock and checks, the attempt, its events and audit
+entry, and the stored answer, in one call), as does one at a unit with a maximum of attempts, and a
 simulation's next run where the process knows the latest standing attempt. Round trips are counted as asyncpg
 sends them (a query logger on every pooled connection: each logged statement is one exchange with the server once
 its statement is prepared). A retried key answers what was stored, with nothing written twice; concurrent
@@ -276,3 +276,43 @@ async def test_a_key_reused_for_another_request_is_refused_by_the_short_way(
         await service.record_attempt(
             db, actor, org, msgspec.convert(changed, AttemptCreate), idempotency=key_for(provider, "x", changed)
         )
+
+
+async def test_a_retry_that_meets_its_original_still_being_written_undoes_itself_and_replays_the_answer(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, database_url: str
+) -> None:
+    """The short way no longer claims the key first: a retry that finds no stored answer records, and its answer
+    meets the original's at the key's primary key. It waits for the original to commit, fails, writes nothing,
+    and the usual way answers what the original stored."""
+    provider, learner_id, enrolment_id = await classroom(client, bootstrap, OUTCOMES)
+    org = UUID(str(provider.org_id))
+    actor = Actor(client_id=provider.client_id, organisation_id=org)
+    body = judged(learner_id, enrolment_id)
+    data = msgspec.convert(body, AttemptCreate)
+    original = await service.record_attempt(db, actor, org, data, idempotency=key_for(provider, "first", body))
+    before = await stored_counts(db, learner_id)
+    retry = key_for(provider, "retried", body)
+    writer = await asyncpg.connect(database_url)  # the original of "retried", between its write and its commit
+    try:
+        async with writer.transaction():
+            await writer.execute(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, response) "
+                "SELECT scope, $2, fingerprint, response FROM idempotency_keys WHERE key = $1",
+                "first",
+                retry.key,
+            )
+            recording = asyncio.create_task(service.record_attempt(db, actor, org, data, idempotency=retry))
+            for _ in range(200):  # until the retry waits for the original's key
+                waiting = await writer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+                    "'%record_attempt_at_once%'"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.01)
+            assert waiting == 1 and not recording.done()
+    finally:
+        await writer.close()
+    replayed = await recording
+    assert msgspec.to_builtins(replayed) == msgspec.to_builtins(original)
+    assert await stored_counts(db, learner_id) == before  # the retry's attempt, events and audit entry undone
