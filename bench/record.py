@@ -380,8 +380,9 @@ async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Names
 
 async def prime(url: str, base: str, seeded: Seeded, concurrency: int, seconds: float, *, keyed: bool) -> None:
     """Records attempts for a while, then ANALYZEs, as autovacuum soon does on a live database: planned on the
-    fresh database's empty tables, the server's cached generic plans count a learner's attempts by scanning
-    every attempt at the programme version (attempts_version_idx), and keep doing so as the table grows."""
+    fresh database's empty tables, the server's cached generic plans may take an index that suits an empty table
+    and not a full one (they once counted a learner's attempts by scanning every attempt at the programme version,
+    through an index since dropped), and keep doing so as the table grows."""
     await drive(base, seeded, concurrency, seconds, 0, keyed=keyed)
     conn = await asyncpg.connect(url)
     try:

@@ -1310,8 +1310,6 @@ CREATE INDEX attempts_numbers_idx ON public.attempts USING btree (learner_id, ve
 
 CREATE INDEX attempts_provider_idx ON public.attempts USING btree (provider_id, created_at, id);
 
-CREATE INDEX attempts_version_idx ON public.attempts USING btree (version_id, created_at, id);
-
 CREATE INDEX audit_log_organisation_idx ON public.audit_log USING btree (organisation_id, id);
 
 CREATE INDEX credential_nonces_expires_idx ON public.credential_nonces USING btree (expires_at);
