@@ -230,6 +230,16 @@ class Phase:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
+    def then(self, later: Phase) -> Phase:
+        """This phase and ``later``, a further slice of the same load at the same concurrency, as one phase."""
+        cpu = dict(self.cpu)
+        for part, seconds in later.cpu.items():
+            cpu[part] = cpu.get(part, 0.0) + seconds
+        errors = dict(self.errors)
+        for status, count in later.errors.items():
+            errors[status] = errors.get(status, 0) + count
+        return Phase(self.concurrency, self.seconds + later.seconds, self.latencies + later.latencies, errors, cpu)
+
     def cpu_ms_per_request(self, part: str) -> float:
         """CPU milliseconds one successful request cost ``part`` (the API's processes, the PostgreSQL backends
         serving them ...): steadier than requests/s on a machine others use too."""

@@ -38,12 +38,12 @@ DATABASE = "guildhall_bench_floor"
 BODY = b'{"name":"Learner 1","score":87}'
 
 
-async def drive(port: int, path: str, concurrency: int, seconds: float, probe: CpuProbe) -> Phase:
+async def drive(port: int, path: str, concurrency: int, seconds: float, probe: CpuProbe, warm_up: float = 1.0) -> Phase:
     """``concurrency`` clients posting one request after another, each on its own keep-alive connection;
-    a second of warm-up, then ``seconds`` measured."""
+    ``warm_up`` seconds (one), then ``seconds`` measured."""
     phase = Phase(concurrency, seconds)
     start = time.perf_counter()
-    counted_from, until = start + 1.0, start + 1.0 + seconds
+    counted_from, until = start + warm_up, start + warm_up + seconds
 
     async def client() -> None:
         connection = await Connection.open(port)

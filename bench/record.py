@@ -13,7 +13,8 @@ yardsticks — ``bench/floor_app.py``'s ``/rows`` and ``/row``, served beside it
 concurrency for ``--seconds`` (after a short warm-up for recording), every request a full recording —
 authentication, validation, the engine's decision, audit and outbox in one transaction, the outbox event handed
 to Redis. Rounds put the yardstick beside what it measures: a shared host's speed drifts by a quarter within
-minutes, and the targets are judged on the median of the rounds' ratios. Then it records again through PgBouncer
+minutes, and the targets are judged on the median of the rounds' ratios. Within a round each phase is taken in
+``--slices`` turns (4), the yardsticks' and recording's alternating, so that both meet the same moments. Then it records again through PgBouncer
 (no target). It prints attempts/s, p50/p99 latency, the ratio to P and to the floor, and the CPU one attempt
 cost each process, and cleans up:
 the server stops, the database is dropped, the Redis keys of its jobs are deleted. Without REDIS_URL an
@@ -71,6 +72,7 @@ from domain.organisations.service import create_organisation  # noqa: E402
 from domain.writes import Actor  # noqa: E402
 
 BENCH_DATABASE = "guildhall_bench"
+SLICE_WARM_UP = 0.3  # seconds each later slice of a phase runs before it counts: connections open, pools fill
 OPERATOR = Actor(request_id="bench")
 
 
@@ -344,19 +346,29 @@ async def _run_load(url: str, redis_url: str, folder: Path, args: argparse.Names
         await prime(url, base, seeded, max(args.concurrency), warm_up, keyed=args.keys)
         probe = CpuProbe(url, {"api": pid}, {"load": os.getpid()})
         results = Results([])
+        # Each phase of a round is taken in --slices turns, the yardsticks' and recording's alternating: this
+        # machine's speed changes within seconds, and phases taken whole, one after the other, met different
+        # machines (one round measured the floor at its slowest and recording at its fastest).
+        piece = args.seconds / max(1, args.slices)
         async with _floor(url, folder, args) as floor_app:
             for _ in range(args.rounds):
                 this = Round()
-                if floor_app is not None:
-                    floor_port, floor_pid = floor_app
-                    floor_probe = CpuProbe(url, {"api": floor_pid}, {"load": os.getpid()})
-                    for path in ("/rows", "/row"):
-                        for c in args.concurrency:
-                            this.floor[(path, c)] = await floor.drive(floor_port, path, c, args.seconds, floor_probe)
-                this.recording = [
-                    await drive(base, seeded, c, args.seconds, warm_up, probe, keyed=args.keys)
-                    for c in args.concurrency
-                ]
+                for turn in range(max(1, args.slices)):
+                    settle = warm_up if turn == 0 else SLICE_WARM_UP
+                    if floor_app is not None:
+                        floor_port, floor_pid = floor_app
+                        floor_probe = CpuProbe(url, {"api": floor_pid}, {"load": os.getpid()})
+                        for path in ("/rows", "/row"):
+                            for c in args.concurrency:
+                                more = await floor.drive(floor_port, path, c, piece, floor_probe, warm_up=settle)
+                                so_far = this.floor.get((path, c))
+                                this.floor[(path, c)] = more if so_far is None else so_far.then(more)
+                    for n, c in enumerate(args.concurrency):
+                        more = await drive(base, seeded, c, piece, settle, probe, keyed=args.keys)
+                        if turn == 0:
+                            this.recording.append(more)
+                        else:
+                            this.recording[n] = this.recording[n].then(more)
                 results.rounds.append(this)
     if args.pgbouncer:
         from tests.pgbouncer import available, pgbouncer, through
@@ -491,6 +503,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     # count of a learner's attempts that numbering them needs would grow to dominate PostgreSQL's CPU.
     parser.add_argument("--learners", type=int, default=2000, help="learners enrolled (2000)")
     parser.add_argument("--workers", type=int, default=1, help="API server processes (1, as `make run`)")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=4,
+        help="turns each round's phases are taken in, the floor's and recording's alternating (4)",
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of the floor's phases and recording's, back to back (3)"
     )
