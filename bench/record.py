@@ -14,9 +14,9 @@ concurrency for ``--seconds`` (after a short warm-up for recording), every reque
 authentication, validation, the engine's decision, audit and outbox in one transaction, the outbox event handed
 to Redis. Rounds put the yardstick beside what it measures: a shared host's speed drifts by a quarter within
 minutes, and the targets are judged on the median of the rounds' ratios. Within a round each phase is taken in
-``--slices`` turns (4), the yardsticks' and recording's alternating, so that both meet the same moments. Then it records again through PgBouncer
-(no target). It prints attempts/s, p50/p99 latency, the ratio to P and to the floor, and the CPU one attempt
-cost each process, and cleans up:
+``--slices`` turns (4), the yardsticks' and recording's alternating, so that both meet the same moments. Then it
+records again through PgBouncer (no target). It prints attempts/s, p50/p99 latency, the ratio to P and to the
+floor, and the CPU one attempt cost each process, and cleans up:
 the server stops, the database is dropped, the Redis keys of its jobs are deleted. Without REDIS_URL an
 embedded Redis is used.
 """
