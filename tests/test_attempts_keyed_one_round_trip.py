@@ -302,10 +302,14 @@ async def test_a_retry_that_meets_its_original_still_being_written_undoes_itself
                 retry.key,
             )
             recording = asyncio.create_task(service.record_attempt(db, actor, org, data, idempotency=retry))
-            for _ in range(200):  # until the retry waits for the original's key
+            original_pid = await writer.fetchval("SELECT pg_backend_pid()")
+            for _ in range(500):  # until the retry waits for the original's key
+                # pg_stat_activity is read once per transaction unless its snapshot is cleared
+                await writer.execute("SELECT pg_stat_clear_snapshot()")
                 waiting = await writer.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
-                    "'%record_attempt_at_once%'"
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE "
+                    "'%record_attempt_at_once%'",
+                    original_pid,
                 )
                 if waiting:
                     break
