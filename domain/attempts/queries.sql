@@ -81,3 +81,12 @@ FROM attempts a WHERE a.id = $1 AND a.provider_id = $2;
 -- answer.
 SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                                      $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31);
+
+-- name: record_attempts_at_once
+-- record_attempt_at_once for several attempts in one call (migration 20261212000000, domain/attempts/batching.py):
+-- each of its parameters as an array, one element per attempt; one row per attempt, in the order given. The jsonb
+-- arrays arrive as text arrays of JSON documents: asyncpg would take a JSON array for one of an array's dimensions.
+SELECT * FROM record_attempts_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[]::jsonb[],
+                                      $12::text[]::jsonb[], $13::text[]::jsonb[], $14, $15, $16, $17, $18, $19, $20,
+                                      $21::text[]::jsonb[], $22, $23::text[]::jsonb[], $24, $25, $26,
+                                      $27::text[]::jsonb[], $28);

@@ -45,6 +45,7 @@ from assessment import (
 )
 from assessment.specification import SimulationSpecification
 from assessment.submission import SimulationSubmission
+from domain.attempts import batching
 from domain.attempts.models import Attempt, Source
 from domain.db import Connection, Database
 from domain.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, Unauthenticated
@@ -320,19 +321,18 @@ async def record_known(
     except InvalidInput:
         return None
     new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
+    parameters = (
+        *new.columns_at_once(actor),
+        specification.max_attempts,
+        runs,
+        latest_id,
+        *new.events_and_audit(actor, audit, None),
+        *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
+        new.answer(actor) if idempotency else None,
+        actor.token_to_confirm,
+    )
     try:
-        async with db.connection() as conn:
-            stored = await conn.fetchrow(
-                q.record_attempt_at_once,
-                *new.columns_at_once(actor),
-                specification.max_attempts,
-                runs,
-                latest_id,
-                *new.events_and_audit(actor, audit, None),
-                *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
-                new.answer(actor) if idempotency else None,
-                actor.token_to_confirm,
-            )
+        stored = await _at_once(db, parameters, batched=specification.max_attempts is None and not runs)
     except asyncpg.UniqueViolationError as e:
         if e.constraint_name != "idempotency_keys_pkey":
             raise
@@ -354,6 +354,18 @@ async def record_known(
         _specifications.keep_latest(rec.enrolment_id, rec.unit_key, new.attempt_id, new.submission_json)
     await dispatch_after_commit(dispatcher or db.dispatcher, stored["event_ids"])
     return new.attempt(stored, None, None)
+
+
+async def _at_once(db: Database, parameters: tuple[Any, ...], *, batched: bool) -> Mapping[str, Any]:
+    """``record_attempt_at_once``'s row; ``batched``: in a call shared with the recordings that wait at the same
+    moment (domain/attempts/batching.py), which takes only attempts that neither count against a maximum nor add
+    a simulation's runs."""
+    if batched:
+        return await batching.for_database(db).record(parameters)
+    async with db.connection() as conn:
+        stored: Mapping[str, Any] | None = await conn.fetchrow(q.record_attempt_at_once, *parameters)
+    assert stored is not None
+    return stored
 
 
 @dataclass(frozen=True)

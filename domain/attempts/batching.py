@@ -1,0 +1,146 @@
+"""Recordings that wait at the same moment are written together: one call of ``record_attempts_at_once``.
+
+Most of what a short-way recording costs PostgreSQL is paid per call, whatever the call writes: calling the
+function, starting each statement's executor over some fifteen relations, acquiring their locks, the commit and
+its flush to disk (bench/README.md, "Seventh session"). So the recordings a process has ready while its earlier
+calls are still running share the next call.
+
+Nobody waits for company. A recording is sent at once while fewer than ``IN_FLIGHT`` calls are running, alone
+and with the one-at-a-time function, exactly as before: an idle API answers as fast as ever. Only those that
+arrive while the calls are busy gather, and the next call to finish takes them all (up to ``MAX_BATCH``).
+
+Each attempt in a call is checked and answered on its own. A call that fails as a whole (a key whose original was
+being written meanwhile, a deadlock, text PostgreSQL cannot store) has written nothing: its recordings are sent
+again one at a time, so that each gets its own answer or error. When the database is away, each gets that error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from domain.db import Database, database_unavailable
+from domain.sql import load_queries
+
+q = load_queries(__file__)
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = 2  # calls running at once per process: one in PostgreSQL while the next one's answers are read
+MAX_BATCH = 32
+# Of record_attempt_at_once's parameters, those the batched function takes as arrays: all but the maximum, the
+# runs' flag and the latest attempt ($18 to $20), since batches hold no attempts that need them.
+_UNBATCHED = range(17, 20)
+# The jsonb ones (the submission, evidence, decision, events' payload, audit details, the key's answer): sent as JSON
+# text, since asyncpg takes a list inside an array for one of the array's dimensions.
+_JSONB = frozenset({10, 11, 12, 23, 25, 29})
+_encoder = msgspec.json.Encoder()
+
+
+def _json(value: Any) -> str:
+    return _encoder.encode(value).decode()
+
+
+Row = Mapping[str, Any]
+
+
+class RecordingBatcher:
+    """One per database pool (``for_database``); its queue and calls live on the pool's event loop."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Row]]] = []
+        self._running = 0
+        self._calls: set[asyncio.Task[None]] = set()
+        self.sent: Counter[int] = Counter()  # calls of the batched function, by the number of attempts they held
+
+    async def record(self, parameters: tuple[Any, ...]) -> Row:
+        """``record_attempt_at_once``'s row for its 31 ``parameters``, for an attempt at a unit without a maximum
+        that is no simulation's run (``$18`` to ``$20``: None, False, None)."""
+        answer: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
+        self._queue.append((parameters, answer))
+        if self._running < IN_FLIGHT:
+            self._running += 1
+            call = asyncio.create_task(self._send_while_queued())
+            self._calls.add(call)
+            call.add_done_callback(self._calls.discard)
+        return await answer
+
+    async def _send_while_queued(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    await self._send(batch)
+                except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
+                    _fail(batch, exc)
+                    raise
+        finally:
+            self._running -= 1
+
+    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]]) -> None:
+        if len(batch) > 1:
+            try:
+                rows = await self._call_batched([parameters for parameters, _ in batch])
+                self.sent[len(batch)] += 1
+            except Exception as exc:
+                if database_unavailable(exc) or isinstance(exc, TimeoutError):
+                    _fail(batch, exc)
+                    return
+                log.info("a call of %d recordings failed as a whole (%r): sent again one at a time", len(batch), exc)
+            else:
+                for (_, answer), row in zip(batch, rows, strict=True):
+                    if not answer.done():
+                        answer.set_result(row)
+                return
+        for parameters, answer in batch:  # alone, or again one at a time
+            try:
+                row = await self._call_one(parameters)
+            except Exception as exc:
+                if not answer.done():
+                    answer.set_exception(exc)
+            else:
+                if not answer.done():
+                    answer.set_result(row)
+
+    async def _call_one(self, parameters: tuple[Any, ...]) -> Row:
+        async with self._db.connection() as conn:
+            row: Row | None = await conn.fetchrow(q.record_attempt_at_once, *parameters)
+        assert row is not None
+        return row
+
+    async def _call_batched(self, batch: list[tuple[Any, ...]]) -> list[Row]:
+        columns: list[list[Any]] = []
+        for i, column in enumerate(zip(*batch, strict=True)):
+            if i in _JSONB:
+                columns.append([None if value is None else _json(value) for value in column])
+            elif i not in _UNBATCHED:
+                columns.append(list(column))
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(q.record_attempts_at_once, *columns)
+        return list(rows)
+
+
+def _fail(batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]], exc: BaseException) -> None:
+    for _, answer in batch:
+        if answer.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            answer.cancel()
+        else:
+            answer.set_exception(exc)
+
+
+_batchers: weakref.WeakKeyDictionary[Database, RecordingBatcher] = weakref.WeakKeyDictionary()
+
+
+def for_database(db: Database) -> RecordingBatcher:
+    batcher = _batchers.get(db)
+    if batcher is None:
+        batcher = _batchers[db] = RecordingBatcher(db)
+    return batcher
