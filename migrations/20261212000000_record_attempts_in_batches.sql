@@ -10,9 +10,10 @@
 -- Idempotency-Key, its enrolment and assessor) and answered on its own, one row each, in the order given (n):
 -- an attempt that does not check out writes nothing and the caller takes the usual way for it, as before.
 --
--- 1. The tokens' checks, the keys' lookups, and the enrolments' locks and checks in one statement. The enrolments
---    are locked in the order of their ids, so that two batches (or a batch and a single recording) never wait for
---    each other in a circle.
+-- 1. The tokens' checks, the keys' lookups, and the enrolments' locks and checks in one statement. An enrolment
+--    another transaction holds is skipped, not waited for: that attempt is answered as not checking out, and the
+--    caller records it the usual way, which waits for the lock on its own. So one busy learner never holds up the
+--    others' attempts in the batch, nor the batches behind it.
 -- 2. The attempts, their events, their audit entries and their keys' rows with their answers, in one statement
 --    whose snapshot is taken once every lock is held: the numbers are exact. Two attempts at one learner's unit in
 --    one batch are numbered one after the other, in the order given.
@@ -52,12 +53,11 @@ BEGIN
         FROM items i
         LEFT JOIN idempotency_keys k ON i.key IS NOT NULL AND k.scope = i.scope AND k.key = i.key
     ),
-    locked AS (  -- in the order of their ids; as they are once the lock is granted
+    locked AS (
         SELECT e.id, e.provider_id, e.learner_id, e.version_id
         FROM enrolments e
         WHERE e.id IN (SELECT c.enrolment_id FROM checked c WHERE c.live AND NOT c.replayed)
-        ORDER BY e.id
-        FOR UPDATE OF e
+        FOR UPDATE OF e SKIP LOCKED
     )
     SELECT array_agg(c.live ORDER BY c.n), array_agg(c.replayed ORDER BY c.n), array_agg(c.same_request ORDER BY c.n),
            array_agg(c.response ORDER BY c.n),

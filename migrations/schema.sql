@@ -161,12 +161,11 @@ BEGIN
         FROM items i
         LEFT JOIN idempotency_keys k ON i.key IS NOT NULL AND k.scope = i.scope AND k.key = i.key
     ),
-    locked AS (  -- in the order of their ids; as they are once the lock is granted
+    locked AS (
         SELECT e.id, e.provider_id, e.learner_id, e.version_id
         FROM enrolments e
         WHERE e.id IN (SELECT c.enrolment_id FROM checked c WHERE c.live AND NOT c.replayed)
-        ORDER BY e.id
-        FOR UPDATE OF e
+        FOR UPDATE OF e SKIP LOCKED
     )
     SELECT array_agg(c.live ORDER BY c.n), array_agg(c.replayed ORDER BY c.n), array_agg(c.same_request ORDER BY c.n),
            array_agg(c.response ORDER BY c.n),

@@ -1,8 +1,8 @@
 """Recordings that wait at the same moment share one call of ``record_attempts_at_once`` (domain/attempts/batching.py).
 
-To make recordings wait together, each test holds one learner's enrolment locked from another connection: the
-recordings for that learner take the process's calls in flight and block there, the next ones queue, and they are
-sent together once the lock is let go. They are sent through the service, concurrently on the test's own loop
+To make recordings wait together, a test holds an Idempotency-Key from another connection, as a request still
+being written would: the recording sent with it takes the process's call and waits there, the next ones queue,
+and they are sent together once the key is let go. They are sent through the service, concurrently on the test's own loop
 (the test client hands each request to the app's loop and waits for its answer, one at a time), after the
 setup and the first attempt of each learner went through HTTP. Every attempt is still checked, numbered, stored and answered on its own:
 a key already stored replays, a revoked token gets 401, a key sent twice in one batch is written once."""
@@ -10,8 +10,9 @@ a key already stored replays, a revoked token gets 401, a key sent twice in one 
 from __future__ import annotations
 
 import asyncio
+from asyncio import Task
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
@@ -62,19 +63,23 @@ async def classroom_of(
 
 
 @asynccontextmanager
-async def enrolment_held(database_url: str, enrolment_id: str) -> AsyncIterator[asyncpg.Connection]:
-    """The enrolment locked, as a slow recording would hold it, until the block ends."""
+async def holding(database_url: str, sql: str, *args: object) -> AsyncIterator[asyncpg.Connection]:
+    """``sql`` run in a transaction that stays open, holding what it locked, until the block ends; then rolled back."""
     holder = await asyncpg.connect(database_url)
     try:
-        async with holder.transaction():
-            await holder.execute("SELECT 1 FROM enrolments WHERE id = $1 FOR UPDATE", UUID(enrolment_id))
+        transaction = holder.transaction()
+        await transaction.start()
+        try:
+            await holder.execute(sql, *args)
             yield holder
+        finally:
+            await transaction.rollback()
     finally:
         await holder.close()
 
 
 async def blocked_on(holder: asyncpg.Connection, count: int) -> None:
-    """Until ``count`` sessions wait for a lock (the holder's, or their turn behind one who waits for it)."""
+    """Until ``count`` sessions wait for a lock."""
     for _ in range(500):
         await holder.execute("SELECT pg_stat_clear_snapshot()")  # read afresh inside the holder's transaction
         waiting = await holder.fetchval(
@@ -83,44 +88,54 @@ async def blocked_on(holder: asyncpg.Connection, count: int) -> None:
         if waiting >= count:
             return
         await asyncio.sleep(0.01)
-    rows = await holder.fetch(
-        "SELECT pid, state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE datname = current_database()"
-    )
-    raise AssertionError(f"{waiting} sessions wait for the enrolment, not {count}: {[dict(r) for r in rows]}")
+    raise AssertionError(f"{waiting} sessions wait for a lock, not {count}")
 
 
 Sent = tuple[dict[str, Any], str]  # a request's body and its Idempotency-Key
 
 
-async def batched(
-    database_url: str, held: tuple[str, str], provider: Integrator, requests: list[Sent]
-) -> tuple[list[Any], list[Any], Counter[int]]:
-    """Two recordings for the ``held`` learner take the process's calls in flight and wait for its enrolment;
-    ``requests`` queue meanwhile and are sent together once the lock goes. The held two's answers, the requests'
-    (or their errors), and the calls of the batched function by their sizes."""
+@asynccontextmanager
+async def recorder(
+    database_url: str, provider: Integrator
+) -> AsyncIterator[Callable[[dict[str, Any], str], Task[Any]]]:
+    """Sends a recording through the service on a pool of the test's own, as the provider's client."""
     db = await Database.connect(database_url, min_size=4, max_size=4)
     org = UUID(str(provider.org_id))
     actor = Actor(client_id=provider.client_id, organisation_id=org)
 
-    def send(body: dict[str, Any], key: str) -> Awaitable[Any]:
+    def send(body: dict[str, Any], key: str) -> Task[Any]:
         data = msgspec.convert(body, AttemptCreate)
-        return asyncio.ensure_future(
-            service.record_attempt(db, actor, org, data, idempotency=key_for(provider, key, body))
-        )
+        idempotency = key_for(provider, key, body)
+        return asyncio.ensure_future(service.record_attempt(db, actor, org, data, idempotency=idempotency))
 
     try:
-        async with enrolment_held(database_url, held[1]) as holder:
-            blockers = []
-            for i in range(batching.IN_FLIGHT):  # one by one: each takes a call of its own
-                blockers.append(send(judged(*held), f"held-{i}"))
-                await blocked_on(holder, i + 1)
-            queued = [send(body, key) for body, key in requests]
-            await asyncio.sleep(0.2)  # they reach the batcher's queue
-            assert not any(t.done() for t in (*blockers, *queued))
-        answers = await asyncio.gather(*queued, return_exceptions=True)
-        return list(await asyncio.gather(*blockers)), answers, batching.for_database(db).sent
+        yield send, db
     finally:
         await db.close()
+
+
+async def batched(
+    database_url: str, held: tuple[str, str], provider: Integrator, requests: list[Sent]
+) -> tuple[Any, list[Any], Counter[int]]:
+    """A recording for the ``held`` learner whose key another transaction holds takes the process's call and waits;
+    ``requests`` queue meanwhile and are sent together once the key is let go. The held one's answer, the
+    requests' (or their errors), and the calls by the number of attempts they held."""
+    body = judged(*held)
+    key = key_for(provider, "held", body)
+    async with recorder(database_url, provider) as (send, own):
+        async with holding(
+            database_url,
+            "INSERT INTO idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, 'someone else')",
+            key.scope,
+            key.key,
+        ) as holder:
+            blocker = send(body, "held")
+            await blocked_on(holder, 1)
+            queued = [send(body, key) for body, key in requests]
+            await asyncio.sleep(0.2)  # they reach the batcher's queue
+            assert not any(t.done() for t in (blocker, *queued))
+        answers = await asyncio.gather(*queued, return_exceptions=True)
+        return await blocker, answers, batching.for_database(own).sent
 
 
 async def test_recordings_sent_together_are_each_numbered_stored_and_answered_once(
@@ -130,11 +145,11 @@ async def test_recordings_sent_together_are_each_numbered_stored_and_answered_on
     requests = [(judged(*pair, lo2=i % 2 == 0), f"batch-{pair[0]}-{i}") for i in range(3) for pair in others]
     replay_of = others[0]
     requests.append((judged(*replay_of), f"first-{replay_of[0]}"))  # stored before, through HTTP: replayed
-    blockers, answers, sent = await batched(database_url, held, provider, requests)
+    blocker, answers, sent = await batched(database_url, held, provider, requests)
 
-    assert sorted(a.attempt_number for a in blockers) == [2, 3]
+    assert blocker.attempt_number == 2
     assert not [a for a in answers if isinstance(a, BaseException)], answers
-    assert sent == {len(requests): 1}, sent  # all of them in one call
+    assert sent == {1: 1, len(requests): 1}, sent  # the held one alone, then all the others in one call
     url = f"/organisations/{provider.org_id}/attempts"
     for learner, enrolment in others:
         mine = [a for a in answers[:-1] if str(a.learner_id) == learner]
@@ -174,9 +189,27 @@ async def test_a_batch_that_fails_as_a_whole_is_sent_again_one_at_a_time(
     requests = [twice, (judged(*others[1]), "alone"), twice, (judged(others[0][0], others[1][1]), "mismatched")]
     _, answers, sent = await batched(database_url, held, provider, requests)
 
-    assert sent == {}, sent  # the one call failed, and was not counted
+    assert sent == {1: 5}, sent  # the held one; the batch failed, and its four went again one at a time
     assert msgspec.to_builtins(answers[0]) == msgspec.to_builtins(answers[2]) and answers[0].attempt_number == 2
     assert answers[1].attempt_number == 2
     assert isinstance(answers[3], DomainError), answers[3]
     assert await stored_counts(db, others[0][0]) == (2, 4, 2)
     assert await stored_counts(db, others[1][0]) == (2, 4, 2)
+
+
+async def test_a_learner_someone_else_is_recording_for_holds_up_nobody_else(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, database_url: str
+) -> None:
+    """A batch skips an enrolment another transaction holds: that attempt waits on its own, the usual way, and the
+    others are recorded meanwhile."""
+    provider, (busy, *others) = await classroom_of(client, bootstrap, 2)
+    async with recorder(database_url, provider) as (send, _):
+        async with holding(database_url, "SELECT 1 FROM enrolments WHERE id = $1 FOR UPDATE", UUID(busy[1])) as holder:
+            waiting = send(judged(*busy), "busy")
+            meanwhile = [send(judged(*pair), f"meanwhile-{pair[0]}") for pair in others]
+            done = await asyncio.wait_for(asyncio.gather(*meanwhile), 10)
+            await blocked_on(holder, 1)  # the busy learner's attempt, the usual way
+            assert not waiting.done()
+        assert [a.attempt_number for a in done] == [2, 2]
+        assert (await waiting).attempt_number == 2
+    assert await stored_counts(db, busy[0]) == (2, 4, 2)

@@ -137,7 +137,7 @@ async def test_a_keyed_recording_costs_one_round_trip_and_its_retry_one_more_wri
             counting_db, actor, org, data, idempotency=key_for(provider, f"k{n}", body)
         )
         assert len(counting_db.statements) == 1, counting_db.statements
-        assert "record_attempt_at_once" in counting_db.statements[0]
+        assert "record_attempts_at_once" in counting_db.statements[0]
         del counting_db.statements[:]
         again = await service.record_attempt(
             counting_db, actor, org, data, idempotency=key_for(provider, f"k{n}", body)
@@ -308,7 +308,7 @@ async def test_a_retry_that_meets_its_original_still_being_written_undoes_itself
                 await writer.execute("SELECT pg_stat_clear_snapshot()")
                 waiting = await writer.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE "
-                    "'%record_attempt_at_once%'",
+                    "'%record_attempts_at_once%'",
                     original_pid,
                 )
                 if waiting:

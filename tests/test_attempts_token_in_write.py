@@ -52,7 +52,7 @@ async def test_a_keyed_recording_with_a_known_client_token_costs_one_round_trip_
             answer = await recorded(client, provider, body, f"k{n}")
             assert answer.status_code == 201, answer.text
             assert len(counting_db.statements) == 1, counting_db.statements  # no token_principal before it
-            assert "record_attempt_at_once" in counting_db.statements[0]
+            assert "record_attempts_at_once" in counting_db.statements[0]
     assert await stored_counts(db, learner_id) == (4, 8, 4)
 
 

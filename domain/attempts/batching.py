@@ -2,16 +2,19 @@
 
 Most of what a short-way recording costs PostgreSQL is paid per call, whatever the call writes: calling the
 function, starting each statement's executor over some fifteen relations, acquiring their locks, the commit and
-its flush to disk (bench/README.md, "Seventh session"). So the recordings a process has ready while its earlier
-calls are still running share the next call.
+its flush to disk (bench/README.md, "Seventh session"). So the recordings a process has ready while its call is
+running share the next one.
 
-Nobody waits for company. A recording is sent at once while fewer than ``IN_FLIGHT`` calls are running, alone
-and with the one-at-a-time function, exactly as before: an idle API answers as fast as ever. Only those that
-arrive while the calls are busy gather, and the next call to finish takes them all (up to ``MAX_BATCH``).
+Nobody waits for company: while no call is running, a recording is sent at once, alone, so an idle API answers
+as fast as ever. Those that arrive while a call
+runs gather, and are sent together as soon as it returns (up to ``MAX_BATCH``). One call at a time per process
+(``IN_FLIGHT``) measured best: fewer, fuller calls cost PostgreSQL less, and the API's one thread is not kept
+waiting the more (bench/README.md, "Eighth session"). A call waits for no learner: an enrolment another
+transaction holds is skipped, and its attempt recorded the usual way.
 
 Each attempt in a call is checked and answered on its own. A call that fails as a whole (a key whose original was
-being written meanwhile, a deadlock, text PostgreSQL cannot store) has written nothing: its recordings are sent
-again one at a time, so that each gets its own answer or error. When the database is away, each gets that error.
+being written meanwhile, text PostgreSQL cannot store) has written nothing: its recordings are sent again one at
+a time, so that each gets its own answer or error. When the database is away, each gets that error.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import weakref
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -31,19 +35,30 @@ from domain.sql import load_queries
 q = load_queries(__file__)
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 2  # calls running at once per process: one in PostgreSQL while the next one's answers are read
+IN_FLIGHT = 1  # calls running at once per process
 MAX_BATCH = 32
 # Of record_attempt_at_once's parameters, those the batched function takes as arrays: all but the maximum, the
 # runs' flag and the latest attempt ($18 to $20), since batches hold no attempts that need them.
 _UNBATCHED = range(17, 20)
-# The jsonb ones (the submission, evidence, decision, events' payload, audit details, the key's answer): sent as JSON
-# text, since asyncpg takes a list inside an array for one of the array's dimensions.
+# The jsonb ones (the submission, evidence, decision, events' payload, audit details, the key's answer), sent as
+# JSON; every other one is sent as text too (queries.sql says why).
 _JSONB = frozenset({10, 11, 12, 23, 25, 29})
 _encoder = msgspec.json.Encoder()
 
 
-def _json(value: Any) -> str:
-    return _encoder.encode(value).decode()
+def _json(value: Any) -> str | None:
+    return None if value is None else _encoder.encode(value).decode()
+
+
+def _text(value: Any) -> str | None:
+    """A uuid, timestamptz, boolean or text parameter as PostgreSQL reads it from text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):  # naive: UTC, as asyncpg takes it
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return str(value)  # a UUID
 
 
 Row = Mapping[str, Any]
@@ -57,7 +72,7 @@ class RecordingBatcher:
         self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Row]]] = []
         self._running = 0
         self._calls: set[asyncio.Task[None]] = set()
-        self.sent: Counter[int] = Counter()  # calls of the batched function, by the number of attempts they held
+        self.sent: Counter[int] = Counter()  # calls that succeeded, by the number of attempts they held
 
     async def record(self, parameters: tuple[Any, ...]) -> Row:
         """``record_attempt_at_once``'s row for its 31 ``parameters``, for an attempt at a unit without a maximum
@@ -84,46 +99,39 @@ class RecordingBatcher:
             self._running -= 1
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]]) -> None:
-        if len(batch) > 1:
-            try:
-                rows = await self._call_batched([parameters for parameters, _ in batch])
-                self.sent[len(batch)] += 1
-            except Exception as exc:
-                if database_unavailable(exc) or isinstance(exc, TimeoutError):
-                    _fail(batch, exc)
-                    return
-                log.info("a call of %d recordings failed as a whole (%r): sent again one at a time", len(batch), exc)
-            else:
-                for (_, answer), row in zip(batch, rows, strict=True):
-                    if not answer.done():
-                        answer.set_result(row)
+        try:
+            rows = await self._call([parameters for parameters, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1 or database_unavailable(exc) or isinstance(exc, TimeoutError):
+                _fail(batch, exc)
                 return
-        for parameters, answer in batch:  # alone, or again one at a time
-            try:
-                row = await self._call_one(parameters)
-            except Exception as exc:
-                if not answer.done():
-                    answer.set_exception(exc)
-            else:
-                if not answer.done():
-                    answer.set_result(row)
+            log.info("a call of %d recordings failed as a whole (%r): sent again one at a time", len(batch), exc)
+            for parameters, answer in batch:
+                try:
+                    (row,) = await self._call([parameters])
+                except Exception as alone:
+                    _fail([(parameters, answer)], alone)
+                else:
+                    _answer(answer, row)
+            return
+        for (_, answer), row in zip(batch, rows, strict=True):
+            _answer(answer, row)
 
-    async def _call_one(self, parameters: tuple[Any, ...]) -> Row:
-        async with self._db.connection() as conn:
-            row: Row | None = await conn.fetchrow(q.record_attempt_at_once, *parameters)
-        assert row is not None
-        return row
-
-    async def _call_batched(self, batch: list[tuple[Any, ...]]) -> list[Row]:
-        columns: list[list[Any]] = []
-        for i, column in enumerate(zip(*batch, strict=True)):
-            if i in _JSONB:
-                columns.append([None if value is None else _json(value) for value in column])
-            elif i not in _UNBATCHED:
-                columns.append(list(column))
+    async def _call(self, batch: list[tuple[Any, ...]]) -> list[Row]:
+        columns = [
+            [(_json if i in _JSONB else _text)(value) for value in column]
+            for i, column in enumerate(zip(*batch, strict=True))
+            if i not in _UNBATCHED
+        ]
         async with self._db.connection() as conn:
             rows = await conn.fetch(q.record_attempts_at_once, *columns)
+        self.sent[len(batch)] += 1
         return list(rows)
+
+
+def _answer(answer: asyncio.Future[Row], row: Row) -> None:
+    if not answer.done():  # its request may have been cancelled meanwhile
+        answer.set_result(row)
 
 
 def _fail(batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]], exc: BaseException) -> None:

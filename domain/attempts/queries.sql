@@ -84,9 +84,16 @@ SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $1
 
 -- name: record_attempts_at_once
 -- record_attempt_at_once for several attempts in one call (migration 20261212000000, domain/attempts/batching.py):
--- each of its parameters as an array, one element per attempt; one row per attempt, in the order given. The jsonb
--- arrays arrive as text arrays of JSON documents: asyncpg would take a JSON array for one of an array's dimensions.
-SELECT * FROM record_attempts_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text[]::jsonb[],
-                                      $12::text[]::jsonb[], $13::text[]::jsonb[], $14, $15, $16, $17, $18, $19, $20,
-                                      $21::text[]::jsonb[], $22, $23::text[]::jsonb[], $24, $25, $26,
-                                      $27::text[]::jsonb[], $28);
+-- each of its parameters as an array, one element per attempt; one row per attempt, in the order given. Every array
+-- arrives as text (JSON for the jsonb ones), and the event ids leave as jsonb: asyncpg asks the server about any
+-- other array type on each connection's first use, one more round trip, and takes a JSON array inside an array for
+-- one of its dimensions.
+SELECT r.n, r.replayed, r.same_request, r.response, r.known, r.fresh, r.within_limit, r.used, r.id, r.attempt_number,
+       r.created_at, to_jsonb(r.event_ids) AS event_ids, r.token_live
+FROM record_attempts_at_once(
+    $1::text[]::uuid[], $2::text[]::uuid[], $3::text[]::uuid[], $4::text[]::uuid[], $5::text[]::uuid[], $6::text[],
+    $7::text[]::uuid[], $8::text[]::timestamptz[], $9::text[], $10::text[], $11::text[]::jsonb[],
+    $12::text[]::jsonb[], $13::text[]::jsonb[], $14::text[]::boolean[], $15::text[], $16::text[],
+    $17::text[]::uuid[], $18::text[], $19::text[], $20::text[], $21::text[]::jsonb[], $22::text[],
+    $23::text[]::jsonb[], $24::text[], $25::text[], $26::text[], $27::text[]::jsonb[], $28::text[]
+) AS r;
