@@ -34,8 +34,9 @@ test: install node lint
 # The end-to-end tests again, every connection through a real PgBouncer in transaction mode (tests/pgbouncer.py
 # starts the machine's package on a free loopback port); .ci/run runs it after `make test`.
 PGBOUNCER_TESTS := tests/test_attempts.py tests/test_attempts_concurrency.py tests/test_attempts_one_round_trip.py \
-	tests/test_attempts_keyed_one_round_trip.py tests/test_attempts_token_in_write.py tests/test_credentials_lifecycle.py \
-	tests/test_credentials_festo.py tests/test_oauth_client_credentials.py tests/test_oauth_authorization_code.py \
+	tests/test_attempts_keyed_one_round_trip.py tests/test_attempts_batched.py tests/test_attempts_token_in_write.py \
+	tests/test_credentials_lifecycle.py tests/test_credentials_festo.py tests/test_oauth_client_credentials.py \
+	tests/test_oauth_authorization_code.py \
 	tests/test_oauth_introspection_and_revocation.py tests/test_webhooks.py tests/test_issuing_faults.py \
 	tests/test_status_lists.py
 test-pgbouncer: install node
