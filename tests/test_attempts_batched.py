@@ -14,6 +14,7 @@ from asyncio import Task
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -213,3 +214,15 @@ async def test_a_learner_someone_else_is_recording_for_holds_up_nobody_else(
         assert [a.attempt_number for a in done] == [2, 2]
         assert (await waiting).attempt_number == 2
     assert await stored_counts(db, busy[0]) == (2, 4, 2)
+
+
+def test_the_batched_calls_parameters_read_in_postgresql_as_asyncpg_would_have_sent_them() -> None:
+    """Every array goes as text: uuids as their canonical form, booleans as PostgreSQL spells them, a naive time
+    as UTC (asyncpg's reading), the jsonb ones as JSON."""
+    some = UUID("8a7f6e2c-0d1b-4c5a-9e3f-2b1c0d9e8f7a")
+    assert batching._text(some) == "8a7f6e2c-0d1b-4c5a-9e3f-2b1c0d9e8f7a"
+    assert [batching._text(b) for b in (True, False, None, "text")] == ["true", "false", None, "text"]
+    assert batching._text(datetime(2026, 11, 20, 10, 0)) == "2026-11-20T10:00:00+00:00"
+    berlin = datetime(2026, 11, 20, 11, 0, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert batching._text(berlin) == "2026-11-20T11:00:00.000005+01:00"
+    assert batching._json([]) == "[]" and batching._json("a") == '"a"' and batching._json(None) is None
