@@ -6,11 +6,13 @@ its flush to disk (bench/README.md, "Seventh session"). So the recordings a proc
 running share the next one.
 
 Nobody waits for company: while no call is running, a recording is sent at once, alone, so an idle API answers
-as fast as ever. Those that arrive while a call
-runs gather, and are sent together as soon as it returns (up to ``MAX_BATCH``). One call at a time per process
-(``IN_FLIGHT``) measured best: fewer, fuller calls cost PostgreSQL less, and the API's one thread is not kept
-waiting the more (bench/README.md, "Eighth session"). A call waits for no learner: an enrolment another
-transaction holds is skipped, and its attempt recorded the usual way.
+as fast as ever. Those that arrive while a call runs gather, and are sent together as soon as it returns (up to
+``MAX_BATCH``). One call at a time per process (``IN_FLIGHT``) measured best: fewer, fuller calls cost PostgreSQL
+less (bench/README.md, "Eighth session"). A call waits for no learner: an enrolment another transaction holds is
+skipped, and its attempt recorded the usual way, so one busy learner holds up nobody else.
+
+A request cancelled while its recording waits in the queue does not take it out: the attempt may still be
+recorded, as it may be once its statement has been sent; a retry with the same ``Idempotency-Key`` tells.
 
 Each attempt in a call is checked and answered on its own. A call that fails as a whole (a key whose original was
 being written meanwhile, text PostgreSQL cannot store) has written nothing: its recordings are sent again one at
