@@ -16,9 +16,9 @@ token when the guard did not (``Actor.token_to_confirm``), answers a request who
 already, locks and checks the enrolment, counts against the unit's maximum, checks that a simulation's runs were
 added to the latest standing attempt, stores, and keeps the answer under the key, in a transaction of its own (one
 round trip instead of seven with a key, eight with the token's; recordings that wait at the same moment share it,
-``batching.py``). Anything that does not check out there goes the
-usual way, which says what is wrong; so does a retry that meets its original still being written (the key's
-primary key refuses the second answer, which undoes the whole recording).
+``batching.py``). Anything that does not check out there goes the usual way, which says what is wrong; so does a
+retry that meets its original still being written (the key's primary key refuses the second answer, which undoes
+the whole recording).
 """
 
 from __future__ import annotations
