@@ -72,16 +72,32 @@ return 1
 _ENQUEUE_SHA = hashlib.sha1(_ENQUEUE.encode(), usedforsecurity=False).hexdigest()  # how Redis names scripts
 
 
-# Seconds between two pipelines while writes keep coming: what the worker's start on a job may wait, for fewer
-# round trips (each costs the API about as much CPU as a dozen jobs in one).
-BATCH_INTERVAL = 0.004
+# The same for many jobs at once: what one batch of writes sends, one command instead of one per job (each
+# command costs the API's Redis client more than the script's loop costs Redis).
+# KEYS: each job's job key and result key, then the queue; ARGV: expiry (ms), then each job's job, score and id.
+_ENQUEUE_MANY = """
+local queue, expiry = KEYS[#KEYS], ARGV[1]
+for i = 1, (#KEYS - 1) / 2 do
+  if redis.call('EXISTS', KEYS[2 * i - 1], KEYS[2 * i]) == 0 then
+    redis.call('PSETEX', KEYS[2 * i - 1], expiry, ARGV[3 * i - 1])
+    redis.call('ZADD', queue, ARGV[3 * i], ARGV[3 * i + 1])
+  end
+end
+return 1
+"""
+_ENQUEUE_MANY_SHA = hashlib.sha1(_ENQUEUE_MANY.encode(), usedforsecurity=False).hexdigest()
+
+
+# Seconds between two sends to Redis while writes keep coming: what the worker's start on a job may wait, for fewer
+# round trips (each costs the API about as much CPU as a few dozen jobs in one: bench/README.md, "Ninth session").
+BATCH_INTERVAL = 0.02
 _Queued = tuple[tuple[str, ...], tuple[object, ...], "asyncio.Future[None]"]  # a job's keys, values and caller
 
 
 class JobQueue:
     """Enqueues jobs; a job id makes a second enqueue of the same work a no-op while it is queued.
 
-    ``dispatch`` is called by every write when it commits. Writes that commit together share a pipeline to
+    ``dispatch`` is called by every write when it commits. Writes that commit together share one command to
     Redis: one is on its way at a time (and under load one every BATCH_INTERVAL), and the jobs of the writes that
     commit meanwhile wait and go together in the next. Each still gets its own job, with the same id and rule as
     alone, and each caller returns only once its job is queued (or with the error that kept it from Redis), but
@@ -90,9 +106,9 @@ class JobQueue:
 
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
-        self._batch: list[_Queued] = []  # waiting for the next pipeline
-        self._sender: asyncio.Task[None] | None = None  # sending pipelines while there are jobs waiting
-        self._last_sent = float("-inf")  # when the last pipeline left (the loop's clock)
+        self._batch: list[_Queued] = []  # waiting for the next send
+        self._sender: asyncio.Task[None] | None = None  # sending while there are jobs waiting
+        self._last_sent = float("-inf")  # when the last send left (the loop's clock)
 
     def _command(
         self, function: str, args: tuple[object, ...], job_id: str
@@ -131,8 +147,8 @@ class JobQueue:
         await queued
 
     async def _send_batches(self) -> None:
-        """One pipeline at a time, what callers add while one is on its way going in the next; and when writes
-        come in faster than one per BATCH_INTERVAL, a pipeline at most every BATCH_INTERVAL, so that under load
+        """One send at a time, what callers add while one is on its way going in the next; and when writes
+        come in faster than one per BATCH_INTERVAL, a send at most every BATCH_INTERVAL, so that under load
         each carries several jobs (a lone write still goes at once)."""
         loop = asyncio.get_running_loop()
         try:
@@ -146,24 +162,24 @@ class JobQueue:
             self._sender = None
 
     async def _send_batch(self, batch: list[_Queued]) -> None:
-        pipeline = self.redis.pipeline(transaction=False)
-        for keys, values, _ in batch:
-            pipeline.evalsha(_ENQUEUE_SHA, len(keys), *keys, *values)  # type: ignore[arg-type]
+        """One call of the many-jobs script for the whole batch: every caller hears the one outcome."""
+        keys: list[str] = []
+        values: list[object] = [self.redis.expires_extra_ms]
+        for (job_key, result_key, _), (_, job, score, job_id), _ in batch:
+            keys += (job_key, result_key)
+            values += (job, score, job_id)
+        keys.append(self.redis.default_queue_name)
         try:
-            results = await pipeline.execute(raise_on_error=False)
+            try:
+                await self.redis.evalsha(_ENQUEUE_MANY_SHA, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
+            except NoScriptError:  # as in enqueue
+                await self.redis.eval(_ENQUEUE_MANY, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
         except Exception as error:  # Redis is away: every caller hears why (the sweep will dispatch)
             for _, _, queued in batch:
                 _settle(queued, error)
             return
-        for (keys, values, queued), result in zip(batch, results, strict=True):
-            outcome = result if isinstance(result, Exception) else None
-            if isinstance(result, NoScriptError):  # as in enqueue
-                try:
-                    await self.redis.eval(_ENQUEUE, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
-                    outcome = None
-                except Exception as error:
-                    outcome = error
-            _settle(queued, outcome)
+        for _, _, queued in batch:
+            _settle(queued)
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None = None) -> None:

@@ -1,4 +1,4 @@
-"""``JobQueue.dispatch``: the writes committed together share one pipeline to Redis (one every BATCH_INTERVAL
+"""``JobQueue.dispatch``: the writes committed together share one command to Redis (one every BATCH_INTERVAL
 under load), each still with its own job under its own id, each caller returning once its job is queued or with
 the error that kept it out."""
 
@@ -48,7 +48,7 @@ async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
 
 async def test_writes_committed_together_share_one_round_trip_each_with_its_own_job(redis: ArqRedis) -> None:
     jobs = queue.JobQueue(redis)
-    await jobs.dispatch([1])  # loads the script: EVALSHA refused in the pipeline, then EVAL
+    await jobs.dispatch([1])  # loads the script: EVALSHA refused, then EVAL
     CountingRedis.round_trips = 0
     await asyncio.gather(*(jobs.dispatch([10 * n, 10 * n + 1]) for n in range(1, 31)))
     assert CountingRedis.round_trips == 1
