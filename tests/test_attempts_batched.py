@@ -14,7 +14,7 @@ from asyncio import Task
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -216,13 +216,31 @@ async def test_a_learner_someone_else_is_recording_for_holds_up_nobody_else(
     assert await stored_counts(db, busy[0]) == (2, 4, 2)
 
 
-def test_the_batched_calls_parameters_read_in_postgresql_as_asyncpg_would_have_sent_them() -> None:
-    """Every array goes as text: uuids as their canonical form, booleans as PostgreSQL spells them, a naive time
-    as UTC (asyncpg's reading), the jsonb ones as JSON."""
-    some = UUID("8a7f6e2c-0d1b-4c5a-9e3f-2b1c0d9e8f7a")
-    assert batching._text(some) == "8a7f6e2c-0d1b-4c5a-9e3f-2b1c0d9e8f7a"
-    assert [batching._text(b) for b in (True, False, None, "text")] == ["true", "false", None, "text"]
-    assert batching._text(datetime(2026, 11, 20, 10, 0)) == "2026-11-20T10:00:00+00:00"
-    berlin = datetime(2026, 11, 20, 11, 0, 0, 5, tzinfo=timezone(timedelta(hours=1)))
-    assert batching._text(berlin) == "2026-11-20T11:00:00.000005+01:00"
-    assert batching._json([]) == "[]" and batching._json("a") == '"a"' and batching._json(None) is None
+async def test_a_batchs_values_reach_postgresql_as_the_usual_way_stores_them(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, database_url: str
+) -> None:
+    """The call's one JSON document: a time without a zone is UTC (asyncpg's reading), one with a zone keeps its
+    instant, text keeps its quotes and letters, evidence and the submission arrive as jsonb."""
+    provider, (held, first, second) = await classroom_of(client, bootstrap, 2)
+    evidence = [{"mediaType": "image/jpeg", "sha256": "ab" * 32, "url": "https://evidence.example/1.jpg"}]
+    requests = [
+        (judged(*first, assessedAt="2026-11-20T10:00:00", place='Værksted "B" \\ 2'), "naive"),
+        (judged(*second, lo2=False, assessedAt="2026-11-20T11:00:00.000005+01:00", evidence=evidence), "berlin"),
+    ]
+    _, answers, sent = await batched(database_url, held, provider, requests)
+    assert sent == {1: 1, 2: 1}, sent
+    async with db.connection() as conn:
+        rows = {
+            r["id"]: r
+            for r in await conn.fetch(
+                "SELECT id, assessed_at, place, evidence, passed, submission FROM attempts WHERE id = ANY($1::uuid[])",
+                [a.id for a in answers],
+            )
+        }
+    naive, berlin = rows[answers[0].id], rows[answers[1].id]
+    assert naive["assessed_at"] == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    assert berlin["assessed_at"] == datetime(2026, 11, 20, 10, 0, 0, 5, tzinfo=UTC)
+    assert naive["place"] == 'Værksted "B" \\ 2' and naive["evidence"] == [] and naive["passed"] is True
+    assert [{k: v for k, v in item.items() if v is not None} for item in berlin["evidence"]] == evidence
+    assert berlin["passed"] is False
+    assert berlin["submission"]["judgements"][1] == {"outcome": "lo2", "achieved": False, "note": None, "evidence": []}

@@ -26,10 +26,8 @@ import logging
 import weakref
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
-
-import msgspec
 
 from domain.db import Database, database_unavailable
 from domain.sql import load_queries
@@ -39,28 +37,16 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 1  # calls running at once per process
 MAX_BATCH = 32
-# Of record_attempt_at_once's parameters, those the batched function takes as arrays: all but the maximum, the
-# runs' flag and the latest attempt ($18 to $20), since batches hold no attempts that need them.
-_UNBATCHED = range(17, 20)
-# The jsonb ones (the submission, evidence, decision, events' payload, audit details, the key's answer), sent as
-# JSON; every other one is sent as text too (queries.sql says why).
-_JSONB = frozenset({10, 11, 12, 23, 25, 29})
-_encoder = msgspec.json.Encoder()
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else _encoder.encode(value).decode()
-
-
-def _text(value: Any) -> str | None:
-    """A uuid, timestamptz, boolean or text parameter as PostgreSQL reads it from text."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):  # naive: UTC, as asyncpg takes it
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    return str(value)  # a UUID
+def _attempt(parameters: tuple[Any, ...]) -> tuple[Any, ...]:
+    """An attempt's element of the call's JSON array: ``record_attempt_at_once``'s parameters but the maximum, the
+    runs' flag and the latest attempt ($18 to $20), which batches never need; a time without a zone is UTC, as
+    asyncpg takes it."""
+    assessed_at = parameters[7]
+    if assessed_at is not None and assessed_at.tzinfo is None:
+        parameters = (*parameters[:7], assessed_at.replace(tzinfo=UTC), *parameters[8:])
+    return parameters[:17] + parameters[20:]
 
 
 Row = Mapping[str, Any]
@@ -120,13 +106,9 @@ class RecordingBatcher:
             _answer(answer, row)
 
     async def _call(self, batch: list[tuple[Any, ...]]) -> list[Row]:
-        columns = [
-            [(_json if i in _JSONB else _text)(value) for value in column]
-            for i, column in enumerate(zip(*batch, strict=True))
-            if i not in _UNBATCHED
-        ]
+        attempts = [_attempt(parameters) for parameters in batch]  # the jsonb codec encodes them in one go
         async with self._db.connection() as conn:
-            rows = await conn.fetch(q.record_attempts_at_once, *columns)
+            rows = await conn.fetch(q.record_attempts_at_once, attempts)
         self.sent[len(batch)] += 1
         return list(rows)
 

@@ -83,17 +83,36 @@ SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $1
                                      $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31);
 
 -- name: record_attempts_at_once
--- record_attempt_at_once for several attempts in one call (migration 20261212000000, domain/attempts/batching.py):
--- each of its parameters as an array, one element per attempt; one row per attempt, in the order given. Every array
--- arrives as text (JSON for the jsonb ones), and the event ids leave as jsonb: asyncpg asks the server about any
--- other array type on each connection's first use, one more round trip, and takes a JSON array inside an array for
--- one of its dimensions.
+-- record_attempts_at_once: record_attempt_at_once for several attempts in one call (migration 20261212000000,
+-- domain/attempts/batching.py):
+-- one row per attempt, in the order given. The attempts arrive as one JSON array of arrays, each
+-- record_attempt_at_once's parameters but $18 to $20, encoded in one go by the jsonb codec; here they become the
+-- function's arrays in one pass. (Arrays of other types would cost a round trip on each connection's first use, as
+-- asyncpg asks the server about them, and 28 parameters encoded one value at a time.) The event ids leave as jsonb,
+-- for the same reason.
 SELECT r.n, r.replayed, r.same_request, r.response, r.known, r.fresh, r.within_limit, r.used, r.id, r.attempt_number,
        r.created_at, to_jsonb(r.event_ids) AS event_ids, r.token_live
-FROM record_attempts_at_once(
-    $1::text[]::uuid[], $2::text[]::uuid[], $3::text[]::uuid[], $4::text[]::uuid[], $5::text[]::uuid[], $6::text[],
-    $7::text[]::uuid[], $8::text[]::timestamptz[], $9::text[], $10::text[], $11::text[]::jsonb[],
-    $12::text[]::jsonb[], $13::text[]::jsonb[], $14::text[]::boolean[], $15::text[], $16::text[],
-    $17::text[]::uuid[], $18::text[], $19::text[], $20::text[], $21::text[]::jsonb[], $22::text[],
-    $23::text[]::jsonb[], $24::text[], $25::text[], $26::text[], $27::text[]::jsonb[], $28::text[]
+FROM (
+    SELECT array_agg((a->>0)::uuid ORDER BY n) AS id, array_agg((a->>1)::uuid ORDER BY n) AS provider_id,
+           array_agg((a->>2)::uuid ORDER BY n) AS learner_id, array_agg((a->>3)::uuid ORDER BY n) AS enrolment_id,
+           array_agg((a->>4)::uuid ORDER BY n) AS version_id, array_agg(a->>5 ORDER BY n) AS unit_key,
+           array_agg((a->>6)::uuid ORDER BY n) AS assessor_person_id,
+           array_agg((a->>7)::timestamptz ORDER BY n) AS assessed_at, array_agg(a->>8 ORDER BY n) AS place,
+           array_agg(a->>9 ORDER BY n) AS supervision, array_agg(NULLIF(a->10, 'null') ORDER BY n) AS submission,
+           array_agg(NULLIF(a->11, 'null') ORDER BY n) AS evidence,
+           array_agg(NULLIF(a->12, 'null') ORDER BY n) AS decision, array_agg((a->>13)::boolean ORDER BY n) AS passed,
+           array_agg(a->>14 ORDER BY n) AS source, array_agg(a->>15 ORDER BY n) AS client_id,
+           array_agg((a->>16)::uuid ORDER BY n) AS person_id, array_agg(a->>17 ORDER BY n) AS topic,
+           array_agg(a->>18 ORDER BY n) AS subject, array_agg(a->>19 ORDER BY n) AS audit_action,
+           array_agg(NULLIF(a->20, 'null') ORDER BY n) AS payload, array_agg(a->>21 ORDER BY n) AS request_id,
+           array_agg(NULLIF(a->22, 'null') ORDER BY n) AS audit_details, array_agg(a->>23 ORDER BY n) AS scope,
+           array_agg(a->>24 ORDER BY n) AS key, array_agg(a->>25 ORDER BY n) AS fingerprint,
+           array_agg(NULLIF(a->26, 'null') ORDER BY n) AS response, array_agg(a->>27 ORDER BY n) AS token_jti
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (a, n)
+) AS b,
+LATERAL record_attempts_at_once(
+    b.id, b.provider_id, b.learner_id, b.enrolment_id, b.version_id, b.unit_key, b.assessor_person_id, b.assessed_at,
+    b.place, b.supervision, b.submission, b.evidence, b.decision, b.passed, b.source, b.client_id, b.person_id,
+    b.topic, b.subject, b.audit_action, b.payload, b.request_id, b.audit_details, b.scope, b.key, b.fingerprint,
+    b.response, b.token_jti
 ) AS r;
