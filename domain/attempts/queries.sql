@@ -87,28 +87,29 @@ SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $1
 -- domain/attempts/batching.py):
 -- one row per attempt, in the order given. The attempts arrive as one JSON array of arrays, each
 -- record_attempt_at_once's parameters but $18 to $20, encoded in one go by the jsonb codec; here they become the
--- function's arrays in one pass. (Arrays of other types would cost a round trip on each connection's first use, as
+-- function's arrays in one pass, each in the document's order (a sorted subquery feeds the aggregates, as
+-- PostgreSQL's manual shows for array_agg: one sort, not one per array). (Arrays of other types would cost a round trip on each connection's first use, as
 -- asyncpg asks the server about them, and 28 parameters encoded one value at a time.) The event ids leave as jsonb,
 -- for the same reason.
 SELECT r.n, r.replayed, r.same_request, r.response, r.known, r.fresh, r.within_limit, r.used, r.id, r.attempt_number,
        r.created_at, to_jsonb(r.event_ids) AS event_ids, r.token_live
 FROM (
-    SELECT array_agg((a->>0)::uuid ORDER BY n) AS id, array_agg((a->>1)::uuid ORDER BY n) AS provider_id,
-           array_agg((a->>2)::uuid ORDER BY n) AS learner_id, array_agg((a->>3)::uuid ORDER BY n) AS enrolment_id,
-           array_agg((a->>4)::uuid ORDER BY n) AS version_id, array_agg(a->>5 ORDER BY n) AS unit_key,
-           array_agg((a->>6)::uuid ORDER BY n) AS assessor_person_id,
-           array_agg((a->>7)::timestamptz ORDER BY n) AS assessed_at, array_agg(a->>8 ORDER BY n) AS place,
-           array_agg(a->>9 ORDER BY n) AS supervision, array_agg(NULLIF(a->10, 'null') ORDER BY n) AS submission,
-           array_agg(NULLIF(a->11, 'null') ORDER BY n) AS evidence,
-           array_agg(NULLIF(a->12, 'null') ORDER BY n) AS decision, array_agg((a->>13)::boolean ORDER BY n) AS passed,
-           array_agg(a->>14 ORDER BY n) AS source, array_agg(a->>15 ORDER BY n) AS client_id,
-           array_agg((a->>16)::uuid ORDER BY n) AS person_id, array_agg(a->>17 ORDER BY n) AS topic,
-           array_agg(a->>18 ORDER BY n) AS subject, array_agg(a->>19 ORDER BY n) AS audit_action,
-           array_agg(NULLIF(a->20, 'null') ORDER BY n) AS payload, array_agg(a->>21 ORDER BY n) AS request_id,
-           array_agg(NULLIF(a->22, 'null') ORDER BY n) AS audit_details, array_agg(a->>23 ORDER BY n) AS scope,
-           array_agg(a->>24 ORDER BY n) AS key, array_agg(a->>25 ORDER BY n) AS fingerprint,
-           array_agg(NULLIF(a->26, 'null') ORDER BY n) AS response, array_agg(a->>27 ORDER BY n) AS token_jti
-    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (a, n)
+    SELECT array_agg((a->>0)::uuid) AS id, array_agg((a->>1)::uuid) AS provider_id,
+           array_agg((a->>2)::uuid) AS learner_id, array_agg((a->>3)::uuid) AS enrolment_id,
+           array_agg((a->>4)::uuid) AS version_id, array_agg(a->>5) AS unit_key,
+           array_agg((a->>6)::uuid) AS assessor_person_id,
+           array_agg((a->>7)::timestamptz) AS assessed_at, array_agg(a->>8) AS place,
+           array_agg(a->>9) AS supervision, array_agg(NULLIF(a->10, 'null')) AS submission,
+           array_agg(NULLIF(a->11, 'null')) AS evidence,
+           array_agg(NULLIF(a->12, 'null')) AS decision, array_agg((a->>13)::boolean) AS passed,
+           array_agg(a->>14) AS source, array_agg(a->>15) AS client_id,
+           array_agg((a->>16)::uuid) AS person_id, array_agg(a->>17) AS topic,
+           array_agg(a->>18) AS subject, array_agg(a->>19) AS audit_action,
+           array_agg(NULLIF(a->20, 'null')) AS payload, array_agg(a->>21) AS request_id,
+           array_agg(NULLIF(a->22, 'null')) AS audit_details, array_agg(a->>23) AS scope,
+           array_agg(a->>24) AS key, array_agg(a->>25) AS fingerprint,
+           array_agg(NULLIF(a->26, 'null')) AS response, array_agg(a->>27) AS token_jti
+    FROM (SELECT a FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e (a, n) ORDER BY n) AS e
 ) AS b,
 LATERAL record_attempts_at_once(
     b.id, b.provider_id, b.learner_id, b.enrolment_id, b.version_id, b.unit_key, b.assessor_person_id, b.assessed_at,
