@@ -152,8 +152,6 @@ def serve(host: str, port: int, workers: int) -> None:
     """
     import uvicorn
 
-    from api.serving import OneWritePerResponse
-
     settings = _settings()
     _json_logs(settings.log_level)
     uvicorn.run(
@@ -162,7 +160,6 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        http=OneWritePerResponse,
         log_config=None,
         access_log=False,  # JSON logs; the app writes its own access log
         proxy_headers=True,

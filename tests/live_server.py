@@ -16,8 +16,6 @@ from pathlib import Path
 import uvicorn
 from litestar import Litestar
 
-from api.serving import OneWritePerResponse
-
 
 def loopback_socket() -> socket.socket:
     """A TCP socket bound to a port the OS picks on 127.0.0.1."""
@@ -46,7 +44,6 @@ class LoopbackServer:
             log_config=None,
             access_log=False,
             ws="none",
-            http=OneWritePerResponse,  # as `guildhall serve`
             ssl_certfile=None if certificate is None else str(certificate),
             ssl_keyfile=None if key is None else str(key),
         )
