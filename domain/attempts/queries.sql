@@ -84,13 +84,12 @@ SELECT * FROM record_attempt_at_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $1
 
 -- name: record_attempts_at_once
 -- record_attempts_at_once: record_attempt_at_once for several attempts in one call (migration 20261212000000,
--- domain/attempts/batching.py):
--- one row per attempt, in the order given. The attempts arrive as one JSON array of arrays, each
--- record_attempt_at_once's parameters but $18 to $20, encoded in one go by the jsonb codec; here they become the
--- function's arrays in one pass, each in the document's order (a sorted subquery feeds the aggregates, as
--- PostgreSQL's manual shows for array_agg: one sort, not one per array). (Arrays of other types would cost a round trip on each connection's first use, as
--- asyncpg asks the server about them, and 28 parameters encoded one value at a time.) The event ids leave as jsonb,
--- for the same reason.
+-- domain/attempts/batching.py); one row per attempt, in the order given. The attempts arrive as one JSON array of
+-- arrays, each record_attempt_at_once's parameters but $18 to $20, encoded in one go by the jsonb codec; here they
+-- become the function's arrays in one pass, each in the document's order (a sorted subquery feeds the aggregates,
+-- as PostgreSQL's manual shows for array_agg: one sort, not one per array). Arrays of other types would cost a round
+-- trip on each connection's first use, as asyncpg asks the server about them, and 28 parameters encoded one value
+-- at a time; the event ids leave as jsonb for the same reason.
 SELECT r.n, r.replayed, r.same_request, r.response, r.known, r.fresh, r.within_limit, r.used, r.id, r.attempt_number,
        r.created_at, to_jsonb(r.event_ids) AS event_ids, r.token_live
 FROM (
