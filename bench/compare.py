@@ -7,8 +7,8 @@ the load alternating between them in short slices.
 
 A change worth a few percent of the API's CPU is lost in this kind of machine's drift (a quarter within minutes:
 bench/README.md), so ``record.py`` run before and after cannot tell it. Here both versions serve at once, each
-``guildhall serve`` with one process (the other checkout's code first on its ``PYTHONPATH``; its migrations must
-match this one's), and each pair of slices — one per version, in alternating order — meets the same moment of the
+``guildhall serve`` with one process (the other checkout's code first on its ``PYTHONPATH``, so a module it lacks
+comes from this checkout's editable install; its migrations must match this one's), and each pair of slices — one per version, in alternating order — meets the same moment of the
 machine. It prints, per version, the median attempts/s and CPU per attempt (the API's, and the PostgreSQL backends'
 serving it) and latency over all slices; then, per pair, this checkout's rate and API CPU as a fraction of the
 other's, and their medians: the verdict. Keyed recordings as ``record.py`` sends them; it seeds, primes and cleans
