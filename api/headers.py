@@ -1,13 +1,11 @@
-"""Headers every answer carries, set once at the edge: JSON is not cached or sniffed, pages cannot be framed.
+"""Headers every answer carries, set once at the edge (api/edge.py): JSON is not cached or sniffed, pages cannot
+be framed.
 
 A handler that sets a header itself keeps it (a public, cacheable document sets its own Cache-Control; the
 consent and verification pages set a stricter Content-Security-Policy).
 """
 
 from __future__ import annotations
-
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # For HTML pages (the API's docs viewer, the Open Badges policies page): everything from our own origin, no
 # inline script or style, no plugins, and no framing by another site (clickjacking).
@@ -43,22 +41,3 @@ def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[byte
         if b"x-frame-options" not in names:
             added.append((b"x-frame-options", b"DENY"))
     return [*headers, *added] if added else headers
-
-
-class SecurityHeadersMiddleware:
-    """Adds the headers above to every HTTP answer, those of routing errors and exception handlers included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": with_security_headers(list(message.get("headers", [])))}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

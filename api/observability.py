@@ -1,4 +1,4 @@
-"""Structured JSON logs carrying the request id, and the middleware that assigns that id."""
+"""Structured JSON logs carrying the request id, and the request ids themselves (assigned at the edge: api/edge.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ import os
 import random
 import re
 import sys
+import threading
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("guildhall.access")
 
 
@@ -27,9 +26,24 @@ class JsonFormatter(logging.Formatter):
 
     _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second, self._second_text = -1, ""
+
+    def _time(self, created: float) -> str:
+        """``datetime.isoformat`` to the millisecond, its date and time worked out once per second."""
+        second = int(created)
+        microseconds = round((created - second) * 1e6)  # rounded as datetime.fromtimestamp rounds them
+        if microseconds >= 1_000_000:
+            second, microseconds = second + 1, microseconds - 1_000_000
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{microseconds // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -44,12 +58,54 @@ class JsonFormatter(logging.Formatter):
         return msgspec.json.encode(entry, enc_hook=str).decode()
 
 
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes the lines of the last ``interval`` seconds in one go, not one write each: with an access-log line per
+    request, a write and a flush per line cost the API more than a tenth of a recording request's CPU (bench/README.md,
+    "Tenth session"). Warnings and errors are written at once, after what came before them; the rest waits at most
+    ``interval`` (a daemon thread flushes), or until the process exits normally (logging's shutdown flushes). A
+    process killed outright loses at most that much of its informational lines."""
+
+    def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pending: list[str] = []
+        self._flusher: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record) + self.terminator)  # the caller holds the handler's lock
+            if record.levelno >= logging.WARNING:
+                self._write_pending()
+            elif self._flusher is None or not self._flusher.is_alive():  # none yet, or none in this forked child
+                self._flusher = threading.Thread(target=self._flush_every_interval, name="log-flusher", daemon=True)
+                self._flusher.start()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # a Handler's lock exists once it is constructed
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if self._pending:
+            lines, self._pending = "".join(self._pending), []
+            self.stream.write(lines)
+        super().flush()
+
+    def _flush_every_interval(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+
 def configure_logging(level: str = "INFO") -> None:
     # Nothing we log names the caller's source line, thread or process (JsonFormatter writes neither), so
     # logging need not look them up for every record: one access-log line per request makes it count.
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stdout)
+    handler = BatchedStreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -78,48 +134,3 @@ class _RequestIds:
 
 
 new_request_id = _RequestIds().next
-
-
-class RequestIdMiddleware:
-    """Gives every request an id (the caller's ``X-Request-ID`` if well-formed), echoes it in the
-    response, and writes one access-log line per request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        method = scope.get("method", "")
-        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else new_request_id()
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            access_log.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status,
-                extra={
-                    "method": method,
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
-            request_id_var.reset(token)

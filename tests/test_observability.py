@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from api.observability import JsonFormatter, request_id_var
 
 
@@ -31,3 +34,40 @@ def test_exceptions_are_logged_inside_the_json_line() -> None:
         record = logging.LogRecord("guildhall", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     entry = json.loads(JsonFormatter().format(record))
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_log_lines_are_written_together_warnings_at_once_and_in_order() -> None:
+    import io
+    import time
+
+    from api.observability import BatchedStreamHandler
+
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, interval=0.05)
+    logger = logging.getLogger("guildhall.test.batched")
+    logger.propagate, logger.handlers[:] = False, [handler]
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("first")
+        logger.info("second")
+        assert stream.getvalue() == ""  # waiting for the flusher
+        logger.warning("third")
+        assert [line.split()[0] for line in stream.getvalue().splitlines()] == ["first", "second", "third"]
+        logger.info("fourth")
+        deadline = time.monotonic() + 5
+        while "fourth" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue().splitlines()[-1] == "fourth"
+        logger.info("fifth")
+        handler.flush()  # as logging's shutdown does at exit
+        assert stream.getvalue().splitlines()[-1] == "fifth"
+    finally:
+        logger.handlers[:] = []
+
+
+@settings(max_examples=2000)
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_log_times_are_datetimes_isoformat_to_the_millisecond(created: float) -> None:
+    from datetime import UTC, datetime
+
+    assert JsonFormatter()._time(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
