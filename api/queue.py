@@ -91,33 +91,44 @@ _ENQUEUE_MANY_SHA = hashlib.sha1(_ENQUEUE_MANY.encode(), usedforsecurity=False).
 # Seconds between two sends to Redis while writes keep coming: what the worker's start on a job may wait, for fewer
 # round trips (each costs the API about as much CPU as a few dozen jobs in one: bench/README.md, "Ninth session").
 BATCH_INTERVAL = 0.02
-_Queued = tuple[tuple[str, ...], tuple[object, ...], "asyncio.Future[None]"]  # a job's keys, values and caller
+# The most events one job of writes sent together carries; more go in further jobs, as the sweep's chunks do.
+JOB_EVENTS = 100
+_Job = tuple[tuple[str, ...], tuple[object, ...]]  # a job's keys and values for the scripts
 
 
 class JobQueue:
     """Enqueues jobs; a job id makes a second enqueue of the same work a no-op while it is queued.
 
-    ``dispatch`` is called by every write when it commits. Writes that commit together share one command to
-    Redis: one is on its way at a time (and under load one every BATCH_INTERVAL), and the jobs of the writes that
-    commit meanwhile wait and go together in the next. Each still gets its own job, with the same id and rule as
-    alone, and each caller returns only once its job is queued (or with the error that kept it from Redis), but
-    one round trip carries them all.
+    ``dispatch`` is called by every write when it commits. Writes that commit together share one command to Redis
+    and one job: one send is on its way at a time (and under load one every BATCH_INTERVAL), and the events of the
+    writes that commit meanwhile wait and go together in the next, in one job (``JOB_EVENTS`` at most) that handles
+    them in the order they were written. Building, packing and storing a job per write cost the API a tenth of a
+    recording request's CPU (bench/README.md, "Tenth session"). Each caller returns only once its events are queued
+    (or with the error that kept them from Redis). A job's id names its events, so sending the same ones together
+    again is a no-op while it is queued; a write whose events went in another company gets another job, which finds
+    them done (each event is handled at most once).
     """
 
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
-        self._batch: list[_Queued] = []  # waiting for the next send
-        self._sender: asyncio.Task[None] | None = None  # sending while there are jobs waiting
+        self._events: list[tuple[Sequence[int], asyncio.Future[None]]] = []  # writes' events, for the next send
+        self._jobs: list[tuple[_Job, asyncio.Future[None]]] = []  # the sweep's jobs, each its own, for the next send
+        self._sender: asyncio.Task[None] | None = None  # sending while there is something waiting
         self._last_sent = float("-inf")  # when the last send left (the loop's clock)
 
-    def _command(
-        self, function: str, args: tuple[object, ...], job_id: str
-    ) -> tuple[tuple[str, ...], tuple[object, ...]]:
+    def _command(self, function: str, args: tuple[object, ...], job_id: str) -> _Job:
         """The script's keys and values for a job: arq's job key, result key and queue; expiry, job, score, id."""
         now = timestamp_ms()
         job = serialize_job(function, args, {}, None, now, serializer=self.redis.job_serializer)
         keys = (job_key_prefix + job_id, result_key_prefix + job_id, self.redis.default_queue_name)
         return keys, (self.redis.expires_extra_ms, job, now, job_id)
+
+    def _events_job(self, event_ids: Sequence[int], suffix: str | None = None) -> _Job:
+        """A job for the events, its id ``events_job_id``'s and ``suffix`` (the sweep's generation, a digest)."""
+        job_id = events_job_id(event_ids) + (f":{suffix}" if suffix else "")
+        if len(event_ids) == 1:
+            return self._command(PROCESS_OUTBOX_EVENT, (event_ids[0],), job_id)
+        return self._command(PROCESS_OUTBOX_EVENTS, (list(event_ids),), job_id)
 
     async def enqueue(self, function: str, *args: object, job_id: str | None = None) -> None:
         """As ``ArqRedis.enqueue_job(function, *args, _job_id=job_id)``, in one round trip (a script)."""
@@ -128,58 +139,68 @@ class JobQueue:
             await self.redis.eval(_ENQUEUE, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
 
     async def dispatch(self, event_ids: Sequence[int], generation: str | None = None) -> None:
-        """EventDispatcher: the events one write committed, in one job (one round trip to Redis, shared with the
-        other writes committed meanwhile: this runs on every write). The job handles them in order; each is done
-        at most once. ``generation`` (the sweep's) makes the job id one that an older job of the same events
-        cannot block."""
+        """EventDispatcher: the events one write committed, handled in order, each at most once; they go to Redis
+        with those of the other writes committed meanwhile, in one job. ``generation`` (the sweep's) gives them a
+        job of their own, whose id an older job of the same events cannot block."""
         if not event_ids:
             return
-        job_id = events_job_id(event_ids) + (f":{generation}" if generation else "")
-        if len(event_ids) == 1:
-            keys, values = self._command(PROCESS_OUTBOX_EVENT, (event_ids[0],), job_id)
+        queued = asyncio.get_running_loop().create_future()
+        if generation is None:
+            self._events.append((event_ids, queued))
         else:
-            keys, values = self._command(PROCESS_OUTBOX_EVENTS, (list(event_ids),), job_id)
-        loop = asyncio.get_running_loop()
-        queued = loop.create_future()
-        self._batch.append((keys, values, queued))
+            self._jobs.append((self._events_job(event_ids, generation), queued))
         if self._sender is None:
-            self._sender = loop.create_task(self._send_batches())
+            self._sender = asyncio.get_running_loop().create_task(self._send_batches())
         await queued
 
     async def _send_batches(self) -> None:
         """One send at a time, what callers add while one is on its way going in the next; and when writes
         come in faster than one per BATCH_INTERVAL, a send at most every BATCH_INTERVAL, so that under load
-        each carries several jobs (a lone write still goes at once)."""
+        each carries several writes (a lone write still goes at once)."""
         loop = asyncio.get_running_loop()
         try:
-            while self._batch:
+            while self._events or self._jobs:
                 if (wait := self._last_sent + BATCH_INTERVAL - loop.time()) > 0:
                     await asyncio.sleep(wait)
-                batch, self._batch = self._batch, []
+                writes, jobs, self._events, self._jobs = self._events, self._jobs, [], []
                 self._last_sent = loop.time()
-                await self._send_batch(batch)
+                await self._send_batch(writes, jobs)
         finally:
             self._sender = None
 
-    async def _send_batch(self, batch: list[_Queued]) -> None:
-        """One call of the many-jobs script for the whole batch: every caller hears the one outcome."""
+    async def _send_batch(
+        self, writes: list[tuple[Sequence[int], asyncio.Future[None]]], jobs: list[tuple[_Job, asyncio.Future[None]]]
+    ) -> None:
+        """One call of the many-jobs script for the writes' job(s) and the sweep's: every caller hears the one
+        outcome."""
+        events = [event_id for event_ids, _ in writes for event_id in event_ids]
+        chunks = [events[i : i + JOB_EVENTS] for i in range(0, len(events), JOB_EVENTS)]
+        # One write's job keeps its id; several writes' job adds a digest of its events: an id names one set.
+        commands = [self._events_job(chunk, None if len(writes) == 1 else _digest(chunk)) for chunk in chunks]
+        commands += [job for job, _ in jobs]
         keys: list[str] = []
         values: list[object] = [self.redis.expires_extra_ms]
-        for (job_key, result_key, _), (_, job, score, job_id), _ in batch:
+        for (job_key, result_key, _), (_, job, score, job_id) in commands:
             keys += (job_key, result_key)
             values += (job, score, job_id)
         keys.append(self.redis.default_queue_name)
+        callers = [queued for _, queued in writes] + [queued for _, queued in jobs]
         try:
             try:
                 await self.redis.evalsha(_ENQUEUE_MANY_SHA, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
             except NoScriptError:  # as in enqueue
                 await self.redis.eval(_ENQUEUE_MANY, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
         except Exception as error:  # Redis is away: every caller hears why (the sweep will dispatch)
-            for _, _, queued in batch:
+            for queued in callers:
                 _settle(queued, error)
             return
-        for _, _, queued in batch:
+        for queued in callers:
             _settle(queued)
+
+
+def _digest(event_ids: Sequence[int]) -> str:
+    text = ",".join(map(str, event_ids)).encode()
+    return hashlib.blake2b(text, digest_size=8, usedforsecurity=False).hexdigest()
 
 
 def _settle(future: asyncio.Future[None], error: Exception | None = None) -> None:

@@ -1,6 +1,6 @@
 """``JobQueue.dispatch``: the writes committed together share one command to Redis (one every BATCH_INTERVAL
-under load), each still with its own job under its own id, each caller returning once its job is queued or with
-the error that kept it out."""
+under load) and one job, each caller returning once its events are queued or with the error that kept them out;
+the sweep's dispatches keep a job each."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name, job_key_prefix
+from arq.jobs import Job
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api import queue
@@ -46,20 +47,41 @@ async def redis(redis_url: str) -> AsyncIterator[ArqRedis]:
     await connections.disconnect()
 
 
-async def test_writes_committed_together_share_one_round_trip_each_with_its_own_job(redis: ArqRedis) -> None:
+async def test_writes_committed_together_share_one_round_trip_and_one_job(redis: ArqRedis) -> None:
     jobs = queue.JobQueue(redis)
-    await jobs.dispatch([1])  # loads the script: EVALSHA refused, then EVAL
+    await jobs.dispatch([1])  # alone: its own job, as ever (this loads the script: EVALSHA refused, then EVAL)
+    assert await redis.exists(job_key_prefix + "outbox:1")
     CountingRedis.round_trips = 0
     await asyncio.gather(*(jobs.dispatch([10 * n, 10 * n + 1]) for n in range(1, 31)))
     assert CountingRedis.round_trips == 1
-    queued = {job.decode() for job in await redis.zrange(default_queue_name, 0, -1)}
-    assert queued == {"outbox:1", *(f"outbox:{10 * n}..{10 * n + 1}:2" for n in range(1, 31))}
-    assert await redis.exists(job_key_prefix + "outbox:10..11:2")
+    queued = sorted(job.decode() for job in await redis.zrange(default_queue_name, 0, -1))
+    assert len(queued) == 2 and queued[0] == "outbox:1"
+    together = queued[1]
+    assert together.startswith("outbox:10..301:60:")  # the events in the order written, and a digest of them
+    job = await Job(together, redis).info()
+    assert job is not None and job.function == queue.PROCESS_OUTBOX_EVENTS
+    assert job.args == ([e for n in range(1, 31) for e in (10 * n, 10 * n + 1)],)
 
     CountingRedis.round_trips = 0
-    await asyncio.gather(*(jobs.dispatch([10 * n, 10 * n + 1]) for n in range(1, 31)))  # queued already: no-ops
+    await asyncio.gather(*(jobs.dispatch([10 * n, 10 * n + 1]) for n in range(1, 31)))  # queued already: a no-op
     assert CountingRedis.round_trips == 1
-    assert await redis.zcard(default_queue_name) == 31
+    assert await redis.zcard(default_queue_name) == 2
+
+
+async def test_a_job_carries_at_most_job_events_and_the_sweeps_jobs_stay_their_own(redis: ArqRedis) -> None:
+    jobs = queue.JobQueue(redis)
+    await jobs.dispatch([1])
+    writes = [jobs.dispatch([1000 + 2 * n, 1001 + 2 * n]) for n in range(queue.JOB_EVENTS)]  # twice JOB_EVENTS
+    sweep = [jobs.dispatch([5000 + n], generation="sweep1") for n in range(3)]
+    await asyncio.gather(*writes, *sweep)
+    queued = {job.decode() for job in await redis.zrange(default_queue_name, 0, -1)}
+    assert {"outbox:5000:sweep1", "outbox:5001:sweep1", "outbox:5002:sweep1"} < queued
+    carried = []
+    for job_id in sorted(queued - {"outbox:1", "outbox:5000:sweep1", "outbox:5001:sweep1", "outbox:5002:sweep1"}):
+        job = await Job(job_id, redis).info()
+        assert job is not None and len(job.args[0]) == queue.JOB_EVENTS
+        carried += job.args[0]
+    assert sorted(carried) == list(range(1000, 1000 + 2 * queue.JOB_EVENTS))
 
 
 async def test_under_a_steady_stream_of_writes_a_pipeline_leaves_at_most_every_batch_interval(redis: ArqRedis) -> None:
@@ -76,7 +98,7 @@ async def test_under_a_steady_stream_of_writes_a_pipeline_leaves_at_most_every_b
     waited = await asyncio.gather(*(write_then_dispatch(n) for n in range(40)))
     assert CountingRedis.round_trips <= 8  # not forty
     assert max(waited) < 0.25  # and none waits long (an interval and a round trip, on a quiet machine)
-    assert await redis.zcard(default_queue_name) == 41
+    assert await redis.zcard(default_queue_name) <= 9  # the writes of each send in one job
 
 
 async def test_a_caller_that_goes_away_leaves_the_others_their_jobs(redis: ArqRedis) -> None:
@@ -87,7 +109,8 @@ async def test_a_caller_that_goes_away_leaves_the_others_their_jobs(redis: ArqRe
     callers[0].cancel()
     results = await asyncio.gather(*callers, return_exceptions=True)
     assert isinstance(results[0], asyncio.CancelledError) and results[1:] == [None] * 4
-    assert await redis.zcard(default_queue_name) == 6  # the cancelled caller's job went with the batch
+    queued = {job.decode() for job in await redis.zrange(default_queue_name, 0, -1)}
+    assert len(queued) == 2  # the cancelled caller's events went with the others', in one job
 
 
 async def test_while_redis_is_away_every_caller_hears_it() -> None:
