@@ -70,6 +70,7 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.interval = interval
         self._pending: list[str] = []
         self._flusher: threading.Thread | None = None
+        self._closed = False
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -94,8 +95,13 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.stream.write(lines)
         super().flush()
 
+    def close(self) -> None:
+        self.flush()
+        self._closed = True  # its flusher stops
+        super().close()
+
     def _flush_every_interval(self) -> None:
-        while True:
+        while not self._closed:
             time.sleep(self.interval)
             self.flush()
 
@@ -108,6 +114,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler = BatchedStreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
+    for replaced in root.handlers:
+        replaced.close()  # a BatchedStreamHandler writes what it holds and its flusher stops
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "arq", "arq.worker", "arq.jobs"):

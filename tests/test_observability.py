@@ -61,6 +61,13 @@ def test_log_lines_are_written_together_warnings_at_once_and_in_order() -> None:
         logger.info("fifth")
         handler.flush()  # as logging's shutdown does at exit
         assert stream.getvalue().splitlines()[-1] == "fifth"
+        logger.info("sixth")
+        handler.close()  # as configure_logging does to the handler it replaces
+        assert stream.getvalue().splitlines()[-1] == "sixth"
+        flusher = handler._flusher
+        assert flusher is not None
+        flusher.join(timeout=5)
+        assert not flusher.is_alive()
     finally:
         logger.handlers[:] = []
 
