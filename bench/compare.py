@@ -8,11 +8,13 @@ the load alternating between them in short slices.
 A change worth a few percent of the API's CPU is lost in this kind of machine's drift (a quarter within minutes:
 bench/README.md), so ``record.py`` run before and after cannot tell it. Here both versions serve at once, each
 ``guildhall serve`` with one process (the other checkout's code first on its ``PYTHONPATH``, so a module it lacks
-comes from this checkout's editable install; its migrations must match this one's), and each pair of slices — one per version, in alternating order — meets the same moment of the
-machine. It prints, per version, the median attempts/s and CPU per attempt (the API's, and the PostgreSQL backends'
-serving it) and latency over all slices; then, per pair, this checkout's rate and API CPU as a fraction of the
-other's, and their medians: the verdict. Keyed recordings as ``record.py`` sends them; it seeds, primes and cleans
-up as ``record.py`` does (the database ``guildhall_bench`` is created and dropped).
+comes from this checkout's editable install; its migrations must match this one's), seeded through a third server
+stopped before they start, so that both meet the same history; each pair of slices — one per version, in
+alternating order — meets the same moment of the machine. It prints, per version, the median attempts/s and CPU
+per attempt (the API's, and the PostgreSQL backends' serving it) and latency over all slices; then, per pair, this
+checkout's rate and API CPU as a fraction of the other's, and their medians: the verdict. Keyed recordings as
+``record.py`` sends them; it seeds, primes and cleans up as ``record.py`` does (the database ``guildhall_bench`` is
+created and dropped). A checkout against a copy of itself reads 0.99 and 1.00 (bench/README.md, "Tenth session").
 """
 
 from __future__ import annotations
@@ -66,18 +68,25 @@ async def _alternate(
     ports = {version: free_port() for version in VERSIONS}
     envs = {version: child_environment(url, redis_url, key, port) for version, port in ports.items()}
     envs["other"]["PYTHONPATH"] = str(other)
+    # Seeded through a server of its own, stopped before the measured ones start: the two then meet the same
+    # history (a server that had seeded a thousand learners measured 5% slower than its twin, bench/README.md).
+    seeder_port = free_port()
+    with api_server(child_environment(url, redis_url, key, seeder_port), seeder_port, 1, folder / "seeder.log") as (
+        seeder_base,
+        _,
+    ):
+        async with httpx.AsyncClient(base_url=seeder_base, timeout=30) as http:
+            programme_id = await record.seed_programme(http, provider_id, chamber_id, clients)
+            recorder = await token(http, clients["recorder"])
+            enrolments = await record.seed_learners(http, provider_id, programme_id, recorder, args.learners)
+    seeded = record.Seeded(provider_id, *clients["recorder"], enrolments)
     with (
         api_server(envs["this"], ports["this"], 1, folder / "this.log") as (this_base, this_pid),
         api_server(envs["other"], ports["other"], 1, folder / "other.log") as (other_base, other_pid),
     ):
-        async with httpx.AsyncClient(base_url=this_base, timeout=30) as http:
-            programme_id = await record.seed_programme(http, provider_id, chamber_id, clients)
-            recorder = await token(http, clients["recorder"])
-            enrolments = await record.seed_learners(http, provider_id, programme_id, recorder, args.learners)
-        seeded = record.Seeded(provider_id, *clients["recorder"], enrolments)
         bases = {"this": this_base, "other": other_base}
-        await record.prime(url, this_base, seeded, args.clients, 2.0, keyed=True)
-        await record.drive(other_base, seeded, args.clients, 2.0, 0, keyed=True)  # its caches and pool fill too
+        for base in bases.values():  # each records as long before the slices begin: its caches and pool fill
+            await record.prime(url, base, seeded, args.clients, 2.0, keyed=True)
         probes = {"this": CpuProbe(url, {"api": this_pid}), "other": CpuProbe(url, {"api": other_pid})}
         slices: dict[str, list[Phase]] = {version: [] for version in VERSIONS}
         for pair in range(args.pairs):
