@@ -20,9 +20,11 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+from arq.constants import job_key_prefix
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from api import queue
 from domain.attempts import batching, service
 from domain.attempts.models import AttemptCreate
 from domain.db import Database
@@ -244,3 +246,25 @@ async def test_a_batchs_values_reach_postgresql_as_the_usual_way_stores_them(
     assert [{k: v for k, v in item.items() if v is not None} for item in berlin["evidence"]] == evidence
     assert berlin["passed"] is False
     assert berlin["submission"]["judgements"][1] == {"outcome": "lo2", "achieved": False, "note": None, "evidence": []}
+
+
+async def test_a_recordings_events_are_queued_when_its_answer_returns(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, redis_url: str
+) -> None:
+    """They go to Redis after the answer is sent (api/queue.py, AfterResponse); the test client returns once the
+    app has, so they are queued by then."""
+    provider, learner_id, enrolment_id = await classroom(client, bootstrap, OUTCOMES)
+    url = f"/organisations/{provider.org_id}/attempts"
+    for n in range(2):  # the usual way (the process learns the unit), then the short way
+        answer = await client.post(url, json=judged(learner_id, enrolment_id), headers=keyed(provider, f"q-{n}"))
+        assert answer.status_code == 201, answer.text
+        async with db.connection() as conn:
+            events = await conn.fetchval(
+                "SELECT array_agg(id ORDER BY id) FROM outbox WHERE payload ->> 'attemptId' = $1", answer.json()["id"]
+            )
+        assert len(events) == 2
+        redis = queue.client(redis_url)
+        try:
+            assert await redis.exists(job_key_prefix + queue.events_job_id(events)), events
+        finally:
+            await redis.aclose()
