@@ -3,9 +3,9 @@ access-log line and its metrics, in one wrapper.
 
 One wrapper rather than three middlewares: each layer wraps ``send`` again and every answer passes each wrapper
 twice (its start, its body), and Litestar's own middleware layer matched the excluded paths on every request.
-Together they cost a sixth of a recording request's CPU (bench/README.md, "Tenth session"). Outermost, so that
-404 and 405 answers from routing also carry the request id and the headers, and are logged; the metrics count a
-request under the route template Litestar's router wrote into its scope, once it is answered.
+With the access log, they cost about a seventh of a recording's rate (bench/README.md, "Tenth session").
+Outermost, so that 404 and 405 answers from routing also carry the request id and the headers, and are logged; the
+metrics count a request under the route template Litestar's router wrote into its scope, once it is answered.
 """
 
 from __future__ import annotations

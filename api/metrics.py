@@ -4,8 +4,8 @@ The series are those Litestar's Prometheus middleware keeps — ``litestar_reque
 ``litestar_request_duration_seconds`` (prometheus_client's default buckets), ``litestar_requests_in_progress``
 and ``litestar_requests_error_total``, labelled by method, route template, status and app name — but a request
 only adds to a few numbers in a dict: prometheus_client's counters and histograms take a lock and walk their
-buckets in Python on every update, which cost about a tenth of a recording request's CPU (bench/README.md, "Tenth
-session"). ``/metrics`` (Litestar's controller, the default registry) reads them through ``collect``.
+buckets in Python on every update, about 10 µs a request (bench/README.md, "Tenth session"). ``/metrics``
+(Litestar's controller, the default registry) reads them through ``collect``.
 
 One process's numbers, as before: a process answers a scrape with its own.
 """

@@ -60,8 +60,8 @@ class JsonFormatter(logging.Formatter):
 
 class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes the lines of the last ``interval`` seconds in one go, not one write each: with an access-log line per
-    request, a write and a flush per line cost the API more than a tenth of a recording request's CPU (bench/README.md,
-    "Tenth session"). Warnings and errors are written at once, after what came before them; the rest waits at most
+    request, a system call per line was a cost the recording path could measure (bench/README.md, "Tenth
+    session"). Warnings and errors are written at once, after what came before them; the rest waits at most
     ``interval`` (a daemon thread flushes), or until the process exits normally (logging's shutdown flushes). A
     process killed outright loses at most that much of its informational lines."""
 
@@ -115,7 +115,8 @@ def configure_logging(level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for replaced in root.handlers:
-        replaced.close()  # a BatchedStreamHandler writes what it holds and its flusher stops
+        if isinstance(replaced, BatchedStreamHandler):
+            replaced.close()  # it writes what it holds, and its flusher stops
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "arq", "arq.worker", "arq.jobs"):
