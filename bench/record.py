@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import os
 import platform
+import re
 import secrets
 import statistics
 import sys
@@ -153,27 +154,34 @@ async def seed_learners(
 
 
 async def forget_jobs(redis_url: str, database_url: str) -> None:
-    """Deletes the queued jobs of the bench database's outbox events (no worker ran to take them): one job per
-    recorded attempt, holding its two events, as the API dispatched them."""
+    """Deletes the queued jobs of the bench database's outbox events (no worker ran to take them), as the API
+    dispatched them: a write alone in a job, or the writes sent together (api/queue.py), whose ids say where their
+    events begin — ``outbox:<first>``, ``outbox:<first>..<last>:<count>[:<digest>]``. Those of this Redis database
+    that begin at one of the bench database's events go."""
     from arq.constants import default_queue_name, job_key_prefix
 
-    from api.queue import client, events_job_id
+    from api.queue import client
 
     conn = await asyncpg.connect(database_url)
     try:
-        writes = await conn.fetch(
-            "SELECT array_agg(id ORDER BY id) AS ids FROM outbox GROUP BY coalesce(payload ->> 'attemptId', id::text)"
-        )
-        job_ids = [events_job_id(r["ids"]) for r in writes]
+        last_event = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
     finally:
         await conn.close()
     redis = client(redis_url)
     try:
+        queued = [job.decode() for job in await redis.zrange(default_queue_name, 0, -1)]
+        job_ids = [job for job in queued if (first := _first_event(job)) is not None and first <= last_event]
         for chunk in _chunks(job_ids, 1000):
             await redis.delete(*(job_key_prefix + job for job in chunk))
             await redis.zrem(default_queue_name, *chunk)
     finally:
         await redis.aclose()
+
+
+def _first_event(job_id: str) -> int | None:
+    """The first outbox event an outbox job's id names; None for any other job."""
+    found = re.match(r"outbox:(\d+)(?:$|[.:])", job_id)
+    return int(found.group(1)) if found else None
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
