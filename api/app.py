@@ -59,6 +59,7 @@ def _lifespan(settings: Settings) -> Any:
         try:
             yield
         finally:
+            await app.state.jobs.settled()  # what requests handed over without waiting reaches Redis
             await redis.aclose()
             await db.close()
             proof_pool.shutdown()

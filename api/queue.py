@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
@@ -13,10 +14,9 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from litestar.background_tasks import BackgroundTask
 from redis.exceptions import NoScriptError
 
-from domain.writes import EventDispatcher, dispatch_after_commit
+log = logging.getLogger(__name__)
 
 PROCESS_OUTBOX_EVENT = "process_outbox_event"
 PROCESS_OUTBOX_EVENTS = "process_outbox_events"
@@ -112,7 +112,7 @@ class JobQueue:
 
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
-        self._events: list[tuple[Sequence[int], asyncio.Future[None]]] = []  # writes' events, for the next send
+        self._events: list[tuple[Sequence[int], asyncio.Future[None] | None]] = []  # writes' events, for the next send
         self._jobs: list[tuple[_Job, asyncio.Future[None]]] = []  # the sweep's jobs, each its own, for the next send
         self._sender: asyncio.Task[None] | None = None  # sending while there is something waiting
         self._last_sent = float("-inf")  # when the last send left (the loop's clock)
@@ -150,9 +150,24 @@ class JobQueue:
             self._events.append((event_ids, queued))
         else:
             self._jobs.append((self._events_job(event_ids, generation), queued))
+        self._start_sending()
+        await queued
+
+    def dispatch_soon(self, event_ids: Sequence[int]) -> None:
+        """As ``dispatch``, for a caller that does not wait: the events go in the next send, and should it fail
+        the sweep dispatches them. ``settled`` waits for what was given so far."""
+        if event_ids:
+            self._events.append((event_ids, None))
+            self._start_sending()
+
+    async def settled(self) -> None:
+        """Returns once every event given so far has been sent or its send has failed (before Redis is closed)."""
+        while self._sender is not None:
+            await asyncio.shield(self._sender)
+
+    def _start_sending(self) -> None:
         if self._sender is None:
             self._sender = asyncio.get_running_loop().create_task(self._send_batches())
-        await queued
 
     async def _send_batches(self) -> None:
         """One send at a time, what callers add while one is on its way going in the next; and when writes
@@ -170,10 +185,12 @@ class JobQueue:
             self._sender = None
 
     async def _send_batch(
-        self, writes: list[tuple[Sequence[int], asyncio.Future[None]]], jobs: list[tuple[_Job, asyncio.Future[None]]]
+        self,
+        writes: list[tuple[Sequence[int], asyncio.Future[None] | None]],
+        jobs: list[tuple[_Job, asyncio.Future[None]]],
     ) -> None:
-        """One call of the many-jobs script for the writes' job(s) and the sweep's: every caller hears the one
-        outcome."""
+        """One call of the many-jobs script for the writes' job(s) and the sweep's: every waiting caller hears the
+        one outcome; a failure nobody waits for is logged."""
         events = [event_id for event_ids, _ in writes for event_id in event_ids]
         chunks = [events[i : i + JOB_EVENTS] for i in range(0, len(events), JOB_EVENTS)]
         # One write's job keeps its id; several writes' job adds a digest of its events: an id names one set.
@@ -185,7 +202,7 @@ class JobQueue:
             keys += (job_key, result_key)
             values += (job, score, job_id)
         keys.append(self.redis.default_queue_name)
-        callers = [queued for _, queued in writes] + [queued for _, queued in jobs]
+        callers = [queued for _, queued in writes if queued] + [queued for _, queued in jobs]
         try:
             try:
                 await self.redis.evalsha(_ENQUEUE_MANY_SHA, len(keys), *keys, *values)  # type: ignore[arg-type, misc]
@@ -194,6 +211,8 @@ class JobQueue:
         except Exception as error:  # Redis is away: every caller hears why (the sweep will dispatch)
             for queued in callers:
                 _settle(queued, error)
+            if unheard := [event_id for (event_ids, queued) in writes if queued is None for event_id in event_ids]:
+                log.warning("could not dispatch events %s now; the sweep will", unheard, exc_info=True)
             return
         for queued in callers:
             _settle(queued)
@@ -213,21 +232,14 @@ def _settle(future: asyncio.Future[None], error: Exception | None = None) -> Non
         future.set_exception(error)
 
 
-class AfterResponse:
-    """The EventDispatcher of one request whose client need not wait for Redis: it keeps the events its writes
-    committed and hands them to the job queue once the answer is sent (``task()``, a Litestar background task).
-    Within the test client the task ends before the answer is returned; should it fail, the sweep dispatches."""
+class WithoutWaiting:
+    """The EventDispatcher of a request whose client need not wait for Redis (the integrator's hot path): its
+    writes' events go in the job queue's next send, which the request does not wait for. Should that send fail,
+    the sweep dispatches them; the app's shutdown waits for it (``JobQueue.settled``)."""
 
-    def __init__(self, jobs: EventDispatcher | None) -> None:
+    def __init__(self, jobs: JobQueue | None) -> None:
         self.jobs = jobs
-        self.writes: list[list[int]] = []
 
     async def dispatch(self, event_ids: Sequence[int]) -> None:
-        self.writes.append(list(event_ids))
-
-    def task(self) -> BackgroundTask | None:
-        return BackgroundTask(self._send) if self.writes else None
-
-    async def _send(self) -> None:
-        for event_ids in self.writes:
-            await dispatch_after_commit(self.jobs, event_ids)
+        if self.jobs is not None:
+            self.jobs.dispatch_soon(event_ids)

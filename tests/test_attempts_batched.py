@@ -248,16 +248,18 @@ async def test_a_batchs_values_reach_postgresql_as_the_usual_way_stores_them(
     assert berlin["submission"]["judgements"][1] == {"outcome": "lo2", "achieved": False, "note": None, "evidence": []}
 
 
-async def test_a_recordings_events_are_queued_when_its_answer_returns(
+async def test_a_recordings_events_are_queued_in_the_send_after_its_answer(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, redis_url: str
 ) -> None:
-    """They go to Redis after the answer is sent (api/queue.py, AfterResponse); the test client returns once the
-    app has, so they are queued by then."""
+    """They go to Redis in the job queue's next send, which the answer does not wait for (api/queue.py,
+    WithoutWaiting); once that send is through, they are queued."""
     provider, learner_id, enrolment_id = await classroom(client, bootstrap, OUTCOMES)
     url = f"/organisations/{provider.org_id}/attempts"
     for n in range(2):  # the usual way (the process learns the unit), then the short way
         answer = await client.post(url, json=judged(learner_id, enrolment_id), headers=keyed(provider, f"q-{n}"))
         assert answer.status_code == 201, answer.text
+        # The app runs on the test client's portal (a loop of its own): wait there for the queue's send.
+        await asyncio.wrap_future(client.blocking_portal.start_task_soon(client.app.state.jobs.settled))
         async with db.connection() as conn:
             events = await conn.fetchval(
                 "SELECT array_agg(id ORDER BY id) FROM outbox WHERE payload ->> 'attemptId' = $1", answer.json()["id"]

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import secured
 from api.controllers.learners import RECORDING_ROLES
 from api.http import Cursor, IdempotencyKeyHeader, Limit, actor, idempotency_key
-from api.queue import AfterResponse
+from api.queue import WithoutWaiting
 from api.routing import get, post
 from domain.attempts import service
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
@@ -45,7 +45,7 @@ class AttemptController(Controller):
         idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> Response[Attempt]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        events = AfterResponse(request.app.state.jobs)  # the integrator's hot path: no wait for Redis
+        events = WithoutWaiting(request.app.state.jobs)  # the integrator's hot path: no wait for Redis
         attempt = await service.record_attempt(
             request.app.state.db, actor(principal), org_id, data, idempotency=key, dispatcher=events
         )
@@ -53,7 +53,6 @@ class AttemptController(Controller):
             attempt,
             status_code=201,
             headers={"Location": f"/organisations/{org_id}/attempts/{attempt.id}"},
-            background=events.task(),
         )
 
     @get(
