@@ -417,16 +417,16 @@ class _NewAttempt:
         """``store_attempt``'s $25 to $30 (``record_attempt_at_once``'s $21 to $26): the decision's topic, the
         events' subject, the audit action, the events' payload, the request id, the audit details."""
         rec, passed = self.rec, self.decision.passed
-        payload = {
-            "attemptId": str(self.attempt_id),
-            "learnerId": str(rec.learner_id),
-            "providerId": str(rec.provider_id),
-            "programmeId": str(self.design_id),
+        payload = {  # UUIDs as they are: the jsonb codec (msgspec) writes them as the canonical strings, in C
+            "attemptId": self.attempt_id,
+            "learnerId": rec.learner_id,
+            "providerId": rec.provider_id,
+            "programmeId": self.design_id,
             "versionNumber": self.number,
             "unitKey": self.unit_key,
             "passed": passed,
             "score": self.decision.score,
-            "correctsAttemptId": corrects and str(corrects),
+            "correctsAttemptId": corrects,
         }
         return (
             "attempt.passed" if passed else "attempt.failed",
