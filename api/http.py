@@ -40,7 +40,11 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
         name="Idempotency-Key",
-        description="A unique key per logical write; a retry with the same key returns the first answer",
+        description=(
+            "A unique key per logical write; a retry with the same key returns the first answer. Keys are kept "
+            "for IDEMPOTENCY_KEY_TTL after their first use (a week unless the operator says otherwise); after "
+            "that the same key makes a new request"
+        ),
         # Documented, and checked by idempotency_key() with a clearer message than a pattern mismatch.
         schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN},
     ),

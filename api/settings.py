@@ -93,6 +93,9 @@ class Settings:
     password_reset_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(5, 3600))  # per address, per IP
     totp_rate_limit: RateLimit = field(default_factory=lambda: RateLimit(5, 300))  # per person
     invitation_ttl: int = 7 * 24 * 3600
+    # Seconds an Idempotency-Key and its stored answer are kept after their first use (0: for ever): a retry within
+    # them replays the answer, one after them is a new request. Offline devices sync late: a week by default.
+    idempotency_key_ttl: int = 7 * 24 * 3600
     link_ttl: int = 3600  # password reset; e-mail verification links last a day
 
     @property
@@ -147,6 +150,7 @@ class Settings:
             ("DB_POOL_MAX", "db_pool_max"),
             ("DB_STATEMENT_CACHE_SIZE", "db_statement_cache_size"),
             ("DB_COMMAND_TIMEOUT", "db_command_timeout"),
+            ("IDEMPOTENCY_KEY_TTL", "idempotency_key_ttl"),
         ):
             if name in env:
                 try:

@@ -22,7 +22,7 @@ from arq.worker import Function, Worker, async_check_health, func
 from api.queue import PROCESS_OUTBOX_EVENT, PROCESS_OUTBOX_EVENTS, JobQueue, redis_settings
 from api.settings import Settings
 from api.worker_supervision import held, live_workers, start_heartbeat, stop_heartbeat
-from domain import outbox
+from domain import outbox, writes
 from domain.attempts import bulk  # noqa: F401  (registers the handler of results.batch_uploaded)
 from domain.credentials import batch as credential_batches  # noqa: F401  (batch forms of those handlers)
 from domain.credentials import handlers  # noqa: F401  (registers issuing on attempt.passed and the rest)
@@ -57,6 +57,8 @@ POLL_DELAY = 0.1  # seconds between a worker's polls of the queue
 # The outbox sweep every 10 s: what was recorded while Redis was away, or held by a worker that died, waits at most
 # that long after the grace (the API's own dispatch is the fast way; this is the safety net).
 OUTBOX_SWEEP_SECONDS = set(range(0, 60, 10))
+# Expired Idempotency-Keys are deleted every quarter of an hour (one worker runs each: arq's cron job ids).
+KEY_EXPIRY_MINUTES = {7, 22, 37, 52}
 
 
 def retry_delay(job_try: int) -> float:
@@ -130,6 +132,17 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     if swept:
         log.info("sweep dispatched %d outbox events", swept)
     return swept
+
+
+async def expire_idempotency_keys(ctx: dict[str, Any]) -> int:
+    """Deletes the Idempotency-Keys older than IDEMPOTENCY_KEY_TTL, and the answers stored under them."""
+    settings: Settings = ctx["settings"]
+    if not settings.idempotency_key_ttl:
+        return 0
+    deleted = await writes.expire_idempotency_keys(ctx["db"], timedelta(seconds=settings.idempotency_key_ttl))
+    if deleted:
+        log.info("deleted %d expired Idempotency-Keys", deleted)
+    return deleted
 
 
 def webhook_options(settings: Settings) -> webhook_delivery.DeliveryOptions:
@@ -210,6 +223,7 @@ FUNCTIONS: list[Function] = [
 CRON_JOBS = [
     cron(sweep_outbox, second=OUTBOX_SWEEP_SECONDS, run_at_startup=True),
     cron(sweep_webhooks, second=WEBHOOK_SWEEP_SECONDS, run_at_startup=True),
+    cron(expire_idempotency_keys, minute=KEY_EXPIRY_MINUTES, second=0),
 ]
 
 

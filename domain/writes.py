@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -129,3 +130,21 @@ async def dispatch_after_commit(dispatcher: EventDispatcher | None, event_ids: S
         await dispatcher.dispatch(event_ids)
     except Exception:  # the outbox sweep will dispatch them
         log.warning("could not dispatch events %s now; the sweep will", list(event_ids), exc_info=True)
+
+
+EXPIRY_CHUNK = 5_000  # keys deleted per statement: each a short transaction of its own, beside the traffic
+
+
+async def expire_idempotency_keys(db: Database, older_than: timedelta) -> int:
+    """Deletes the ``Idempotency-Key``s first used more than ``older_than`` ago, with the answers stored under them,
+    a chunk at a time; returns how many. A request that repeats an expired key is a new request (README,
+    Configuration: ``IDEMPOTENCY_KEY_TTL``)."""
+    before = datetime.now(UTC) - older_than
+    deleted = 0
+    while True:
+        async with db.connection() as conn:
+            status = await conn.execute(q.expire_idempotency_keys, before, EXPIRY_CHUNK)
+        count = int(status.rsplit(" ", 1)[1])  # "DELETE n"
+        deleted += count
+        if count < EXPIRY_CHUNK:
+            return deleted

@@ -24,3 +24,8 @@ RETURNING id;
 -- name: token_live
 -- An access token the guard did not check against PostgreSQL (Actor.token_to_confirm).
 SELECT access_token_live($1);
+
+-- name: expire_idempotency_keys
+-- At most $2 keys first used before $1, found by the BRIN index on created_at, deleted by their row addresses.
+DELETE FROM idempotency_keys
+WHERE ctid = ANY (ARRAY(SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2));
