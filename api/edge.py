@@ -58,7 +58,7 @@ class EdgeMiddleware:
         finally:
             ended = time.perf_counter()
             self.metrics.leave(scope, status, (answered or ended) - started)  # type: ignore[arg-type]
-            # the log's duration takes in what runs after the answer (background tasks), as before
+            # the log's duration takes in what runs after the answer (background tasks, where a handler has one)
             access_log.info(
                 "%s %s %s",
                 method,

@@ -1,6 +1,6 @@
 """``JobQueue.dispatch``: the writes committed together share one command to Redis (one every BATCH_INTERVAL
 under load) and one job, each caller returning once its events are queued or with the error that kept them out;
-the sweep's dispatches keep a job each."""
+the sweep's dispatches keep a job each; ``dispatch_soon`` gives its events to the next send without waiting."""
 
 from __future__ import annotations
 
@@ -121,3 +121,31 @@ async def test_while_redis_is_away_every_caller_hears_it() -> None:
     finally:
         await dead.aclose()
     assert all(isinstance(r, RedisConnectionError) for r in results), results
+
+
+async def test_events_given_without_waiting_go_in_the_next_send_and_settled_waits_for_it(redis: ArqRedis) -> None:
+    jobs = queue.JobQueue(redis)
+    waiting = asyncio.ensure_future(jobs.dispatch([1]))
+    await asyncio.sleep(0)  # it has given its events
+    jobs.dispatch_soon([2, 3])  # returns at once, and joins the send with the waiting caller's
+    jobs.dispatch_soon([])  # nothing to send
+    await jobs.settled()
+    assert waiting.done() and waiting.result() is None
+    queued = sorted(job.decode() for job in await redis.zrange(default_queue_name, 0, -1))
+    assert len(queued) == 1 and queued[0].startswith("outbox:1..3:3:")
+    await jobs.settled()  # nothing on its way: at once
+
+
+async def test_events_given_without_waiting_while_redis_is_away_are_logged_for_the_sweep(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dead = queue.client("redis://127.0.0.1:1/0")
+    try:
+        jobs = queue.JobQueue(dead)
+        jobs.dispatch_soon([7])
+        jobs.dispatch_soon([8, 9])
+        with caplog.at_level("WARNING", logger="api.queue"):
+            await jobs.settled()
+    finally:
+        await dead.aclose()
+    assert [r.getMessage() for r in caplog.records] == ["could not dispatch events [7, 8, 9] now; the sweep will"]
