@@ -106,8 +106,9 @@ class JobQueue:
     "Tenth session"). Each caller of ``dispatch`` returns only once its events are queued (or with the error that
     kept them from Redis); ``dispatch_soon`` (the recording path, ``WithoutWaiting``) does not wait at all. A job's
     id names its events, so sending the same ones together again is a no-op while it is queued; a write whose events
-    went in another company gets another job, which finds them done (each event is handled at most once). A write's events split over two jobs (past ``JOB_EVENTS``) are ordered as two writes' events always
-    were, each write in a job of its own: webhook deliveries keep their order per subject (domain/webhooks).
+    went in another company gets another job, which finds them done (each event is handled at most once). A write's
+    events split over two jobs (past ``JOB_EVENTS``) are ordered as two writes' events always were, each write in a
+    job of its own: webhook deliveries keep their order per subject (domain/webhooks).
     """
 
     def __init__(self, redis: ArqRedis) -> None:
