@@ -23,6 +23,17 @@ from tests.test_attempts_one_round_trip import judged
 WEEK = 7 * 24 * 3600
 
 
+async def stored_key(db: Database, scope: str, key: str, age: str) -> None:
+    """A key first used ``age`` ago (a PostgreSQL interval), with no answer stored."""
+    async with db.connection() as conn:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES ($1, $2, 'f', now() - $3::text::interval)",
+            scope,
+            key,
+            age,
+        )
+
+
 async def test_a_retry_replays_until_the_key_expires_and_is_a_new_request_after(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, settings: Settings
 ) -> None:
@@ -64,11 +75,7 @@ async def test_expiry_deletes_in_chunks_every_key_older_than_the_ttl_and_none_yo
             scope,
             2 * writes.EXPIRY_CHUNK + 17,
         )
-        await conn.execute(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) "
-            "VALUES ($1, 'young', 'f', now() - interval '6 days 23 hours')",
-            scope,
-        )
+    await stored_key(db, scope, "young", "6 days 23 hours")
     assert await writes.expire_idempotency_keys(db, timedelta(seconds=WEEK)) == 2 * writes.EXPIRY_CHUNK + 17
     async with db.connection() as conn:
         left = await conn.fetch("SELECT key FROM idempotency_keys WHERE scope = $1", scope)
@@ -78,12 +85,7 @@ async def test_expiry_deletes_in_chunks_every_key_older_than_the_ttl_and_none_yo
 
 async def test_a_ttl_of_zero_keeps_every_key(db: Database, settings: Settings, testrun_uid: str) -> None:
     scope = f"forever-{testrun_uid} POST /x"
-    async with db.connection() as conn:
-        await conn.execute(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) "
-            "VALUES ($1, 'old', 'f', now() - interval '10 years')",
-            scope,
-        )
+    await stored_key(db, scope, "old", "10 years")
     try:
         ctx: dict[str, Any] = {"settings": dataclasses.replace(settings, idempotency_key_ttl=0), "db": db}
         assert await worker.expire_idempotency_keys(ctx) == 0
