@@ -238,9 +238,8 @@ class WithoutWaiting:
     writes' events go in the job queue's next send, which the request does not wait for. Should that send fail,
     the sweep dispatches them; the app's shutdown waits for it (``JobQueue.settled``)."""
 
-    def __init__(self, jobs: JobQueue | None) -> None:
+    def __init__(self, jobs: JobQueue) -> None:
         self.jobs = jobs
 
     async def dispatch(self, event_ids: Sequence[int]) -> None:
-        if self.jobs is not None:
-            self.jobs.dispatch_soon(event_ids)
+        self.jobs.dispatch_soon(event_ids)

@@ -26,6 +26,7 @@ RETURNING id;
 SELECT access_token_live($1);
 
 -- name: expire_idempotency_keys
--- At most $2 keys first used before $1, found by the BRIN index on created_at, deleted by their row addresses.
+-- At most $2 keys first used before $1 (created_at has a BRIN index: keys are written in time order), deleted by
+-- their row addresses.
 DELETE FROM idempotency_keys
 WHERE ctid = ANY (ARRAY(SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2));

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.observability import JsonFormatter, request_id_var
+from api.observability import BatchedStreamHandler, JsonFormatter, request_id_var
 
 
 def test_log_lines_are_json_with_the_request_id() -> None:
@@ -37,11 +40,6 @@ def test_exceptions_are_logged_inside_the_json_line() -> None:
 
 
 def test_log_lines_are_written_together_warnings_at_once_and_in_order() -> None:
-    import io
-    import time
-
-    from api.observability import BatchedStreamHandler
-
     stream = io.StringIO()
     handler = BatchedStreamHandler(stream, interval=0.05)
     logger = logging.getLogger("guildhall.test.batched")
@@ -75,6 +73,4 @@ def test_log_lines_are_written_together_warnings_at_once_and_in_order() -> None:
 @settings(max_examples=2000)
 @given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
 def test_log_times_are_datetimes_isoformat_to_the_millisecond(created: float) -> None:
-    from datetime import UTC, datetime
-
     assert JsonFormatter()._time(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
