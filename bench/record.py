@@ -418,7 +418,7 @@ async def _report(url: str, p: float, results: Results, args: argparse.Namespace
         counts = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM attempts) AS attempts, (SELECT count(*) FROM outbox) AS events, "
             "(SELECT count(*) FROM audit_log WHERE action = 'attempt.recorded') AS audited, "
-            "(SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL) AS answers, "
+            "(SELECT count(*) FROM idempotency_keys WHERE response IS NOT NULL OR record_id IS NOT NULL) AS answers, "
             "(SELECT count(*) FROM (SELECT FROM attempts GROUP BY learner_id, version_id, unit_key, attempt_number "
             "HAVING count(*) > 1) d) AS numbered_twice"
         )

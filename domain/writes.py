@@ -49,6 +49,9 @@ class Write:
     conn: Connection
     actor: Actor
     replayed: Any = None
+    # A retry whose first write kept its answer by reference: the id of the record it created, which is the answer
+    # (a batched recording's attempt: domain/attempts/service.py renders it). ``replayed`` is None then.
+    replayed_record_id: UUID | None = None
     event_ids: list[int] = field(default_factory=list)
     _idempotency: IdempotencyKey | None = None
 
@@ -116,7 +119,7 @@ async def write(
                         f"the Idempotency-Key {idempotency.key!r} was already used for a different "
                         "request; use a new key for a new request"
                     )
-                w.replayed = prior["response"]
+                w.replayed, w.replayed_record_id = prior["response"], prior["record_id"]
                 w._idempotency = None
         yield w
     await dispatch_after_commit(dispatcher or db.dispatcher, w.event_ids)

@@ -5,7 +5,7 @@ ON CONFLICT (scope, key) DO NOTHING
 RETURNING key;
 
 -- name: idempotent_response
-SELECT fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2;
+SELECT fingerprint, response, record_id FROM idempotency_keys WHERE scope = $1 AND key = $2;
 
 -- name: store_idempotent_response
 UPDATE idempotency_keys SET response = $3 WHERE scope = $1 AND key = $2;

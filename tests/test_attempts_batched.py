@@ -200,6 +200,41 @@ async def test_a_batch_that_fails_as_a_whole_is_sent_again_one_at_a_time(
     assert await stored_counts(db, others[1][0]) == (2, 4, 2)
 
 
+async def test_an_attempt_whose_number_was_taken_meanwhile_is_recorded_the_usual_way(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, database_url: str
+) -> None:
+    """The batch numbers from a snapshot taken before its locks, so an attempt that commits in between may hold the
+    number it gives. The unique index refuses the second: nothing is written for it, and the usual way numbers it
+    under the lock. Here another transaction stores the learner's second attempt without the enrolment's lock, and
+    commits once the batch waits to learn whether its own second may stand."""
+    provider, ((learner_id, enrolment_id),) = await classroom_of(client, bootstrap, 0)
+    holder = await asyncpg.connect(database_url)
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute(  # the learner's first attempt again, numbered 2, not yet committed
+            f"""CREATE TEMPORARY TABLE taken ON COMMIT DROP AS SELECT * FROM attempts WHERE learner_id = '{learner_id}';
+                UPDATE taken SET id = gen_random_uuid(), attempt_number = 2;
+                INSERT INTO attempts SELECT * FROM taken;"""
+        )
+        async with recorder(database_url, provider) as (send, own):
+            recorded = send(judged(learner_id, enrolment_id, lo2=False), "second")
+            await blocked_on(holder, 1)  # the batch's attempt 2 waits on the uncommitted one
+            await transaction.commit()
+            answer = await asyncio.wait_for(recorded, 10)
+            assert batching.for_database(own).sent == {1: 1}
+    finally:
+        await holder.close()
+
+    assert answer.attempt_number == 3 and answer.passed is False
+    assert await stored_counts(db, learner_id) == (3, 4, 2)  # the copy wrote no events, the refused one nothing
+    url = f"/organisations/{provider.org_id}/attempts"
+    retried = await client.post(
+        url, json=judged(learner_id, enrolment_id, lo2=False), headers=keyed(provider, "second")
+    )
+    assert retried.json() == msgspec.to_builtins(answer)
+
+
 async def test_a_learner_someone_else_is_recording_for_holds_up_nobody_else(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, db: Database, database_url: str
 ) -> None:

@@ -1,7 +1,8 @@
 """The integrator's recording path: an attempt sent with an ``Idempotency-Key`` costs one round trip to PostgreSQL
-(``record_attempt_at_once``: the key's lookup, the enrolment's lock and checks, the attempt, its events and audit
-entry, and the stored answer, in one call), as does one at a unit with a maximum of attempts, and a
-simulation's next run where the process knows the latest standing attempt. Round trips are counted as asyncpg
+(``record_attempts_at_once``: the key's lookup, the enrolment's lock and checks, the attempt, its events and audit
+entry, and the key's answer, the attempt by reference, in one statement), as does one at a unit with a maximum of
+attempts (``record_attempt_at_once``, which keeps the answer itself), and a simulation's next run where the
+process knows the latest standing attempt. Round trips are counted as asyncpg
 sends them (a query logger on every pooled connection: each logged statement is one exchange with the server once
 its statement is prepared). A retried key answers what was stored, with nothing written twice; concurrent
 requests with one key write once."""
@@ -120,7 +121,7 @@ async def stored_counts(db: Database, learner_id: str) -> tuple[int, int, int]:
     return row["attempts"], row["events"], row["audited"]
 
 
-async def test_a_keyed_recording_costs_one_round_trip_and_its_retry_one_more_writing_nothing(
+async def test_a_keyed_recording_costs_one_round_trip_and_its_retry_two_writing_nothing(
     client: AsyncTestClient[Litestar], bootstrap: Bootstrap, counting_db: CountingDatabase
 ) -> None:
     provider, learner_id, enrolment_id = await classroom(client, bootstrap, OUTCOMES)
@@ -142,7 +143,8 @@ async def test_a_keyed_recording_costs_one_round_trip_and_its_retry_one_more_wri
         again = await service.record_attempt(
             counting_db, actor, org, data, idempotency=key_for(provider, f"k{n}", body)
         )
-        assert len(counting_db.statements) == 1, counting_db.statements
+        assert len(counting_db.statements) == 2, counting_db.statements  # the key's lookup, then the attempt
+        assert "record_attempts_at_once" in counting_db.statements[0]
         assert msgspec.to_builtins(again) == msgspec.to_builtins(first)  # jsonb orders an object's keys its way
     assert await stored_counts(counting_db, learner_id) == (4, 8, 4)
 
@@ -167,6 +169,34 @@ async def test_a_retried_key_answers_what_was_stored_over_http_and_another_body_
     assert other.status_code == 422, other.text
     assert "already used for a different request" in other.json()["detail"]
     assert await stored_counts(db, learner_id) == (3, 6, 3)
+
+
+async def test_a_retry_answers_the_attempt_as_recorded_in_a_process_that_never_saw_it_and_after_its_correction(
+    client: AsyncTestClient[Litestar], bootstrap: Bootstrap
+) -> None:
+    """A key the short way answered keeps the attempt by reference: a process that does not know the unit replays it
+    the usual way, from the attempt as stored, and a correction made since does not change the answer."""
+    from domain.attempts import recording
+
+    provider, learner_id, enrolment_id = await classroom(client, bootstrap, OUTCOMES)
+    url = f"/organisations/{provider.org_id}/attempts"
+    body = judged(learner_id, enrolment_id)
+    await client.post(url, json=body, headers=keyed(provider, "teaches"))  # the usual way: the process learns the unit
+    first = await client.post(url, json=body, headers=keyed(provider, "short"))
+    assert first.status_code == 201, first.text
+    correction = {
+        "reason": "lo2 was misjudged",
+        "submission": judged(learner_id, enrolment_id, lo2=False)["submission"],
+    }
+    corrected = await client.post(f"{url}/{first.json()['id']}/corrections", json=correction, headers=provider.headers)
+    assert corrected.status_code == 201, corrected.text
+    recording._specifications.version_of.pop(UUID(enrolment_id))  # as in a new process: the usual way replays
+    again = await client.post(url, json=body, headers=keyed(provider, "short"))
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json() and again.json()["correctedBy"] is None
+    assert again.headers["location"] == first.headers["location"]
+    stored = await client.get(first.headers["location"], headers=provider.headers)
+    assert stored.json()["correctedBy"] == corrected.json()["id"]
 
 
 async def test_concurrent_requests_with_one_key_write_once(

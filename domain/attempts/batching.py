@@ -41,12 +41,12 @@ MAX_BATCH = 32
 
 def _attempt(parameters: tuple[Any, ...]) -> tuple[Any, ...]:
     """An attempt's element of the call's JSON array: ``record_attempt_at_once``'s parameters but the maximum, the
-    runs' flag and the latest attempt ($18 to $20), which batches never need; a time without a zone is UTC, as
-    asyncpg takes it."""
+    runs' flag and the latest attempt ($18 to $20), which batches never need, and the answer ($30), which a batch
+    keeps by reference; a time without a zone is UTC, as asyncpg takes it."""
     assessed_at = parameters[7]
     if assessed_at is not None and assessed_at.tzinfo is None:
         parameters = (*parameters[:7], assessed_at.replace(tzinfo=UTC), *parameters[8:])
-    return parameters[:17] + parameters[20:]
+    return parameters[:17] + parameters[20:29] + parameters[30:]
 
 
 Row = Mapping[str, Any]

@@ -51,6 +51,7 @@ from domain.attempts.models import Attempt, Source
 from domain.db import Connection, Database
 from domain.errors import Conflict, Forbidden, IdempotencyKeyReused, InvalidInput, NotFound, Unauthenticated
 from domain.sql import load_queries
+from domain.structs import from_row
 from domain.writes import TOKEN_NOT_LIVE, Actor, EventDispatcher, IdempotencyKey, Write, dispatch_after_commit
 
 q = load_queries(__file__)
@@ -322,6 +323,7 @@ async def record_known(
     except InvalidInput:
         return None
     new = _NewAttempt(rec, version_id, *programme, rec.unit_key, submission, decision)
+    batched = specification.max_attempts is None and not runs
     parameters = (
         *new.columns_at_once(actor),
         specification.max_attempts,
@@ -329,11 +331,11 @@ async def record_known(
         latest_id,
         *new.events_and_audit(actor, audit, None),
         *((idempotency.scope, idempotency.key, idempotency.fingerprint) if idempotency else (None, None, None)),
-        new.answer(actor) if idempotency else None,
+        new.answer(actor) if idempotency and not batched else None,  # a batch keeps the attempt as the answer
         actor.token_to_confirm,
     )
     try:
-        stored = await _at_once(db, parameters, batched=specification.max_attempts is None and not runs)
+        stored = await _at_once(db, parameters, batched=batched)
     except asyncpg.UniqueViolationError as e:
         if e.constraint_name != "idempotency_keys_pkey":
             raise
@@ -341,12 +343,7 @@ async def record_known(
     if not stored["token_live"]:
         raise Unauthenticated(TOKEN_NOT_LIVE)
     if stored["replayed"]:
-        if not stored["same_request"]:
-            raise IdempotencyKeyReused(
-                f"the Idempotency-Key {idempotency and idempotency.key!r} was already used for a different "
-                "request; use a new key for a new request"
-            )
-        return None if stored["response"] is None else msgspec.convert(stored["response"], Attempt, strict=False)
+        return await _replayed(db, rec.provider_id, stored, idempotency)
     if stored["id"] is None:  # nothing written
         if not stored["fresh"]:
             _specifications.latest.pop((rec.enrolment_id, rec.unit_key), None)
@@ -355,6 +352,36 @@ async def record_known(
         _specifications.keep_latest(rec.enrolment_id, rec.unit_key, new.attempt_id, new.submission_json)
     await dispatch_after_commit(dispatcher or db.dispatcher, stored["event_ids"])
     return new.attempt(stored, None, None)
+
+
+async def _replayed(
+    db: Database, provider_id: UUID, stored: Mapping[str, Any], idempotency: IdempotencyKey | None
+) -> Attempt | None:
+    """The answer kept under the key the short way found used, or None for the usual way to replay it."""
+    if not stored["same_request"]:
+        raise IdempotencyKeyReused(
+            f"the Idempotency-Key {idempotency and idempotency.key!r} was already used for a different "
+            "request; use a new key for a new request"
+        )
+    if stored["response"] is not None:
+        return msgspec.convert(stored["response"], Attempt, strict=False)
+    if (record_id := stored.get("record_id")) is None:
+        return None
+    async with db.connection() as conn:  # kept by reference (a batch's key): the attempt is the answer
+        return await recorded_answer(conn, provider_id, record_id)
+
+
+async def fetch_attempt(conn: Connection, provider_id: UUID | None, attempt_id: UUID) -> Attempt:
+    rows = await conn.fetch(q.select_attempts, provider_id, attempt_id, None, None, None, None, 1)
+    if not rows:
+        raise NotFound(f"there is no attempt {attempt_id} at this provider")
+    return from_row(Attempt, rows[0])
+
+
+async def recorded_answer(conn: Connection, provider_id: UUID, attempt_id: UUID) -> Attempt:
+    """The answer an attempt's recording gave, for a retry of it: the attempt as stored (it never changes), before
+    any correction of it."""
+    return msgspec.structs.replace(await fetch_attempt(conn, provider_id, attempt_id), corrected_by=None)
 
 
 async def _at_once(db: Database, parameters: tuple[Any, ...], *, batched: bool) -> Mapping[str, Any]:

@@ -7,8 +7,8 @@ from uuid import UUID
 import msgspec
 
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
-from domain.attempts.recording import AuditEntry, Recording, record, record_known
-from domain.db import Connection, Database
+from domain.attempts.recording import AuditEntry, Recording, fetch_attempt, record, record_known, recorded_answer
+from domain.db import Database
 from domain.errors import Conflict, NotFound
 from domain.pagination import decode_cursor, next_cursor
 from domain.sql import load_queries
@@ -16,13 +16,6 @@ from domain.structs import from_row
 from domain.writes import Actor, EventDispatcher, IdempotencyKey, write
 
 q = load_queries(__file__)
-
-
-async def fetch_attempt(conn: Connection, provider_id: UUID | None, attempt_id: UUID) -> Attempt:
-    rows = await conn.fetch(q.select_attempts, provider_id, attempt_id, None, None, None, None, 1)
-    if not rows:
-        raise NotFound(f"there is no attempt {attempt_id} at this provider")
-    return from_row(Attempt, rows[0])
 
 
 async def get_attempt(db: Database, provider_id: UUID, attempt_id: UUID) -> Attempt:
@@ -82,6 +75,8 @@ async def record_attempt(
     async with write(db, actor, idempotency=idempotency, dispatcher=dispatcher) as w:
         if w.replayed is not None:
             return w.replay(Attempt)
+        if w.replayed_record_id is not None:  # a batched recording's key: the attempt is the answer
+            return await recorded_answer(w.conn, provider_id, w.replayed_record_id)
         recorded = await record(w, recording, data.submission, audit=audit)
         attempt = recorded.attempt or await fetch_attempt(w.conn, provider_id, recorded.attempt_id)
         await w.remember(attempt)
