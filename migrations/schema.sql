@@ -136,6 +136,107 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.record_attempts_at_once(p_attempts jsonb) RETURNS TABLE(n bigint, replayed boolean, same_request boolean, response jsonb, known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids jsonb, token_live boolean, record_id uuid)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH items AS (
+        SELECT e.n, (a->>0)::uuid AS id, (a->>1)::uuid AS provider_id, (a->>2)::uuid AS learner_id,
+               (a->>3)::uuid AS enrolment_id, (a->>4)::uuid AS version_id, a->>5 AS unit_key,
+               (a->>6)::uuid AS assessor_person_id, (a->>7)::timestamptz AS assessed_at, a->>8 AS place,
+               a->>9 AS supervision, NULLIF(a->10, 'null') AS submission, NULLIF(a->11, 'null') AS evidence,
+               NULLIF(a->12, 'null') AS decision, (a->>13)::boolean AS passed, a->>14 AS source, a->>15 AS client_id,
+               (a->>16)::uuid AS person_id, a->>17 AS topic, a->>18 AS subject, a->>19 AS audit_action,
+               NULLIF(a->20, 'null') AS payload, a->>21 AS request_id, NULLIF(a->22, 'null') AS audit_details,
+               a->>23 AS scope, a->>24 AS key, a->>25 AS fingerprint, a->>26 AS token_jti
+        FROM jsonb_array_elements(p_attempts) WITH ORDINALITY AS e (a, n)
+    ),
+    checked AS (  -- each key looked up by its index (LIMIT keeps the subquery apart: the planner, expecting a hundred
+                   -- attempts where a call holds a few, would otherwise read every key to hash them)
+        SELECT i.*, i.token_jti IS NULL OR access_token_live(i.token_jti) AS live, k.fingerprint IS NOT NULL AS replayed,
+               k.fingerprint = i.fingerprint AS same_request, k.response AS replayed_response,
+               k.record_id AS replayed_record_id
+        FROM items i
+        LEFT JOIN LATERAL (SELECT k.fingerprint, k.response, k.record_id FROM idempotency_keys k
+                           WHERE i.key IS NOT NULL AND k.scope = i.scope AND k.key = i.key LIMIT 1) AS k ON true
+    ),
+    locked AS (  -- likewise one index lookup each (a subquery that locks is kept apart)
+        SELECT e.id, e.provider_id, e.learner_id, e.version_id
+        FROM (SELECT DISTINCT c.enrolment_id FROM checked c WHERE c.live AND NOT c.replayed) AS c,
+             LATERAL (SELECT e.id, e.provider_id, e.learner_id, e.version_id FROM enrolments e
+                      WHERE e.id = c.enrolment_id FOR UPDATE SKIP LOCKED) AS e
+    ),
+    verdicts AS (
+        SELECT c.*, coalesce(
+                   c.live AND NOT c.replayed AND l.id IS NOT NULL AND l.provider_id = c.provider_id
+                   AND l.learner_id = c.learner_id AND l.version_id = c.version_id
+                   AND (c.assessor_person_id IS NULL
+                        OR EXISTS (SELECT 1 FROM members m WHERE m.organisation_id = l.provider_id
+                                                             AND m.person_id = c.assessor_person_id
+                                                             AND m.roles && ARRAY['assessor', 'admin'])),
+                   false) AS enrolled
+        FROM checked c
+        LEFT JOIN locked l ON l.id = c.enrolment_id
+    ),
+    numbered AS (
+        SELECT v.*,
+               (coalesce((SELECT max(s.attempt_number) FROM attempts s
+                          WHERE s.learner_id = v.learner_id AND s.version_id = v.version_id
+                            AND s.unit_key = v.unit_key AND s.corrects_attempt_id IS NULL), 0)
+                + row_number() OVER (PARTITION BY v.learner_id, v.version_id, v.unit_key ORDER BY v.n))::integer
+               AS attempt_number
+        FROM verdicts v
+        WHERE v.enrolled
+    ),
+    a AS (
+        INSERT INTO attempts (id, provider_id, learner_id, enrolment_id, version_id, unit_key, attempt_number,
+                              assessor_person_id, assessed_at, place, supervision, submission, evidence, decision,
+                              passed, source, recorded_by_client, recorded_by_person, created_at)
+        SELECT nb.id, nb.provider_id, nb.learner_id, nb.enrolment_id, nb.version_id, nb.unit_key, nb.attempt_number,
+               nb.assessor_person_id, nb.assessed_at, nb.place, nb.supervision, nb.submission, nb.evidence,
+               nb.decision, nb.passed, nb.source, nb.client_id, nb.person_id, clock_timestamp()
+        FROM numbered nb
+        ORDER BY nb.n
+        ON CONFLICT DO NOTHING
+        RETURNING attempts.id, attempts.attempt_number, attempts.created_at
+    ),
+    stored AS (
+        SELECT nb.*, a.created_at FROM numbered nb JOIN a ON a.id = nb.id
+    ),
+    events AS (  -- each attempt's two in a row, in the order given; the payload names the attempt
+        INSERT INTO outbox (topic, organisation_id, subject, payload)
+        SELECT t.topic, s.provider_id, s.subject, s.payload
+        FROM stored s, LATERAL (VALUES (1, 'attempt.recorded'), (2, s.topic)) AS t (k, topic)
+        ORDER BY s.n, t.k
+        RETURNING outbox.id, outbox.payload ->> 'attemptId' AS attempt_id
+    ),
+    audited AS (
+        INSERT INTO audit_log (organisation_id, actor_person_id, actor_client_id, action, target_type, target_id,
+                               request_id, details)
+        SELECT s.provider_id, s.person_id, s.client_id, s.audit_action, 'attempt', s.id::text, s.request_id,
+               s.audit_details
+        FROM stored s WHERE s.audit_action IS NOT NULL
+        ORDER BY s.n
+    ),
+    answered AS (  -- without ON CONFLICT: a key stored meanwhile undoes this batch (see above)
+        INSERT INTO idempotency_keys (scope, key, fingerprint, record_id)
+        SELECT s.scope, s.key, s.fingerprint, s.id FROM stored s WHERE s.key IS NOT NULL
+    )
+    -- id NULL where enrolled: a unique index refused that attempt, nothing was stored for it, and the usual way says
+    -- why (or numbers it)
+    SELECT v.n, v.replayed, v.same_request, v.replayed_response AS response, v.enrolled AS known, v.enrolled AS fresh,
+           v.enrolled AS within_limit, NULL::bigint AS used, s.id, s.attempt_number, s.created_at,
+           CASE WHEN s.id IS NOT NULL THEN (SELECT coalesce(jsonb_agg(e.id ORDER BY e.id), '[]') FROM events e
+                                            WHERE e.attempt_id = s.id::text) END AS event_ids,
+           v.live AS token_live, v.replayed_record_id AS record_id
+    FROM verdicts v
+    LEFT JOIN stored s ON s.n = v.n
+    ORDER BY v.n;
+END
+$$;
+
 CREATE FUNCTION public.store_attempt(p_id uuid, p_provider_id uuid, p_learner_id uuid, p_enrolment_id uuid, p_version_id uuid, p_unit_key text, p_attempt_number integer, p_assessor_person_id uuid, p_assessed_at timestamp with time zone, p_place text, p_supervision text, p_submission jsonb, p_evidence jsonb, p_decision jsonb, p_passed boolean, p_corrects_attempt_id uuid, p_correction_reason text, p_source text, p_batch_id uuid, p_dedupe_key text, p_client_id text, p_person_id uuid, p_limit bigint, p_latest_id uuid, p_topic text, p_subject text, p_audit_action text, p_payload jsonb, p_request_id text, p_audit_details jsonb, p_lock_enrolment boolean) RETURNS TABLE(known boolean, fresh boolean, within_limit boolean, used bigint, id uuid, attempt_number integer, created_at timestamp with time zone, event_ids bigint[])
     LANGUAGE plpgsql
     AS $$
