@@ -4,7 +4,8 @@ PostgreSQL of the test's own stopped and started under them.
 - Redis away: the API keeps recording (201) and stays ready, reporting Redis degraded; the worker keeps
   running, says it is unhealthy, and once Redis is back issues everything recorded meanwhile, once.
 - PostgreSQL away (fast, smart, immediate shutdown): the API answers 503 with Retry-After and a problem
-  naming the database, never 500; within 2 s of the restart it serves again, and the worker goes on.
+  naming the database, never 500; within 2 s of the restart it serves again, and the worker goes on. So do
+  keyed recordings, which take the batched short way.
 """
 
 from __future__ import annotations
@@ -257,3 +258,54 @@ async def test_a_worker_survives_postgres_restarting_and_goes_on_issuing(
         worker.stop()
         await db.close()
     assert worker.process is not None and worker.process.returncode == 0
+
+
+async def test_recordings_sent_together_answer_503_while_postgres_is_away_and_201_within_2_s_of_its_return(
+    own_postgres: OwnPostgres, settings: Settings
+) -> None:
+    """Keyed recordings the short way (domain/attempts/batching.py) while PostgreSQL goes away under them: each gets
+    503 (never 500), and once it is back no lost connection is used again: recordings are stored within 2 s."""
+    from tests.test_attempts_keyed_one_round_trip import OUTCOMES, keyed
+    from tests.test_attempts_keyed_one_round_trip import classroom as outcome_classroom
+    from tests.test_attempts_one_round_trip import judged
+
+    settings = dataclasses.replace(settings, database_url=own_postgres.url)
+    db = await Database.connect(own_postgres.url, min_size=1, max_size=2)
+    try:
+        async with AsyncTestClient(app=create_app(settings), base_url=BASE_URL) as client:
+            provider, learner_id, enrolment_id = await outcome_classroom(client, Bootstrap(db, client), OUTCOMES)
+            await db.close()
+            url, body = f"/organisations/{provider.org_id}/attempts", judged(learner_id, enrolment_id)
+            statuses: list[tuple[float, int]] = []
+            keys = iter(range(1_000_000))
+            stop = asyncio.Event()
+
+            async def recording() -> None:
+                while not stop.is_set():
+                    answer = await client.post(url, json=body, headers=keyed(provider, f"k{next(keys)}"))
+                    statuses.append((time.monotonic(), answer.status_code))
+                    if answer.status_code == 503:
+                        assert answer.headers["retry-after"] == "2", answer.text
+                    await asyncio.sleep(0.005)  # the test client blocks this loop while the app answers
+
+            async def answered(status: int, after: float, count: int) -> bool:
+                return sum(s == status for t, s in statuses if t > after) >= count
+
+            senders = [asyncio.create_task(recording()) for _ in range(6)]
+            await eventually(lambda: answered(201, 0, 50), 30, "recordings before the outage")
+            await asyncio.to_thread(own_postgres.stop, "fast")
+            away = time.monotonic()
+            await eventually(lambda: answered(503, away, 1), 10, "a 503")
+            await own_postgres.start()
+            back = time.monotonic()
+            await eventually(lambda: answered(201, back, 20), 10, "201 again")
+            stop.set()
+            await asyncio.gather(*senders)
+    finally:
+        await db.close()
+
+    assert {s for _, s in statuses} <= {201, 503}, sorted({s for _, s in statuses})
+    first_again = min(t for t, s in statuses if t > back and s == 201)
+    print(f"\nrecording again {first_again - back:.2f} s after PostgreSQL was back")
+    assert first_again - back < 2
+    assert all(s == 201 for t, s in statuses if t > first_again + 0.5)  # no lost connection handed out again

@@ -1,9 +1,10 @@
 """Recordings that wait at the same moment are written together: one call of ``record_attempts_at_once``.
 
 Most of what a short-way recording costs PostgreSQL is paid per call, whatever the call writes: calling the
-function, starting each statement's executor over some fifteen relations, acquiring their locks, the commit and
-its flush to disk (bench/README.md, "Seventh session"). So the recordings a process has ready while its call is
-running share the next one.
+function, starting its statement's executor over some fifteen relations, acquiring their locks, the commit and
+its flush to disk (bench/README.md, "Seventh session"); since the twelfth session the function is one statement,
+and a key keeps its attempt by reference instead of a copy of the answer. So the recordings a process has ready
+while its call is running share the next one.
 
 Nobody waits for company: while no call is running, a recording is sent at once, alone, so an idle API answers
 as fast as ever. Those that arrive while a call runs gather, and are sent together as soon as it returns (up to

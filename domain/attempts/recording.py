@@ -15,8 +15,9 @@ the engine decides first and one call of the function ``record_attempt_at_once``
 token when the guard did not (``Actor.token_to_confirm``), answers a request whose ``Idempotency-Key`` was stored
 already, locks and checks the enrolment, counts against the unit's maximum, checks that a simulation's runs were
 added to the latest standing attempt, stores, and keeps the answer under the key, in a transaction of its own (one
-round trip instead of seven with a key, eight with the token's; recordings that wait at the same moment share it,
-``batching.py``). Anything that does not check out there goes the usual way, which says what is wrong; so does a
+round trip instead of seven with a key, eight with the token's; recordings that wait at the same moment share a
+call of ``record_attempts_at_once``, ``batching.py``, whose keys keep the attempt by reference: ``recorded_answer``
+renders it for a retry). Anything that does not check out there goes the usual way, which says what is wrong; so does a
 retry that meets its original still being written (the key's primary key refuses the second answer, which undoes
 the whole recording).
 """
