@@ -4,7 +4,7 @@ Most of what a short-way recording costs PostgreSQL is paid per call, whatever t
 function, starting its statement's executor over some fifteen relations, acquiring their locks, the commit and
 its flush to disk (bench/README.md, "Seventh session"); since the twelfth session the function is one statement,
 and a key keeps its attempt by reference instead of a copy of the answer. So the recordings a process has ready
-while its call is running share the next one.
+while its call is running share the next one, on the same connection.
 
 Nobody waits for company: while no call is running, a recording is sent at once, alone, so an idle API answers
 as fast as ever. Those that arrive while a call runs gather, and are sent together as soon as it returns (up to
@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from domain.db import Database, database_unavailable
+from domain.db import Connection, Database, database_unavailable
 from domain.sql import load_queries
 
 q = load_queries(__file__)
@@ -78,38 +78,49 @@ class RecordingBatcher:
     async def _send_while_queued(self) -> None:
         try:
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                batch = self._take()
                 try:
-                    await self._send(batch)
+                    # One connection for calls back to back: handing it back to the pool between them would wait a
+                    # turn of the event loop (asyncpg releases in a task of its own), and every recording queued
+                    # meanwhile with it (bench/README.md, "Twelfth session"). A call that fails ends the block, so
+                    # its connection goes back as after any failure, and the next call takes another.
+                    async with self._db.connection() as conn:
+                        while True:
+                            rows = await self._call(conn, [parameters for parameters, _ in batch])
+                            for (_, answer), row in zip(batch, rows, strict=True):
+                                _answer(answer, row)
+                            if not self._queue:
+                                break
+                            batch = self._take()
+                except Exception as exc:
+                    await self._after_failure(batch, exc)
                 except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
                     _fail(batch, exc)
                     raise
         finally:
             self._running -= 1
 
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]]) -> None:
-        try:
-            rows = await self._call([parameters for parameters, _ in batch])
-        except Exception as exc:
-            if len(batch) == 1 or database_unavailable(exc) or isinstance(exc, TimeoutError):
-                _fail(batch, exc)
-                return
-            log.info("a call of %d recordings failed as a whole (%r): sent again one at a time", len(batch), exc)
-            for parameters, answer in batch:
-                try:
-                    (row,) = await self._call([parameters])
-                except Exception as alone:
-                    _fail([(parameters, answer)], alone)
-                else:
-                    _answer(answer, row)
-            return
-        for (_, answer), row in zip(batch, rows, strict=True):
-            _answer(answer, row)
+    def _take(self) -> list[tuple[tuple[Any, ...], asyncio.Future[Row]]]:
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        return batch
 
-    async def _call(self, batch: list[tuple[Any, ...]]) -> list[Row]:
+    async def _after_failure(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]], exc: Exception) -> None:
+        if len(batch) == 1 or database_unavailable(exc) or isinstance(exc, TimeoutError):
+            _fail(batch, exc)
+            return
+        log.info("a call of %d recordings failed as a whole (%r): sent again one at a time", len(batch), exc)
+        for parameters, answer in batch:
+            try:
+                async with self._db.connection() as conn:
+                    (row,) = await self._call(conn, [parameters])
+            except Exception as alone:
+                _fail([(parameters, answer)], alone)
+            else:
+                _answer(answer, row)
+
+    async def _call(self, conn: Connection, batch: list[tuple[Any, ...]]) -> list[Row]:
         attempts = [_attempt(parameters) for parameters in batch]  # the jsonb codec encodes them in one go
-        async with self._db.connection() as conn:
-            rows = await conn.fetch(q.record_attempts_at_once, attempts)
+        rows = await conn.fetch(q.record_attempts_at_once, attempts)
         self.sent[len(batch)] += 1
         return list(rows)
 
