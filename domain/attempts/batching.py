@@ -105,6 +105,9 @@ class RecordingBatcher:
         return batch
 
     async def _after_failure(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Row]]], exc: Exception) -> None:
+        batch = [(parameters, answer) for parameters, answer in batch if not answer.done()]  # answered: not again
+        if not batch:
+            return
         if len(batch) == 1 or database_unavailable(exc) or isinstance(exc, TimeoutError):
             _fail(batch, exc)
             return
