@@ -64,8 +64,10 @@ class RecordingBatcher:
         self.sent: Counter[int] = Counter()  # calls that succeeded, by the number of attempts they held
 
     async def record(self, parameters: tuple[Any, ...]) -> Row:
-        """``record_attempt_at_once``'s row for its 31 ``parameters``, for an attempt at a unit without a maximum
-        that is no simulation's run (``$18`` to ``$20``: None, False, None)."""
+        """This attempt's row of ``record_attempts_at_once``, given ``record_attempt_at_once``'s 31 ``parameters``
+        for an attempt at a unit without a maximum that is no simulation's run (``$18`` to ``$20``: None, False,
+        None; ``$30``, the answer, unused: the key keeps the attempt by reference, the row's ``record_id`` on a
+        replay)."""
         answer: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
         self._queue.append((parameters, answer))
         if self._running < IN_FLIGHT:
