@@ -32,7 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
 from bench.benchdb import drop_database, fresh_database  # noqa: E402
-from bench.common import Connection, CpuProbe, Phase, free_port, measure_p, processes, server_version  # noqa: E402
+from bench.common import (  # noqa: E402
+    Connection,
+    CpuProbe,
+    Phase,
+    collector_held_off,
+    free_port,
+    measure_p,
+    processes,
+    server_version,
+)
 
 DATABASE = "guildhall_bench_floor"
 BODY = b'{"name":"Learner 1","score":87}'
@@ -66,7 +75,8 @@ async def drive(port: int, path: str, concurrency: int, seconds: float, probe: C
         await asyncio.sleep(until - time.perf_counter())
         phase.cpu = probe.used(before, await probe.sample())
 
-    await asyncio.gather(measure(), *(client() for _ in range(concurrency)))
+    with collector_held_off():
+        await asyncio.gather(measure(), *(client() for _ in range(concurrency)))
     return phase
 
 

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -54,6 +55,7 @@ from bench.common import (  # noqa: E402
     CpuProbe,
     Phase,
     api_server,
+    collector_held_off,
     free_port,
     machine,
     processes,
@@ -253,7 +255,7 @@ def occupations_path(data: Dataset, rng: random.Random) -> str:
 
 
 async def drive(
-    port: int, requests: list[tuple[str, bytes | None]], concurrency: int, seconds: float, probe: CpuProbe
+    port: int, requests: Sequence[tuple[str, bytes | None]], concurrency: int, seconds: float, probe: CpuProbe
 ) -> Phase:
     phase = Phase(concurrency, seconds)
     start = time.perf_counter()
@@ -283,7 +285,8 @@ async def drive(
         await asyncio.sleep(until - time.perf_counter())
         phase.cpu = probe.used(before, await probe.sample())
 
-    await asyncio.gather(measure(), *(client(i) for i in range(concurrency)))
+    with collector_held_off():
+        await asyncio.gather(measure(), *(client(i) for i in range(concurrency)))
     return phase
 
 

@@ -65,6 +65,7 @@ from bench.common import (  # noqa: E402
     api_server,
     bench_profile,
     bench_programme,
+    collector_held_off,
     free_port,
     machine,
     measure_p,
@@ -554,7 +555,8 @@ async def verify_load(
         await asyncio.sleep(max(0.0, until - time.perf_counter()))
         phase.cpu = probe.used(before, await probe.sample())
 
-    await asyncio.gather(measure(), *(one_client() for _ in range(concurrency)))
+    with collector_held_off():
+        await asyncio.gather(measure(), *(one_client() for _ in range(concurrency)))
     return phase, not_valid
 
 

@@ -59,6 +59,7 @@ from bench.common import (  # noqa: E402
     api_server,
     bench_profile,
     bench_programme,
+    collector_held_off,
     free_port,
     measure_p,
     ok,
@@ -251,7 +252,8 @@ async def drive(
         await asyncio.sleep(until - time.perf_counter())
         phase.cpu = probe.used(before, await probe.sample())
 
-    await asyncio.gather(measure(), *(client() for _ in range(concurrency)))
+    with collector_held_off():
+        await asyncio.gather(measure(), *(client() for _ in range(concurrency)))
     return phase
 
 
