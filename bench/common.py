@@ -219,9 +219,9 @@ class CpuProbe:
 def collector_held_off() -> Iterator[None]:
     """The load generator's own cyclic garbage collector held off while it loads and times a server. Left on, it
     walked the whole of this process's heap (the seeding's imports and rows) every few tens of seconds: a pause of
-    20-25 ms in which all the clients' answers wait unread, and are timed as the server's (seen in a phase's
-    latencies, bench/README.md, "Thirteenth session"). What was allocated so far is frozen, so the collections
-    after the phase do not walk it again; a phase makes little cyclic garbage in its few seconds."""
+    24 ms in which all the clients' answers wait unread, and are timed as the server's (``gc.callbacks``,
+    bench/README.md, "Thirteenth session"). What was allocated so far is frozen, so the collections after the
+    phase do not walk it again; a phase makes little cyclic garbage in its few seconds."""
     gc.freeze()
     gc.disable()
     try:
