@@ -497,6 +497,12 @@ def _targets(results: Results) -> None:
         f"target p99 ≤ 10 ms at 8 clients, median of the rounds: {'met' if p99 <= 10 else 'missed'} "
         f"({p99:.1f} ms; rounds: {each_p99})"
     )
+    # An absolute latency moves with the machine's speed as the rate does: the yardstick's own p99 beside it.
+    floors = [(phase.percentile(0.99), rows.percentile(0.99)) for phase, rows in eights if rows is not None]
+    if floors:
+        beside = ", ".join(f"{theirs:.1f}" for _, theirs in floors)
+        times = ", ".join(f"×{ours / theirs:.1f}" for ours, theirs in floors)
+        print(f"  the floor's /rows p99 in the same rounds: {beside} ms (recording's: {times})")
 
 
 def _fraction(phase: Phase, floor: Phase | None) -> str:
