@@ -168,8 +168,8 @@ class SilentProxy:
     would behind the same address. It runs on an event loop of its own, in a thread: the test client blocks the
     test's loop while the app starts."""
 
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream  # host and port, the host a Unix socket's directory for the embedded server
         self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -195,7 +195,11 @@ class SilentProxy:
         self._live = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        host, port = self.upstream
+        if host.startswith("/"):
+            up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+        else:
+            up_reader, up_writer = await asyncio.open_connection(host, port)
         self._writers += [writer, up_writer]
         live = asyncio.Event()
         live.set()

@@ -4,12 +4,13 @@ Started on a free loopback port with its own configuration and auth file in a te
 of the server routes through it (``* = host=… port=…``), so the tests' per-worker databases and the benches'
 scratch ones are reached by name. ``auth_type = trust`` toward the clients (loopback only); PgBouncer logs in
 to PostgreSQL as the client's user, without a password, as the tests themselves do. PgBouncer refuses to run
-as root: run as root, it switches to ``nobody``.
+as root: run as root, it switches to ``nobody`` (``_run_as``).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from tests.services import on_loopback, server_address
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
@@ -35,16 +38,14 @@ def free_port() -> int:
 
 
 def through(url: str, port: int) -> str:
-    """``url`` (a PostgreSQL URL with host and port) with its host and port replaced by PgBouncer's."""
-    parts = urlsplit(url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"))
+    """``url`` with its server replaced by the PgBouncer on ``port``."""
+    return on_loopback(url, port)
 
 
 def config(upstream: str, port: int, folder: Path, pool_size: int) -> str:
-    parts = urlsplit(upstream)
+    host, server_port = server_address(upstream)
     return f"""[databases]
-* = host={parts.hostname or "127.0.0.1"} port={parts.port or 5432}
+* = host={host} port={server_port}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -74,7 +75,7 @@ def pgbouncer(upstream: str, *, pool_size: int = 20) -> Iterator[int]:
         for path in (folder / "users.txt", folder / "pgbouncer.ini"):
             path.chmod(0o644)
         folder.chmod(0o755)  # readable by `nobody`
-        command = [PGBOUNCER, *(["-u", "nobody"] if os.geteuid() == 0 else []), str(folder / "pgbouncer.ini")]
+        command = [PGBOUNCER, *_run_as(server_address(upstream)[0]), str(folder / "pgbouncer.ini")]
         with (folder / "pgbouncer.log").open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
@@ -89,6 +90,14 @@ def pgbouncer(upstream: str, *, pool_size: int = 20) -> Iterator[int]:
                 process.wait()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_as(host: str) -> list[str]:
+    """PgBouncer refuses to run as root: then it runs as ``nobody``, or, for a server on a Unix socket (the embedded
+    one), as the owner of the socket's directory, which admits nobody else."""
+    if os.geteuid() != 0:
+        return []
+    return ["-u", pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else "nobody"]
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -11,7 +11,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -24,6 +24,24 @@ ROOT = Path(__file__).resolve().parents[1]
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+def server_address(url: str) -> tuple[str, int]:
+    """Where ``url``'s server listens: its host and port, the host a Unix socket's directory when the URL names one
+    the libpq way (``?host=/dir``), as the embedded server's does."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    return parts.hostname or query.get("host", ["127.0.0.1"])[0], parts.port or int(query.get("port", ["5432"])[0])
+
+
+def on_loopback(url: str, port: int) -> str:
+    """``url`` with its server replaced by ``127.0.0.1:port`` (a PgBouncer, a proxy), over TCP: a Unix socket's
+    ``host`` and ``port`` parameters are dropped, or they would take the client past it."""
+    parts = urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("host", "port")])
+    netloc = f"{userinfo}@127.0.0.1:{port}" if userinfo else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def embedded_postgres_url() -> str:

@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -23,21 +22,21 @@ from domain.db import Database
 from tests.conftest import BASE_URL, TEST_MASTER_KEY, Bootstrap
 from tests.fault_servers import SilentProxy
 from tests.live_server import LoopbackServer
+from tests.services import on_loopback, server_address
 
 COMMAND_TIMEOUT = 2  # seconds (DB_COMMAND_TIMEOUT)
 
 
 @pytest.fixture
 def proxy(isolated_database_url: str) -> Iterator[SilentProxy]:
-    server = SilentProxy(urlsplit(isolated_database_url).port or 5432)
+    server = SilentProxy(server_address(isolated_database_url))
     server.start()
     yield server
     server.stop()
 
 
 def through(proxy: SilentProxy, url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    return on_loopback(url, proxy.port)
 
 
 async def test_a_silent_database_costs_a_request_the_command_timeout_and_a_503_then_new_connections_serve(
