@@ -146,13 +146,15 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         raise Forbidden(f"the access token lacks the scope {' '.join(missing)} that this operation needs")
     org_id = connection.path_params.get("org_id")
     if handler.opt.get("member_of_path_org") and org_id is not None:
-        principal.require_role(UUID(str(org_id)), handler.opt.get("roles"))
-    connection.state.principal = principal
+        principal.require_role(org_id if isinstance(org_id, UUID) else UUID(str(org_id)), handler.opt.get("roles"))
+    # The connection's state is the scope's "state" dict: ``connection.state`` would wrap it in a new State object
+    # on every use.
+    connection.scope["state"]["principal"] = principal
 
 
 def current_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """Dependency: the principal the guard established."""
-    principal: Principal = request.state.principal
+    principal: Principal = request.scope["state"]["principal"]
     return principal
 
 

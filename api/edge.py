@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.headers import with_security_headers
 from api.metrics import RequestMetrics, request_metrics
-from api.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID, access_log, new_request_id, request_id_var
+from api.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID, log_access, new_request_id, request_id_var
 
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
 
@@ -59,12 +59,5 @@ class EdgeMiddleware:
             ended = time.perf_counter()
             self.metrics.leave(scope, status, (answered or ended) - started)  # type: ignore[arg-type]
             # the log's duration takes in what runs after the answer (background tasks, where a handler has one)
-            access_log.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status,
-                extra={"method": method, "path": scope["path"], "status": status,
-                       "duration_ms": round((ended - started) * 1000, 2)},
-            )  # fmt: skip
+            log_access(method, scope["path"], status, round((ended - started) * 1000, 2))
             request_id_var.reset(token)

@@ -74,16 +74,24 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._pending.append(self.format(record) + self.terminator)  # the caller holds the handler's lock
-            if record.levelno >= logging.WARNING:
-                self._write_pending()
-            elif self._flusher is None or not self._flusher.is_alive():  # none yet, or none in this forked child
-                self._flusher = threading.Thread(target=self._flush_every_interval, name="log-flusher", daemon=True)
-                self._flusher.start()
+            self._add(self.format(record) + self.terminator, record.levelno)  # the caller holds the handler's lock
         except RecursionError:
             raise
         except Exception:
             self.handleError(record)
+
+    def add_informational(self, line: str) -> None:
+        """Takes a line already formatted, as ``emit`` takes a record's (``log_access``)."""
+        with self.lock:  # type: ignore[union-attr]  # a Handler's lock exists once it is constructed
+            self._add(line + self.terminator, logging.INFO)
+
+    def _add(self, line: str, level: int) -> None:
+        self._pending.append(line)
+        if level >= logging.WARNING:
+            self._write_pending()
+        elif self._flusher is None or not self._flusher.is_alive():  # none yet, or none in this forked child
+            self._flusher = threading.Thread(target=self._flush_every_interval, name="log-flusher", daemon=True)
+            self._flusher.start()
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]  # a Handler's lock exists once it is constructed
@@ -104,6 +112,66 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while not self._closed:
             time.sleep(self.interval)
             self.flush()
+
+
+def log_access(method: str, path: str, status: int, duration_ms: float) -> None:
+    """A request's access-log line: ``access_log.info`` with the method, path, status and duration as extras.
+
+    Where the line would reach nothing but the handler ``configure_logging`` installed, it is encoded straight into
+    that handler's batch, the very line its formatter would write: making a LogRecord and walking its attributes
+    cost several times the line itself, on every request (bench/README.md, "Fourteenth session"). Anywhere else (a
+    handler or filter added since, as pytest's log capture adds one) the line goes through logging as any other.
+    """
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    handler = _only_handler_of_access_lines()
+    if handler is None:
+        access_log.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
+        )
+        return
+    formatter: JsonFormatter = handler.formatter  # type: ignore[assignment]  # checked by the caller
+    entry = {
+        "time": formatter._time(time.time()),
+        "level": "info",
+        "logger": access_log.name,
+        "message": f"{method} {path} {status}",
+        "request_id": request_id_var.get(),
+        "duration_ms": duration_ms,  # the extras, in the formatter's (sorted) order
+        "method": method,
+        "path": path,
+        "status": status,
+    }
+    handler.add_informational(msgspec.json.encode(entry).decode())
+
+
+def _only_handler_of_access_lines() -> BatchedStreamHandler | None:
+    """The handler that alone would write an access-log line, formatted by a plain JsonFormatter; else None."""
+    if access_log.filters or not access_log.propagate:
+        return None
+    logger: logging.Logger | None = access_log.parent
+    while logger is not None and logger is not logging.root:  # "guildhall" and any other ancestor: no handlers
+        if logger.handlers:
+            return None
+        if not logger.propagate:
+            return None
+        logger = logger.parent
+    handlers = logging.root.handlers
+    if access_log.handlers or len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not BatchedStreamHandler
+        or handler.filters
+        or handler.level > logging.INFO
+        or type(handler.formatter) is not JsonFormatter
+    ):
+        return None
+    return handler
 
 
 def configure_logging(level: str = "INFO") -> None:
