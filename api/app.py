@@ -16,6 +16,7 @@ from api.auth import ACCESS_TOKEN_KEY_PURPOSE, TokenVerifier, current_principal,
 from api.controllers.health import HealthController
 from api.edge import EdgeMiddleware
 from api.errors import EXCEPTION_HANDLERS
+from api.fast_recording import FastRecording
 from api.http import check_json_body, document_body_errors
 from api.openapi import describe_operations, openapi_config
 from api.settings import Settings
@@ -105,5 +106,6 @@ def create_app(settings: Settings) -> Litestar:
     _answer_options_with_every_method(app)
     document_body_errors(h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers)
     describe_operations(app)
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler)  # outermost: routing's 404 and 405 answers too
+    # outermost: routing's 404 and 405 answers too
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, fast=FastRecording.for_app(app))
     return app

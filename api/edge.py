@@ -15,6 +15,7 @@ import time
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.fast_recording import FastRecording
 from api.headers import with_security_headers
 from api.metrics import RequestMetrics, request_metrics
 from api.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID, log_access, new_request_id, request_id_var
@@ -26,9 +27,12 @@ class EdgeMiddleware:
     """Gives every request an id (the caller's ``X-Request-ID`` if well-formed) and echoes it, adds the security
     headers (api/headers.py), counts the request for ``/metrics`` and writes one access-log line for it."""
 
-    def __init__(self, app: ASGIApp, metrics: RequestMetrics = request_metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: RequestMetrics = request_metrics, fast: FastRecording | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.fast = fast  # plain recordAttempt requests, past Litestar's routing (api/fast_recording.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -54,7 +58,10 @@ class EdgeMiddleware:
 
         self.metrics.enter(scope)  # type: ignore[arg-type]
         try:
-            await self.app(scope, receive, send_at_edge)
+            if self.fast is not None and self.fast.takes(scope):
+                await self.fast(scope, receive, send_at_edge, self.app)
+            else:
+                await self.app(scope, receive, send_at_edge)
         finally:
             ended = time.perf_counter()
             self.metrics.leave(scope, status, (answered or ended) - started)  # type: ignore[arg-type]

@@ -72,13 +72,15 @@ async def idempotency_key(
 ) -> IdempotencyKey | None:
     if key is None:
         return None
+    return idempotency_key_of(principal, request.method, request.url.path, await request.body(), key)
+
+
+def idempotency_key_of(principal: Principal, method: str, path: str, body: bytes, key: str) -> IdempotencyKey:
+    """The key of a write by ``principal`` (``method`` on the URL ``path``, ``body``): its scope and fingerprint."""
     if not _IDEMPOTENCY_KEY.match(key):
         raise InvalidInput("Idempotency-Key must be 1–255 printable ASCII characters")
-    body = await request.body()
     who = f"{principal.client_id}/{principal.person_id or '-'}"
-    return IdempotencyKey(
-        scope=f"{who} {request.method} {request.url.path}", key=key, fingerprint=hashlib.sha256(body).hexdigest()
-    )
+    return IdempotencyKey(scope=f"{who} {method} {path}", key=key, fingerprint=hashlib.sha256(body).hexdigest())
 
 
 def actor(principal: Principal) -> Actor:
@@ -248,35 +250,41 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
     """
     data = json_body_parameter(request.route_handler)
     media_type = request.headers.get("content-type", "")
-    says_json = is_json_media_type(media_type)
-    if data is None and not (says_json and request.method in BODY_METHODS):
+    if data is None:
+        if is_json_media_type(media_type) and request.method in BODY_METHODS:
+            read_json(await request.body())
         return
-    body = await request.body()
-    if data is not None:
-        if not body.strip():
-            if data.is_optional or data.has_default:
-                return
-            raise _refused(
-                "a JSON body is required: send the JSON document this operation describes, "
-                "with Content-Type: application/json"
-            )
-        if not says_json:
-            sent = f"not {media_type.split(';', 1)[0].strip()}" if media_type.strip() else "and say so in Content-Type"
-            raise HTTPException(status_code=415, detail=f"send the body as application/json, {sent}")
+    decoded = checked_json_data(data, media_type, await request.body())
+    if decoded is not None:
+        # What Litestar would decode and convert for the handler's ``data``: it takes the JSON from here (a
+        # value already of the parameter's type converts to itself), so the body is not decoded twice more.
+        ScopeState.from_scope(request.scope).json = decoded
+
+
+def checked_json_data(data: FieldDefinition, media_type: str, body: bytes) -> Any:
+    """``check_json_body``'s checks of the ``body`` (sent as ``media_type``) of an operation that takes it as its
+    JSON ``data``: the body decoded as the parameter's type; None where Litestar is left to say what is wrong (or
+    that nothing is: an optional body not sent)."""
+    if not body.strip():
+        if data.is_optional or data.has_default:
+            return None
+        raise _refused(
+            "a JSON body is required: send the JSON document this operation describes, "
+            "with Content-Type: application/json"
+        )
+    if not is_json_media_type(media_type):
+        sent = f"not {media_type.split(';', 1)[0].strip()}" if media_type.strip() else "and say so in Content-Type"
+        raise HTTPException(status_code=415, detail=f"send the body as application/json, {sent}")
     value = read_json(body)
-    if data is None or value is None:
-        return
+    if value is None:
+        return None
     if missing := _missing_fields(value, data.annotation):
         message = f"the body lacks the required member{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         raise ValidationException(
             detail=message,
             extra=[{"key": name, "message": MISSING, "source": "body"} for name in missing],
         )
-    decoded = _refuse_coerced(body, value, data.annotation)
-    if decoded is not None:
-        # What Litestar would decode and convert for the handler's ``data``: it takes the JSON from here (a
-        # value already of the parameter's type converts to itself), so the body is not decoded twice more.
-        ScopeState.from_scope(request.scope).json = decoded
+    return _refuse_coerced(body, value, data.annotation)
 
 
 @functools.cache

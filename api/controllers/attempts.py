@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -17,6 +18,19 @@ from api.routing import get, post
 from domain.attempts import service
 from domain.attempts.models import Attempt, AttemptCreate, AttemptPage, CorrectionCreate
 from domain.oauth.principals import Principal
+from domain.writes import IdempotencyKey
+
+
+async def record_attempt(
+    state: State, principal: Principal, org_id: UUID, data: AttemptCreate, key: IdempotencyKey | None
+) -> Attempt:
+    """``recordAttempt``'s work, whichever way its request came (api/fast_recording.py serves plain ones)."""
+    events = WithoutWaiting(state.jobs)  # the integrator's hot path: no wait for Redis
+    return await service.record_attempt(state.db, actor(principal), org_id, data, idempotency=key, dispatcher=events)
+
+
+def attempt_location(org_id: UUID, attempt_id: UUID) -> str:
+    return f"/organisations/{org_id}/attempts/{attempt_id}"
 
 
 class AttemptController(Controller):
@@ -45,15 +59,8 @@ class AttemptController(Controller):
         idempotency_key_header: IdempotencyKeyHeader = None,
     ) -> Response[Attempt]:
         key = await idempotency_key(request, principal, idempotency_key_header)
-        events = WithoutWaiting(request.app.state.jobs)  # the integrator's hot path: no wait for Redis
-        attempt = await service.record_attempt(
-            request.app.state.db, actor(principal), org_id, data, idempotency=key, dispatcher=events
-        )
-        return Response(
-            attempt,
-            status_code=201,
-            headers={"Location": f"/organisations/{org_id}/attempts/{attempt.id}"},
-        )
+        attempt = await record_attempt(request.app.state, principal, org_id, data, key)
+        return Response(attempt, status_code=201, headers={"Location": attempt_location(org_id, attempt.id)})
 
     @get(
         "/",
