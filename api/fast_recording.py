@@ -1,16 +1,17 @@
 """``recordAttempt``, the integrator's hot path, served past Litestar's routing and parameter machinery when the
 request is plain.
 
-Litestar's router, its parameter and signature models, its dependency injection and its wrappers around ``send`` cost
-about a quarter of a recording's API CPU, more than everything Guildhall itself does for it (bench/README.md,
-"Fourteenth session"). This is Litestar's ``HTTPRoute.handle`` for that one route, with the route found by a pattern
-and the handler's arguments given directly: the same guard (``authorize_connection``), the same edge checks of the
-body (``check_json_body``), the handler itself, its ``to_response``, and the app's exception handlers for whatever
-these raise, exactly as Litestar resolves and renders them. Only a plain request takes this way: the canonical path
-with no query, a JSON body of known length under ``MAX_BODY``, one ``Idempotency-Key`` at most, a plain host. Any
-other, and any request whose arguments Litestar would have worked out differently, goes to Litestar itself (nothing
-has been written then), so every answer is the one the documented operation gives; ``tests/test_fast_recording.py``
-sends the same requests both ways and compares the answers.
+Litestar's router, its parameter and signature models, its dependency injection, its response objects and its
+wrappers around ``send`` cost about a fifth of a recording's API CPU, more than any part of Guildhall's own work for
+it (bench/README.md, "Fourteenth session"). This is Litestar's ``HTTPRoute.handle`` for that one route, with the
+route found by a pattern and the handler's arguments given directly: the same guard (``authorize_connection``), the
+same checks of the body (``checked_json_data``, as ``check_json_body`` makes them), the principal from the same
+dependency, the handler's own work (``record_attempt``, ``attempt_location``), its answer encoded as Litestar encodes
+JSON, and the app's exception handlers for whatever these raise, resolved and rendered as Litestar does. Only a plain
+request takes this way: the canonical path with no query, a body of known length under ``MAX_BODY``, no header sent
+twice, a plain host. Any other, and any body whose checks leave it to Litestar to say what is wrong, goes to Litestar
+itself (nothing has been written then), so every answer is the one the documented operation gives:
+``tests/test_fast_recording.py`` sends the same requests both ways and compares the answers.
 """
 
 from __future__ import annotations
