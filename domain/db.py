@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -88,6 +89,11 @@ def database_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` says PostgreSQL is away (rather than a query being wrong)."""
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        # A pooled connection that was idle when the server said it was shutting down (57P01) takes the message as
+        # out of turn and waits for a sync that never comes (asyncpg's state 2) until the socket closes; one taken
+        # from the pool in that moment refuses the next statement before sending it (tests/test_worker_outages.py).
+        return "another operation (2) is in progress" in str(exc)
     return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
 
 
@@ -97,6 +103,21 @@ async def _drop_silent(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     than waited on again to be reset, and every other is replaced when next taken from the pool."""
     conn.terminate()
     await pool.expire_connections()
+
+
+def _broken(error: BaseException | None) -> bool:
+    """Whether the connection a block failed on may be unfit for the next one: PostgreSQL went away under it (the
+    connection may still be reading the error's aftermath when the pool would hand it out again, and our reset sends
+    nothing that would find out), or asyncpg found it in the middle of another operation."""
+    if isinstance(error, asyncpg.exceptions.InternalClientError):
+        return True
+    return isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError)) and database_unavailable(error)
+
+
+def _terminate(conn: asyncpg.Connection) -> None:
+    """Closes a broken connection at once; the pool replaces it. One asyncpg saw close has left the pool already."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 class _Acquired:
@@ -117,6 +138,8 @@ class _Acquired:
     ) -> None:
         if isinstance(error, TimeoutError) and self._acquiring.connection is not None:
             await _drop_silent(self._pool, self._acquiring.connection)
+        elif _broken(error) and self._acquiring.connection is not None:
+            _terminate(self._acquiring.connection)
         await self._acquiring.__aexit__(kind, error, traceback)
         if isinstance(error, (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)):
             raise InvalidInput(NUL_REFUSED) from error
@@ -188,4 +211,8 @@ class Database:
                     yield conn
                 except TimeoutError:  # before the rollback, which would wait as long again
                     await _drop_silent(self.pool, conn)
+                    raise
+                except Exception as error:
+                    if _broken(error):
+                        _terminate(conn)  # no rollback to send
                     raise

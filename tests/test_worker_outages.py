@@ -22,12 +22,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
-from domain.db import Database
+from domain.db import Database, database_unavailable
 from tests.conftest import BASE_URL, TEST_MASTER_KEY, Bootstrap
 from tests.fault_servers import OwnPostgres, OwnRedis, WorkerProcess
 from tests.scenarios import Classroom, classroom
@@ -309,3 +310,12 @@ async def test_recordings_sent_together_answer_503_while_postgres_is_away_and_20
     print(f"\nrecording again {first_again - back:.2f} s after PostgreSQL was back")
     assert first_again - back < 2
     assert all(s == 201 for t, s in statuses if t > first_again + 0.5)  # no lost connection handed out again
+
+
+def test_a_connection_caught_by_the_shutdown_message_counts_as_the_database_away() -> None:
+    """asyncpg refuses a statement, before sending it, on a pooled connection still consuming the server's shutdown
+    message (its state 2): the database is going away (503). Another operation in progress is not that."""
+    refused = asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+    assert database_unavailable(refused)
+    busy = asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (12) is in progress")
+    assert not database_unavailable(busy)
