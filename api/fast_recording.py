@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
@@ -73,10 +73,15 @@ class FastRecording:
             or handler.resolve_before_request() is None
             or inspect.unwrap(handler.resolve_before_request()) is not check_json_body  # type: ignore[arg-type]
             or handler.resolve_after_response() is not None
+            or any(layer.after_request for layer in handler.ownership_layers)
+            or handler.resolve_response_headers()
+            or handler.resolve_response_cookies()
+            or handler.resolve_response_class() is not Response
+            or handler.background is not None
             or handler.cache
             or handler.resolve_return_dto() is not None
         ):
-            return None
+            return None  # its answer would not be the bytes and headers this path writes
         return cls(app, handler, template, principal)
 
     def takes(self, scope: Scope) -> bool:
