@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,19 @@ from typing import Any
 
 import asyncpg
 import httpx
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILDHALL = ROOT / ".venv" / "bin" / "guildhall"
 READY_TIMEOUT = 30.0
 ROW_BYTES = 1500
+
+
+def run_main(main: Coroutine[Any, Any, int]) -> int:
+    """Runs a benchmark's ``main`` on uvloop, as the API's processes run: the load generator shares the machine's
+    cores with what it measures, and on asyncio's own loop it spent about a third more CPU per request (0.13 ms
+    against 0.09 at 8 clients, bench/README.md, "Fifteenth session"), CPU the API and PostgreSQL then lacked."""
+    return uvloop.run(main)
 
 
 # --- PostgreSQL: the machine's limit P --------------------------------------------------------------

@@ -20,7 +20,6 @@ created and dropped). A checkout against a copy of itself reads 0.99 and 1.00 (b
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 from api.dev import child_environment, new_master_key  # noqa: E402
 from bench import record  # noqa: E402
 from bench.benchdb import drop_database, fresh_database  # noqa: E402
-from bench.common import CpuProbe, Phase, api_server, free_port, redis_for_bench, token  # noqa: E402
+from bench.common import CpuProbe, Phase, api_server, free_port, redis_for_bench, run_main, token  # noqa: E402
 
 VERSIONS = ("this", "other")
 
@@ -132,4 +131,4 @@ if __name__ == "__main__":
     other_checkout = Path(arguments.other).resolve()
     if not (other_checkout / "api" / "cli.py").is_file():
         sys.exit(f"{other_checkout} is not a checkout of Guildhall")
-    sys.exit(asyncio.run(main(arguments, other_checkout)))
+    sys.exit(run_main(main(arguments, other_checkout)))

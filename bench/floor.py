@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402
     free_port,
     measure_p,
     processes,
+    run_main,
     server_version,
 )
 
@@ -185,4 +186,4 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(arguments())))
+    sys.exit(run_main(main(arguments())))

@@ -60,6 +60,7 @@ from bench.common import (  # noqa: E402
     machine,
     processes,
     redis_for_bench,
+    run_main,
     server_version,
 )
 from domain.db import Database  # noqa: E402
@@ -415,4 +416,4 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(arguments())))
+    sys.exit(run_main(main(arguments())))

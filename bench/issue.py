@@ -72,6 +72,7 @@ from bench.common import (  # noqa: E402
     ok,
     processes,
     redis_for_bench,
+    run_main,
     server_version,
     token,
 )
@@ -782,4 +783,4 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(arguments())))
+    sys.exit(run_main(main(arguments())))

@@ -64,6 +64,7 @@ from bench.common import (  # noqa: E402
     measure_p,
     ok,
     redis_for_bench,
+    run_main,
     token,
 )
 from domain.db import Database  # noqa: E402
@@ -551,4 +552,4 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(arguments())))
+    sys.exit(run_main(main(arguments())))
