@@ -33,7 +33,7 @@ ROW_BYTES = 1500
 
 def run_main(main: Coroutine[Any, Any, int]) -> int:
     """Runs a benchmark's ``main`` on uvloop, as the API's processes run: the load generator shares the machine's
-    cores with what it measures, and on asyncio's own loop it spent about a third more CPU per request (0.13 ms
+    cores with what it measures, and on asyncio's own loop it spent a quarter to a third more CPU per request (0.13 ms
     against 0.09 at 8 clients, bench/README.md, "Fifteenth session"), CPU the API and PostgreSQL then lacked."""
     return uvloop.run(main)
 
