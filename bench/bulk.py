@@ -47,6 +47,7 @@ from api.app import create_app  # noqa: E402
 from api.queue import JobQueue, redis_settings  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from bench.benchdb import drop_database, fresh_database  # noqa: E402
+from bench.common import run_main  # noqa: E402
 from domain.db import Database  # noqa: E402
 from domain.learners.models import EnrolmentCreate, ExternalIdentifier, LearnerCreate  # noqa: E402
 from domain.learners.service import create_learner, enrol  # noqa: E402
@@ -342,7 +343,7 @@ def main() -> int:
     if not admin_url or not redis_url:
         print("set DATABASE_URL (a server where a database can be created) and REDIS_URL", file=sys.stderr)
         return 2
-    asyncio.run(run(args, admin_url, redis_url))
+    run_main(run(args, admin_url, redis_url))
     return 0
 
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 GUILDHALL = ROOT / ".venv" / "bin" / "guildhall"
 READY_TIMEOUT = 30.0
 ROW_BYTES = 1500
+T = TypeVar("T")
 
 
-def run_main(main: Coroutine[Any, Any, int]) -> int:
+def run_main(main: Coroutine[Any, Any, T]) -> T:
     """Runs a benchmark's ``main`` on uvloop, as the API's processes run: the load generator shares the machine's
     cores with what it measures, and on asyncio's own loop it spent a quarter to a third more CPU per request (0.13 ms
     against 0.09 at 8 clients, bench/README.md, "Fifteenth session"), CPU the API and PostgreSQL then lacked."""
