@@ -70,8 +70,24 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
         for job in running.tasks.values():
             job.cancel()
         await asyncio.gather(*running.tasks.values(), return_exceptions=True)
+        await _arq_finishing()
         await worker_module.shutdown(running.ctx)
         await running.pool.aclose()
+
+
+async def _arq_finishing() -> None:
+    """Waits for the results arq is still writing. arq writes a job's result under ``asyncio.shield``: a job cancelled
+    while its result is being written (a test that ends as soon as the job's work is seen, a mail received, is cancelled
+    in that window) leaves the write running on its own, a Redis pipeline open, which outlives the pool's close and
+    the test's event loop and is reported as an unclosed client when it is collected, in whichever test runs then."""
+    finishing = [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done()
+        and getattr(task.get_coro(), "__qualname__", "") in ("Worker.finish_job", "Worker.finish_failed_job")
+    ]
+    if finishing:
+        await asyncio.wait(finishing, timeout=10)
 
 
 async def undone(db: Database) -> list[int]:
