@@ -78,8 +78,9 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
 async def _arq_finishing() -> None:
     """Waits for the results arq is still writing. arq writes a job's result under ``asyncio.shield``: a job cancelled
     while its result is being written (a test that ends as soon as the job's work is seen, a mail received, is cancelled
-    in that window) leaves the write running on its own, a Redis pipeline open, which outlives the pool's close and
-    the test's event loop and is reported as an unclosed client when it is collected, in whichever test runs then."""
+    in that window) leaves the write running on its own, a Redis pipeline open, which can outlive the pool's close and
+    the test's event loop, and then be reported as an unclosed client when it is collected, in whichever test runs
+    then (seen once in CI, in a later test)."""
     finishing = [
         task
         for task in asyncio.all_tasks()
