@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from typing import Any
 from uuid import UUID
 
@@ -126,13 +127,16 @@ async def test_grants_the_client_is_not_registered_for_are_refused(
 
 async def test_an_expired_access_token_is_refused(settings: Settings, bootstrap: Bootstrap) -> None:
     _, client_id, secret = await confidential_client(bootstrap)
-    short_lived = create_app(dataclasses.replace(settings, access_token_ttl=1))
+    # Three seconds, not one: `exp` is whole seconds from a truncated `iat`, so a one-second token could
+    # expire before the first check on a loaded CI machine.
+    short_lived = create_app(dataclasses.replace(settings, access_token_ttl=3))
     async with AsyncTestClient(app=short_lived, base_url=BASE_URL) as http:
         issued = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
-        assert issued.status_code == 200 and issued.json()["expires_in"] == 1
+        expired_by = int(time.time()) + 3  # the token's iat is at most now, so its exp at most this
+        assert issued.status_code == 200 and issued.json()["expires_in"] == 3
         headers = {"Authorization": f"Bearer {issued.json()['access_token']}"}
         assert (await http.get("/oauth/whoami", headers=headers)).status_code == 200
-        await asyncio.sleep(2.1)
+        await asyncio.sleep(max(0.0, expired_by - time.time()) + 0.1)
         expired = await http.get("/oauth/whoami", headers=headers)
     assert expired.status_code == 401
     assert expired.headers["content-type"].startswith("application/problem+json")
